@@ -1,0 +1,79 @@
+package oracle
+
+import "time"
+
+// Recording is everything observed about one run (a baseline or a trial) of a
+// workload, as plain data. pkg/signals fills it from a cluster; the oracle
+// judges it.
+type Recording struct {
+	// Duration is how long the run was recorded.
+	Duration time.Duration
+	// Pods are the workload's pods as last observed.
+	Pods []PodObservation
+	// Logs holds one stream per container instance (current and previous).
+	Logs []LogStream
+	// Resources are CPU and memory samples summed over the workload's pods.
+	Resources []ResourceSample
+	// Events are the Kubernetes Events of the run's namespace.
+	Events []Event
+}
+
+// PodObservation is what was seen of one pod over the run.
+type PodObservation struct {
+	Name  string
+	Phase string
+	// Ready reports whether the pod was Ready at the end of the run.
+	Ready bool
+	// ReadyAfter is the time from pod creation to its first Ready condition;
+	// zero when it never became Ready.
+	ReadyAfter time.Duration
+	// ReadyTransitions counts Ready→NotReady transitions after the first Ready.
+	ReadyTransitions int
+	Containers       []ContainerObservation
+}
+
+// ContainerObservation is what was seen of one container of a pod.
+type ContainerObservation struct {
+	Name         string
+	Init         bool
+	RestartCount int32
+	Ready        bool
+	// WaitingReasons are the distinct waiting reasons seen (e.g.
+	// CrashLoopBackOff, CreateContainerConfigError, ImagePullBackOff).
+	WaitingReasons []string
+	// TerminationReasons are the distinct termination reasons seen (e.g.
+	// OOMKilled, Error, Completed).
+	TerminationReasons []string
+	// ExitCodes are the distinct non-zero exit codes seen.
+	ExitCodes []int32
+	// Message is the last waiting or termination message, for evidence.
+	Message string
+}
+
+// LogStream is the log of one container instance.
+type LogStream struct {
+	Pod       string
+	Container string
+	// Previous is true for the log of the instance before the last restart.
+	Previous bool
+	Lines    []string
+	// Dropped counts lines not kept because of the per-container cap.
+	Dropped int
+}
+
+// ResourceSample is one CPU and memory reading.
+type ResourceSample struct {
+	// Offset is the time since the run started.
+	Offset           time.Duration
+	CPUNanoCores     uint64
+	MemoryWorkingSet uint64
+}
+
+// Event is a Kubernetes Event of the run's namespace.
+type Event struct {
+	Type    string
+	Reason  string
+	Object  string
+	Message string
+	Count   int32
+}
