@@ -1,0 +1,406 @@
+package oracle
+
+import "strings"
+
+// Wildcard stands for a variable part of a line, both in masked lines and in
+// templates.
+const Wildcard = "<*>"
+
+// Byte classes used by the hand-written token classifiers.
+const (
+	clsSep   = 0 // punctuation and other separators inside a token
+	clsLower = 1 // a-z
+	clsUpper = 2 // A-Z
+	clsDigit = 3 // 0-9
+	clsHigh  = 4 // bytes of multi-byte UTF-8 sequences: treated as letters
+	clsSpace = 5 // token delimiters
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c >= 'a' && c <= 'z':
+			t[c] = clsLower
+		case c >= 'A' && c <= 'Z':
+			t[c] = clsUpper
+		case c >= '0' && c <= '9':
+			t[c] = clsDigit
+		case c >= 0x80:
+			t[c] = clsHigh
+		case c == ' ' || c == '|' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f':
+			t[c] = clsSpace
+		default:
+			t[c] = clsSep
+		}
+	}
+	return t
+}()
+
+// Leading and trailing bytes that wrap a token's core, e.g. "[", "]:", ",".
+var leadWrap, trailWrap = func() (l, r [256]bool) {
+	for _, c := range []byte(`([{<"'`) {
+		l[c] = true
+	}
+	for _, c := range []byte(`)]}>,;:."'!?`) {
+		r[c] = true
+	}
+	return l, r
+}()
+
+func isHex(c byte) bool {
+	return byteClass[c] == clsDigit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// Token kinds computed by the first classification pass.
+const (
+	kindLiteral  = iota // no variable part
+	kindVar             // the whole core is variable
+	kindMixed           // literal letters with variable runs
+	kindDateWord        // a month or weekday name, variable next to a date
+)
+
+// Masker splits a raw log line into whitespace-separated tokens and replaces
+// their variable parts (timestamps, numbers, hex, UUIDs, IP addresses, ports,
+// durations, sizes, Kubernetes generated names, numeric key=value values)
+// with Wildcard. It uses hand-written byte classifiers, not regular
+// expressions. A Masker reuses its buffers: the tokens it returns are valid
+// until its next call. It is not safe for concurrent use; the zero value is
+// ready to use.
+type Masker struct {
+	toks  []string
+	spans []tokSpan
+	buf   []byte
+}
+
+type tokSpan struct {
+	start, end       int // raw token in the line
+	coreS, coreE     int // core without wrapping punctuation
+	kind             uint8
+	bufStart, bufEnd int
+}
+
+// Mask returns the masked tokens of line. The returned slice and strings are
+// owned by the Masker and valid until its next call.
+func (m *Masker) Mask(line string) []string {
+	m.spans = m.spans[:0]
+	m.toks = m.toks[:0]
+	m.buf = m.buf[:0]
+	n := len(line)
+	for i := 0; i < n; {
+		for i < n && byteClass[line[i]] == clsSpace {
+			i++
+		}
+		if i >= n {
+			break
+		}
+		s := i
+		for i < n && byteClass[line[i]] != clsSpace {
+			i++
+		}
+		m.spans = append(m.spans, classify(line, s, i))
+	}
+	// Month and weekday names are variable when they belong to a date, that
+	// is when they sit next to a variable token. Right to left, so that
+	// "Sun Dec 04" masks both names.
+	for k := len(m.spans) - 1; k >= 0; k-- {
+		sp := &m.spans[k]
+		if sp.kind != kindDateWord {
+			continue
+		}
+		if (k+1 < len(m.spans) && m.spans[k+1].kind == kindVar) || (k > 0 && m.spans[k-1].kind == kindVar) {
+			sp.kind = kindVar
+		} else {
+			sp.kind = kindLiteral
+		}
+	}
+	anyBuf := false
+	for k := range m.spans {
+		sp := &m.spans[k]
+		switch sp.kind {
+		case kindVar:
+			if sp.coreS == sp.start && sp.coreE == sp.end {
+				continue // the bare Wildcard, no buffer needed
+			}
+			sp.bufStart = len(m.buf)
+			m.buf = append(m.buf, line[sp.start:sp.coreS]...)
+			m.buf = append(m.buf, Wildcard...)
+			m.buf = append(m.buf, line[sp.coreE:sp.end]...)
+			sp.bufEnd = len(m.buf)
+			anyBuf = true
+		case kindMixed:
+			sp.bufStart = len(m.buf)
+			m.buf = append(m.buf, line[sp.start:sp.coreS]...)
+			m.buf = appendMixed(m.buf, line[sp.coreS:sp.coreE])
+			m.buf = append(m.buf, line[sp.coreE:sp.end]...)
+			sp.bufEnd = len(m.buf)
+			anyBuf = true
+		}
+	}
+	var masked string
+	if anyBuf {
+		masked = string(m.buf)
+	}
+	for k := range m.spans {
+		sp := &m.spans[k]
+		switch sp.kind {
+		case kindVar:
+			if sp.coreS == sp.start && sp.coreE == sp.end {
+				m.toks = append(m.toks, Wildcard)
+				continue
+			}
+			m.toks = append(m.toks, masked[sp.bufStart:sp.bufEnd])
+		case kindMixed:
+			m.toks = append(m.toks, masked[sp.bufStart:sp.bufEnd])
+		default:
+			m.toks = append(m.toks, line[sp.start:sp.end])
+		}
+	}
+	return m.toks
+}
+
+// MaskLine returns line with its variable parts replaced by Wildcard and its
+// whitespace normalised to single spaces.
+func MaskLine(line string) string {
+	var m Masker
+	return strings.Join(m.Mask(line), " ")
+}
+
+// classify finds the core of the raw token line[s:e] and its kind.
+func classify(line string, s, e int) tokSpan {
+	sp := tokSpan{start: s, end: e, coreS: s, coreE: e}
+	for sp.coreS < sp.coreE && leadWrap[line[sp.coreS]] {
+		sp.coreS++
+	}
+	for sp.coreE > sp.coreS && trailWrap[line[sp.coreE-1]] {
+		sp.coreE--
+	}
+	core := line[sp.coreS:sp.coreE]
+	if core == "" {
+		sp.kind = kindLiteral
+		return sp
+	}
+	if isUUID(core) {
+		sp.kind = kindVar
+		return sp
+	}
+	if isDateWord(core) {
+		sp.kind = kindDateWord
+		return sp
+	}
+	if isGeneratedName(core) {
+		sp.kind = kindMixed
+		return sp
+	}
+	// Scan the alphanumeric runs: a run is variable when it holds a digit
+	// or is a long hex string. The core is variable as a whole when no
+	// literal letters remain.
+	// A core with variable runs stays partly literal only when each
+	// variable run fills a keyed slot: "uid=0", "sshd[24200]", "LOCAL(0)",
+	// "port:80". Identifiers that merely contain numbers ("dn228/dn228",
+	// "R02-M1-N0-C:J12-U11", "tbird-admin1") are variable as a whole.
+	hasVar, hasLit, keyed := false, false, true
+	for i := 0; i < len(core); {
+		if byteClass[core[i]] == clsSep {
+			i++
+			continue
+		}
+		j, v := scanRun(core, i)
+		if v {
+			hasVar = true
+			if keyed && !isKeyedSlot(core, i) {
+				keyed = false
+			}
+		} else {
+			hasLit = true
+		}
+		i = j
+	}
+	if hasVar && !keyed {
+		hasLit = false
+	}
+	switch {
+	case hasVar && !hasLit:
+		sp.kind = kindVar
+	case hasVar:
+		sp.kind = kindMixed
+	default:
+		sp.kind = kindLiteral
+	}
+	return sp
+}
+
+// isKeyedSlot reports whether the run starting at core[i] follows a literal
+// key and one of the bytes = [ ( : # (a sign may sit between them).
+func isKeyedSlot(core string, i int) bool {
+	if i > 0 && (core[i-1] == '-' || core[i-1] == '+') {
+		i--
+	}
+	if i < 2 {
+		return false
+	}
+	switch core[i-1] {
+	case '=', '[', '(', ':', '#':
+	default:
+		return false
+	}
+	c := byteClass[core[i-2]]
+	return c == clsLower || c == clsUpper || c == clsHigh || c == clsDigit || core[i-2] == ')' || core[i-2] == ']'
+}
+
+// scanRun scans the alphanumeric run starting at core[i] and reports its end
+// and whether it is variable.
+func scanRun(core string, i int) (int, bool) {
+	j, digits, hex := i, 0, true
+	for j < len(core) {
+		c := byteClass[core[j]]
+		if c == clsSep || c == clsSpace {
+			break
+		}
+		if c == clsDigit {
+			digits++
+		}
+		if hex && !isHex(core[j]) {
+			hex = false
+		}
+		j++
+	}
+	return j, digits > 0 || (hex && j-i >= 8)
+}
+
+// appendMixed appends core with its variable runs replaced by Wildcard.
+// Variable runs joined by a single separator collapse into one Wildcard, so
+// "appattempt_1445144423722_0020_000001" becomes "appattempt_<*>". A sign
+// directly before a number that follows a separator belongs to the number.
+// klog severities ("I1126") keep their letter.
+func appendMixed(dst []byte, core string) []byte {
+	if isGeneratedName(core) {
+		return appendGeneratedName(dst, core)
+	}
+	lastVarEnd := -1 // index in dst just after the last written Wildcard
+	for i := 0; i < len(core); {
+		c := core[i]
+		if byteClass[c] == clsSep {
+			if (c == '-' || c == '+') && i+1 < len(core) && byteClass[core[i+1]] == clsDigit &&
+				(i == 0 || byteClass[core[i-1]] == clsSep) {
+				i++ // sign of the number that follows
+				continue
+			}
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		j, v := scanRun(core, i)
+		switch {
+		case !v:
+			dst = append(dst, core[i:j]...)
+		case j-i == 5 && i == 0 && isKlogLevel(core[i:j]):
+			dst = append(dst, core[i])
+			dst = append(dst, Wildcard...)
+			lastVarEnd = len(dst)
+		case lastVarEnd >= 0 && len(dst) == lastVarEnd+1:
+			dst = dst[:lastVarEnd] // "<*>.<*>" collapses into "<*>"
+		default:
+			dst = append(dst, Wildcard...)
+			lastVarEnd = len(dst)
+		}
+		i = j
+	}
+	return dst
+}
+
+func isKlogLevel(run string) bool {
+	switch run[0] {
+	case 'I', 'W', 'E', 'F':
+	default:
+		return false
+	}
+	for k := 1; k < len(run); k++ {
+		if byteClass[run[k]] != clsDigit {
+			return false
+		}
+	}
+	return true
+}
+
+// isUUID reports whether s is a UUID in its 8-4-4-4-12 hex form.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		switch i {
+		case 8, 13, 18, 23:
+			if s[i] != '-' {
+				return false
+			}
+		default:
+			if !isHex(s[i]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isDateWord reports whether s is an English month or weekday name, short or
+// long, capitalised or upper case.
+func isDateWord(s string) bool {
+	if len(s) < 3 || len(s) > 9 || byteClass[s[0]] != clsUpper {
+		return false
+	}
+	switch s {
+	case "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec",
+		"January", "February", "March", "April", "June", "July", "August", "September", "October", "November", "December",
+		"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun",
+		"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+		"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+		"MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN":
+		return true
+	}
+	return false
+}
+
+// Kubernetes generates name suffixes from this alphabet (no vowels, no
+// confusable digits): pod-template hashes and the random 5-character suffix.
+func isK8sRand(c byte) bool {
+	switch c {
+	case 'b', 'c', 'd', 'f', 'g', 'h', 'j', 'k', 'l', 'm', 'n', 'p', 'q', 'r', 's', 't', 'v', 'w', 'x', 'z',
+		'2', '4', '5', '6', '7', '8', '9':
+		return true
+	}
+	return false
+}
+
+func isK8sRandSeg(s string, minLen, maxLen int) bool {
+	if len(s) < minLen || len(s) > maxLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isK8sRand(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isGeneratedName reports whether s looks like a Kubernetes generated pod name
+// "<owner>-<hash>-<xxxxx>" whose random parts carry no digit (names with
+// digits are masked by the run rule anyway).
+func isGeneratedName(s string) bool {
+	last := strings.LastIndexByte(s, '-')
+	if last <= 0 || !isK8sRandSeg(s[last+1:], 5, 5) {
+		return false
+	}
+	prev := strings.LastIndexByte(s[:last], '-')
+	if prev <= 0 {
+		return false
+	}
+	return isK8sRandSeg(s[prev+1:last], 6, 10)
+}
+
+func appendGeneratedName(dst []byte, s string) []byte {
+	last := strings.LastIndexByte(s, '-')
+	prev := strings.LastIndexByte(s[:last], '-')
+	dst = appendMixed(dst, s[:prev])
+	return append(dst, "-"+Wildcard+"-"+Wildcard...)
+}
