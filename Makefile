@@ -1,0 +1,77 @@
+# Cinch — run `make help` for the targets.
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+
+CLUSTER_DIR ?= $(CURDIR)/.cluster
+KUBECONFIG_LOCAL := $(CLUSTER_DIR)/kubeconfig
+export CLUSTER_DIR
+GO ?= go
+GOTEST ?= $(GO) test
+PKGS := ./...
+CLUSTER := test/cluster/cluster.sh
+IMAGES := test/cluster/images.sh
+MODE ?= full
+
+##@ General
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z0-9_-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Build
+.PHONY: build
+build: ## Build the webhook and worker binaries into bin/.
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ ./cmd/webhook ./cmd/worker
+
+.PHONY: images
+images: ## Build the scenario and application images and import them into the local cluster.
+	$(IMAGES) all
+
+##@ Test
+.PHONY: test
+test: cluster-up images test-unit test-integration test-e2e ## Run all test tiers; brings up the local cluster and its images first.
+
+.PHONY: test-unit
+test-unit: ## Unit tests of every package (no cluster needed).
+	$(GOTEST) -count=1 $(PKGS)
+
+.PHONY: test-integration
+test-integration: ## Integration tests against the local API server and an in-process NATS.
+	CINCH_TEST_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GOTEST) -count=1 -tags integration -run 'Integration' $(PKGS)
+
+.PHONY: test-e2e
+test-e2e: ## End-to-end tests on the local cluster with real containers.
+	KUBECONFIG=$(KUBECONFIG_LOCAL) $(GOTEST) -count=1 -tags e2e -timeout 40m ./test/e2e/...
+
+.PHONY: lint
+lint: ## gofmt, go vet (both modules).
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
+	$(GO) vet -tags e2e ./test/e2e/...
+	cd test/cluster && $(GO) vet ./cmd/ocipack ./cmd/pause
+
+.PHONY: bench-oracle
+bench-oracle: ## Log-oracle benchmark on the labelled LogHub sample (LOGHUB=dir).
+	$(GO) run ./test/bench/loghub -data $(or $(LOGHUB),../shared/loghub)
+
+##@ Local cluster
+.PHONY: cluster-up
+cluster-up: ## Start the local cluster (MODE=apiserver for etcd + kube-apiserver only). Idempotent.
+	$(CLUSTER) up $(if $(filter apiserver,$(MODE)),--apiserver-only)
+
+.PHONY: cluster-down
+cluster-down: ## Stop everything cluster-up started; keeps state in .cluster/.
+	$(CLUSTER) down
+
+.PHONY: cluster-status
+cluster-status: ## Show the local cluster's processes.
+	$(CLUSTER) status
+
+.PHONY: cluster-clean
+cluster-clean: cluster-down ## Stop the cluster and delete its state (keeps the built binary).
+	find $(CLUSTER_DIR) -mindepth 1 -maxdepth 1 ! -name bin ! -name images -exec rm -rf {} +
+
+##@ Demo
+.PHONY: demo
+demo: ## The main job: local cluster, install Cinch, harden the example workloads, print recommendations.
+	test/demo.sh

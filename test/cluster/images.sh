@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Builds images for the local cluster without a registry and imports them into
+# its containerd (namespace k8s.io). Recipes:
+#   pause      the pod sandbox (a static Go program that sleeps until SIGTERM)
+#   scenario   Cinch's purpose-built scenario program (test/workloads/scenario)
+#   apps       real applications from Debian packages (nginx, redis, memcached)
+#   cinch      Cinch's webhook and worker (static Go binaries)
+#   all        all of the above but pause
+# Images are named docker.io/local/<name>:1; pods must use imagePullPolicy: Never.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+D=${CLUSTER_DIR:-$repo/.cluster}
+SOCK=$D/run/containerd.sock
+W=$D/images
+mkdir -p "$W"
+log() { printf '[images] %s\n' "$*" >&2; }
+
+ocipack() {
+	[ "$W/ocipack" -nt "$here/cmd/ocipack/main.go" ] || (cd "$here" && CGO_ENABLED=0 go build -o "$W/ocipack" ./cmd/ocipack)
+	"$W/ocipack" -import "$SOCK" "$@"
+}
+
+# static_image NAME: a rootfs holding static binaries, /etc/passwd and /tmp.
+static_rootfs() {
+	local r=$1
+	rm -rf "$r"; mkdir -p "$r/etc" "$r/tmp" "$r/usr/local/bin" "$r/data"
+	chmod 1777 "$r/tmp"
+	printf 'root:x:0:0:root:/root:/sbin/nologin\napp:x:1000:1000:app:/data:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n' >"$r/etc/passwd"
+	printf 'root:x:0:\napp:x:1000:\nnogroup:x:65534:\n' >"$r/etc/group"
+}
+
+build_pause() {
+	local r=$W/pause-rootfs
+	static_rootfs "$r"
+	(cd "$here" && CGO_ENABLED=0 go build -trimpath -ldflags=-s -o "$r/pause" ./cmd/pause)
+	ocipack -rootfs "$r" -name docker.io/local/pause:1 -o "$W/pause.tar" -entrypoint /pause
+	log "imported docker.io/local/pause:1"
+}
+
+build_scenario() {
+	local r=$W/scenario-rootfs
+	static_rootfs "$r"
+	(cd "$repo" && CGO_ENABLED=0 go build -trimpath -ldflags=-s -o "$r/usr/local/bin/scenario" ./test/workloads/scenario)
+	# A setuid-root copy: the "setuid" scenario gains root through it, which
+	# allowPrivilegeEscalation=false (no_new_privs) forbids.
+	cp "$r/usr/local/bin/scenario" "$r/usr/local/bin/scenario-suid"
+	chmod 4755 "$r/usr/local/bin/scenario-suid"
+	chown 1000:1000 "$r/data"
+	ocipack -rootfs "$r" -name docker.io/local/scenario:1 -o "$W/scenario.tar" -entrypoint /usr/local/bin/scenario
+	log "imported docker.io/local/scenario:1"
+}
+
+build_apps() {
+	local r=$W/apps-rootfs
+	if [ ! -f "$W/apps-rootfs.done" ]; then
+		rm -rf "$r"
+		log "debootstrap nginx, redis-server, memcached (~1 min)"
+		debootstrap --variant=minbase --include=nginx,redis-server,memcached bookworm "$r" http://deb.debian.org/debian >"$W/debootstrap.log" 2>&1 \
+			|| { tail -20 "$W/debootstrap.log" >&2; exit 1; }
+		rm -rf "$r/var/cache/apt/archives"/*.deb "$r/var/lib/apt/lists"/* "$r/usr/share/doc" "$r/usr/share/man" "$r/usr/share/locale"
+		# Stock nginx logs to files; containers log to stdout/stderr.
+		ln -sf /dev/stdout "$r/var/log/nginx/access.log"
+		ln -sf /dev/stderr "$r/var/log/nginx/error.log"
+		touch "$W/apps-rootfs.done"
+	fi
+	ocipack -rootfs "$r" -name docker.io/local/apps:1 -o "$W/apps.tar" -cmd /bin/sh
+	log "imported docker.io/local/apps:1"
+}
+
+build_cinch() {
+	local r=$W/cinch-rootfs
+	static_rootfs "$r"
+	(cd "$repo" && CGO_ENABLED=0 go build -trimpath -ldflags=-s -o "$r/usr/local/bin/" ./cmd/webhook ./cmd/worker)
+	ocipack -rootfs "$r" -name docker.io/local/cinch:1 -o "$W/cinch.tar" -user 65532:65532
+	log "imported docker.io/local/cinch:1"
+}
+
+[ -S "$SOCK" ] || { log "containerd is not running: make cluster-up first"; exit 1; }
+for what in "${@:-all}"; do
+	case "$what" in
+	pause) build_pause ;;
+	scenario) build_scenario ;;
+	apps) build_apps ;;
+	cinch) build_cinch ;;
+	all) build_scenario; build_apps ;;
+	*) log "unknown recipe $what"; exit 2 ;;
+	esac
+done

@@ -1,0 +1,191 @@
+// Command scenario is Cinch's purpose-built scenario workload. Each mode does
+// one thing that a securityContext setting may forbid, and shows the effect
+// the way real programs do: by exiting, by logging an error, or by answering
+// its clients with an error. See test/workloads/README.md for the ground truth.
+//
+//	scenario MODE
+//
+// Every mode logs a heartbeat line with a timestamp and a counter every
+// second and serves GET /healthz on :8080 (bind-80 serves it on :80).
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+var modes = map[string]func() error{
+	"fine":       func() error { return loop(nil) },
+	"write-root": func() error { return loop(writeFile("/var/lib/scenario/state")) },
+	"tmp-writer": func() error { return loop(writeFile("/tmp/scenario/state")) },
+	"chown":      func() error { return loop(chownFile) },
+	"setuid":     func() error { return loop(viaSetuid) },
+	"need-root":  needRoot,
+	"bind-80":    func() error { return serve(":80", nil) },
+	"conn-spool": connSpool,
+	"http-500":   http500,
+	"suid-check": suidCheck,
+}
+
+func main() {
+	log.SetFlags(0)
+	log.SetOutput(os.Stdout)
+	if len(os.Args) != 2 || modes[os.Args[1]] == nil {
+		fmt.Fprintln(os.Stderr, "usage: scenario fine|write-root|tmp-writer|chown|setuid|need-root|bind-80|conn-spool|http-500")
+		os.Exit(2)
+	}
+	if err := modes[os.Args[1]](); err != nil {
+		logf("fatal: %v", err)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) {
+	log.Printf("%s pid=%d "+format, append([]any{time.Now().UTC().Format(time.RFC3339Nano), os.Getpid()}, args...)...)
+}
+
+// loop serves /healthz and runs step every second; a failing step is fatal,
+// as it is for programs that cannot write their state.
+func loop(step func() error) error {
+	errc := make(chan error, 1)
+	go func() { errc <- serve(":8080", nil) }()
+	logf("started uid=%d gid=%d euid=%d", os.Getuid(), os.Getgid(), os.Geteuid())
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for n := 1; ; n++ {
+		if step != nil {
+			if err := step(); err != nil {
+				return err
+			}
+		}
+		logf("heartbeat n=%d", n)
+		select {
+		case err := <-errc:
+			return err
+		case <-stop:
+			logf("shutting down")
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+func serve(addr string, h http.Handler) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	if h != nil {
+		mux.Handle("/", h)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	logf("listening on %s", addr)
+	if addr == ":80" {
+		go func() { _ = loop(nil) }()
+	}
+	return http.Serve(ln, mux)
+}
+
+func writeFile(path string) func() error {
+	return func() error {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(path, []byte(time.Now().String()), 0o644)
+	}
+}
+
+func chownFile() error {
+	const p = "/tmp/owned"
+	if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+		return err
+	}
+	return os.Chown(p, 1234, 1234)
+}
+
+// viaSetuid runs the setuid-root copy of this program, which succeeds only if
+// exec really made it root (no_new_privs forbids that).
+func viaSetuid() error {
+	out, err := exec.Command("/usr/local/bin/scenario-suid", "suid-check").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("setuid helper: %v: %s", err, out)
+	}
+	return nil
+}
+
+func suidCheck() error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("not privileged: euid=%d", os.Geteuid())
+	}
+	return nil
+}
+
+func needRoot() error {
+	if os.Getuid() != 0 {
+		return fmt.Errorf("must run as root, uid=%d", os.Getuid())
+	}
+	return loop(nil)
+}
+
+// connSpool is a line-protocol server on :7000 that opens a spool file in the
+// root filesystem for every connection. When it cannot, it answers the client
+// with an error and logs nothing; its pod stays Ready.
+func connSpool() error {
+	ln, err := net.Listen("tcp", ":7000")
+	if err != nil {
+		return err
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				f, err := os.OpenFile(filepath.Join("/var/spool/scenario", fmt.Sprintf("conn-%d", time.Now().UnixNano())), os.O_CREATE|os.O_WRONLY, 0o600)
+				if err != nil {
+					fmt.Fprintf(c, "-ERR spool unavailable\r\n")
+					return
+				}
+				defer os.Remove(f.Name())
+				defer f.Close()
+				fmt.Fprintf(c, "+OK scenario spool ready\r\n")
+				_, _ = bufio.NewReader(c).ReadString('\n')
+			}(c)
+		}
+	}()
+	if err := os.MkdirAll("/var/spool/scenario", 0o755); err != nil && !errors.Is(err, os.ErrExist) && !errors.Is(err, syscall.EROFS) {
+		logf("spool dir: %v", err)
+	}
+	return loop(nil)
+}
+
+// http500 answers GET / with 500 when it cannot write its cache in the root
+// filesystem; /healthz (its readiness probe) keeps answering 200.
+func http500() error {
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if err := os.WriteFile("/var/cache/scenario-page", []byte("page"), 0o644); err != nil {
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "hello")
+	})
+	errc := make(chan error, 1)
+	go func() { errc <- serve(":8081", h) }()
+	go func() { errc <- loop(nil) }()
+	return <-errc
+}
