@@ -63,9 +63,12 @@ type CapabilityRound struct {
 // Sets that are known without a trial are not run: the empty set fails (the
 // drop-all verdict) and C itself works (it is the baseline).
 //
-// Bound per container, n = |C| ≤ 14 and k = |N|: at most 4 + (n-k-1) ≤ 17
-// rounds and 1 + n + 1 + (n-k) + (n-k-1) ≤ 43 trials. The common case (a
-// few individually necessary capabilities, e.g. CHOWN, SETUID, SETGID for
+// Bound per container, n = |C| ≤ 14 and k = |N|: when k = 0 step 3 is
+// skipped, so at most 1 + 1 + 1 + (n-1) ≤ 16 rounds and 1 + n + n + (n-1) ≤ 42
+// trials; when k ≥ 1 at most 4 + (n-k-1) ≤ 16 rounds and
+// 1 + n + 1 + (n-k) + (n-k-1) ≤ 41 trials. Without the attribution round
+// (one container) subtract one of each. The common case (a few
+// individually necessary capabilities, e.g. CHOWN, SETUID, SETGID for
 // nginx) takes 2 rounds and n+1 = 15 trials.
 func CapabilityPlan(t *corev1.PodTemplateSpec, opts Options, results map[string]bool) CapabilityRound {
 	opts = opts.normalized()

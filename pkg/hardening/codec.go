@@ -51,11 +51,11 @@ func EncodeRecommendation(r Recommendation) (string, error) {
 	if err := validateRecommendation(r); err != nil {
 		return "", err
 	}
-	b, err := json.Marshal(r)
+	b, err := marshal(r)
 	if err != nil {
 		return "", fmt.Errorf("encode recommendation: %w", err)
 	}
-	return string(b), nil
+	return b, nil
 }
 
 // DecodeRecommendation decodes a cinch.dev/recommendation annotation. Input
@@ -87,11 +87,11 @@ func EncodeChecks(results []CheckResult) (string, error) {
 			return "", err
 		}
 	}
-	b, err := json.Marshal(checksDoc{Version: ChecksVersion, Checks: results})
+	b, err := marshal(checksDoc{Version: ChecksVersion, Checks: results})
 	if err != nil {
 		return "", fmt.Errorf("encode checks: %w", err)
 	}
-	return string(b), nil
+	return b, nil
 }
 
 // DecodeChecks decodes a cinch.dev/checks annotation, with the same rules as
@@ -152,4 +152,16 @@ func validateCheckResult(r CheckResult) error {
 		return fmt.Errorf("%w: trial %q: evidence is not JSON", ErrMalformed, r.Trial)
 	}
 	return nil
+}
+
+// marshal encodes v as compact JSON without HTML escaping: log templates in
+// evidence ("<*>") stay readable in kubectl output.
+func marshal(v any) (string, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
 }

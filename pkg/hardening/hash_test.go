@@ -1,0 +1,78 @@
+package hardening
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestTemplateHashStableAcrossKeyOrder(t *testing.T) {
+	a := `{"metadata":{"labels":{"app":"web","tier":"front"},"annotations":{"x":"1","y":"2"}},
+	  "spec":{"containers":[{"name":"web","image":"nginx:1.27","env":[{"name":"A","value":"1"}],
+	  "securityContext":{"runAsUser":1000,"readOnlyRootFilesystem":true}}],"nodeSelector":{"a":"1","b":"2"}}}`
+	b := `{"spec":{"nodeSelector":{"b":"2","a":"1"},"containers":[{"securityContext":{"readOnlyRootFilesystem":true,"runAsUser":1000},
+	  "env":[{"value":"1","name":"A"}],"image":"nginx:1.27","name":"web"}]},
+	  "metadata":{"annotations":{"y":"2","x":"1"},"labels":{"tier":"front","app":"web"}}}`
+	var ta, tb corev1.PodTemplateSpec
+	require.NoError(t, json.Unmarshal([]byte(a), &ta))
+	require.NoError(t, json.Unmarshal([]byte(b), &tb))
+	assert.Equal(t, TemplateHash(&ta), TemplateHash(&tb))
+	assert.Len(t, TemplateHash(&ta), 32)
+}
+
+func TestTemplateHash(t *testing.T) {
+	base := multi()
+	base.Annotations = map[string]string{"prometheus.io/scrape": "true"}
+	h := TemplateHash(base)
+	tests := []struct {
+		name   string
+		mutate func(*corev1.PodTemplateSpec)
+		same   bool
+	}{
+		{"deep copy", func(*corev1.PodTemplateSpec) {}, true},
+		{"cinch annotations ignored", func(p *corev1.PodTemplateSpec) {
+			p.Annotations[AnnotationStatus] = "Verified"
+			p.Annotations[AnnotationRecommendation] = "{}"
+		}, true},
+		{"kubectl rollout restart ignored", func(p *corev1.PodTemplateSpec) {
+			p.Annotations["kubectl.kubernetes.io/restartedAt"] = "2026-01-01T00:00:00Z"
+		}, true},
+		{"object bookkeeping ignored", func(p *corev1.PodTemplateSpec) {
+			p.Name = "x"
+			p.Namespace = "y"
+			p.UID = "123"
+			p.ResourceVersion = "42"
+			p.CreationTimestamp = metav1.Now()
+			p.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
+		}, true},
+		{"labels removed", func(p *corev1.PodTemplateSpec) { p.Labels = nil }, false},
+		{"image changes", func(p *corev1.PodTemplateSpec) { p.Spec.Containers[0].Image = "example.com/app:1.5" }, false},
+		{"init container image changes", func(p *corev1.PodTemplateSpec) { p.Spec.InitContainers[0].Image = "example.com/migrate:3" }, false},
+		{"container securityContext changes", func(p *corev1.PodTemplateSpec) {
+			p.Spec.Containers[1].SecurityContext.ReadOnlyRootFilesystem = ptr(true)
+		}, false},
+		{"pod securityContext changes", func(p *corev1.PodTemplateSpec) { p.Spec.SecurityContext.RunAsUser = ptr(int64(1001)) }, false},
+		{"env changes", func(p *corev1.PodTemplateSpec) {
+			p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "DEBUG", Value: "1"}}
+		}, false},
+		{"other annotation changes", func(p *corev1.PodTemplateSpec) { p.Annotations["sidecar.istio.io/inject"] = "true" }, false},
+		{"label changes", func(p *corev1.PodTemplateSpec) { p.Labels["version"] = "v2" }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := base.DeepCopy()
+			tt.mutate(c)
+			if tt.same {
+				assert.Equal(t, h, TemplateHash(c))
+			} else {
+				assert.NotEqual(t, h, TemplateHash(c))
+			}
+		})
+	}
+	assert.Equal(t, h, TemplateHash(base), "hashing must not modify the template")
+	assert.NotEmpty(t, TemplateHash(nil))
+}
