@@ -24,7 +24,7 @@ type DrainConfig struct {
 
 // DefaultDrainConfig is the single configuration used for every workload.
 func DefaultDrainConfig() DrainConfig {
-	return DrainConfig{Depth: 4, Similarity: 0.5, MaxChildren: 100, MaxClusters: 50000}
+	return DrainConfig{Depth: 5, Similarity: 0.6, MaxChildren: 100, MaxClusters: 50000}
 }
 
 // Template is a snapshot of one log group: its template tokens (variable
@@ -176,7 +176,7 @@ func (d *Drain) route(toks []string, create bool) (*node, int) {
 		if layers == 0 {
 			break
 		}
-		if t == Wildcard {
+		if !routable(t) {
 			continue
 		}
 		layers--
@@ -206,6 +206,21 @@ func (d *Drain) route(toks []string, create bool) (*node, int) {
 	return n, pos
 }
 
+// routable reports whether a token may route a line through the tree:
+// masked values and path-like tokens (file paths, addresses) do not.
+func routable(t string) bool {
+	if t == Wildcard {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		switch t[i] {
+		case '/', '\\', '@':
+			return false
+		}
+	}
+	return true
+}
+
 // search returns the most similar group of the leaf and its similarity, or
 // -1 when none reaches the threshold. With params, template wildcards count
 // as matching tokens (matching mode); otherwise they do not (Drain's
@@ -217,7 +232,8 @@ func (d *Drain) search(leaf *node, toks []string, skip int, params bool) (int, f
 	best, bestSim, bestPar := -1, -1.0, -1
 	for _, id := range leaf.clusters {
 		tpl := d.clusters[id].tokens
-		same, total, par := 0, 0, 0
+		var same, total float64
+		par := 0
 		for i, t := range tpl {
 			l := toks[i]
 			if i < skip && (t == l || t == Wildcard) {
@@ -234,13 +250,16 @@ func (d *Drain) search(leaf *node, toks []string, skip int, params bool) (int, f
 			case t == l:
 				same++
 				total++
+			case !routable(t) && !routable(l):
+				// two different masked values or paths: variable, not
+				// evidence against the group
 			default:
 				total++
 			}
 		}
 		sim := 1.0
 		if total > 0 {
-			sim = float64(same) / float64(total)
+			sim = same / total
 		}
 		if sim > bestSim || (sim == bestSim && par > bestPar) {
 			best, bestSim, bestPar = id, sim, par

@@ -187,7 +187,7 @@ func classify(line string, s, e int) tokSpan {
 		sp.kind = kindDateWord
 		return sp
 	}
-	if isGeneratedName(core) {
+	if isGeneratedName(core) || isKlogLevel(core) || kvVariable(core) > 0 {
 		sp.kind = kindMixed
 		return sp
 	}
@@ -276,6 +276,10 @@ func appendMixed(dst []byte, core string) []byte {
 	if isGeneratedName(core) {
 		return appendGeneratedName(dst, core)
 	}
+	if k := kvVariable(core); k > 0 {
+		dst = append(dst, core[:k+1]...)
+		return append(dst, Wildcard...)
+	}
 	lastVarEnd := -1 // index in dst just after the last written Wildcard
 	for i := 0; i < len(core); {
 		c := core[i]
@@ -308,7 +312,38 @@ func appendMixed(dst []byte, core string) []byte {
 	return dst
 }
 
+// kvVariable returns the index of the '=' of a "key=value" core whose key is
+// an identifier and whose single value holds a variable run, else 0.
+func kvVariable(core string) int {
+	k := strings.IndexByte(core, '=')
+	if k <= 0 || k == len(core)-1 || strings.IndexByte(core[k+1:], '=') >= 0 {
+		return 0
+	}
+	for i := 0; i < k; i++ {
+		c := core[i]
+		if byteClass[c] == clsDigit || (byteClass[c] == clsSep && c != '_' && c != '-' && c != '.') {
+			return 0
+		}
+	}
+	v := core[k+1:]
+	for i := 0; i < len(v); {
+		if byteClass[v[i]] == clsSep {
+			i++
+			continue
+		}
+		j, isVar := scanRun(v, i)
+		if isVar {
+			return k
+		}
+		i = j
+	}
+	return 0
+}
+
 func isKlogLevel(run string) bool {
+	if len(run) != 5 {
+		return false
+	}
 	switch run[0] {
 	case 'I', 'W', 'E', 'F':
 	default:

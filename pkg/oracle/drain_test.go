@@ -1,0 +1,274 @@
+package oracle
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDrainClusters(t *testing.T) {
+	tests := []struct {
+		name      string
+		lines     []string
+		groups    []int    // expected group of each line, by first appearance
+		templates []string // expected templates in creation order
+	}{
+		{
+			name: "numbers are masked before mining",
+			lines: []string{
+				"2024-01-01T00:00:01Z INFO connected to 10.0.0.1:5432 in 12ms",
+				"2024-01-01T00:00:02Z INFO connected to 10.0.0.2:5432 in 7ms",
+			},
+			groups:    []int{0, 0},
+			templates: []string{"<*> INFO connected to <*> in <*>"},
+		},
+		{
+			name: "a varying word is generalised",
+			lines: []string{
+				"INFO session opened for user alice from web",
+				"INFO session opened for user bob from web",
+			},
+			groups:    []int{0, 0},
+			templates: []string{"INFO session opened for user <*> from web"},
+		},
+		{
+			name: "different lengths never share a group",
+			lines: []string{
+				"INFO request served",
+				"INFO request served quickly",
+			},
+			groups:    []int{0, 1},
+			templates: []string{"INFO request served", "INFO request served quickly"},
+		},
+		{
+			name: "dissimilar messages of one length are separate",
+			lines: []string{
+				"WARN disk almost full on node",
+				"WARN cache miss for key k",
+				"WARN disk almost full on volume",
+			},
+			groups:    []int{0, 1, 0},
+			templates: []string{"WARN disk almost full on <*>", "WARN cache miss for key k"},
+		},
+		{
+			name: "routing tokens split the tree",
+			lines: []string{
+				"INFO http GET done ok",
+				"ERROR http GET done ok",
+			},
+			groups:    []int{0, 1},
+			templates: []string{"INFO http GET done ok", "ERROR http GET done ok"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := NewDrain(DefaultDrainConfig())
+			got := make([]int, len(tt.lines))
+			for i, l := range tt.lines {
+				got[i] = d.Train(l)
+			}
+			assert.Equal(t, tt.groups, got)
+			var tpls []string
+			for _, tpl := range d.Templates() {
+				tpls = append(tpls, tpl.String())
+			}
+			assert.Equal(t, tt.templates, tpls)
+		})
+	}
+}
+
+func TestDrainMatch(t *testing.T) {
+	d := NewDrain(DefaultDrainConfig())
+	for i := range 20 {
+		d.Train(fmt.Sprintf("2024-01-01T00:00:%02dZ INFO GET /healthz 200 in %dms", i, i))
+		d.Train(fmt.Sprintf("2024-01-01T00:00:%02dZ INFO worker %d started", i, i))
+	}
+	tests := []struct {
+		line string
+		want bool
+	}{
+		{"2025-06-30T12:00:00Z INFO GET /healthz 200 in 999ms", true},
+		{"2025-06-30T12:00:00Z INFO worker 77 started", true},
+		{"2025-06-30T12:00:00Z ERROR open /var/cache/nginx: read-only file system", false},
+		{"2025-06-30T12:00:00Z INFO worker", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.line, func(t *testing.T) {
+			_, ok := d.Match(tt.line)
+			assert.Equal(t, tt.want, ok)
+		})
+	}
+	assert.Equal(t, 2, d.Len())
+}
+
+func TestDrainMaxClusters(t *testing.T) {
+	cfg := DefaultDrainConfig()
+	cfg.MaxClusters = 2
+	d := NewDrain(cfg)
+	assert.Equal(t, 0, d.Train("alpha beta gamma"))
+	assert.Equal(t, 1, d.Train("one two"))
+	assert.Equal(t, -1, d.Train("x"))
+	assert.Equal(t, 2, d.Len())
+}
+
+// Every trained line matches a template that it conforms to.
+func TestDrainPropertyTrainedLinesMatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	words := []string{"GET", "PUT", "user", "alice", "bob", "error", "ok", "started", "stopped", "cache", "disk", "[main]", "INFO", "WARN", "x=1", "id", "-"}
+	for trial := range 50 {
+		d := NewDrain(DefaultDrainConfig())
+		var lines []string
+		for range 300 {
+			n := 1 + rng.IntN(8)
+			toks := make([]string, n)
+			for i := range toks {
+				switch rng.IntN(4) {
+				case 0:
+					toks[i] = fmt.Sprint(rng.IntN(100000))
+				default:
+					toks[i] = words[rng.IntN(len(words))]
+				}
+			}
+			l := strings.Join(toks, " ")
+			lines = append(lines, l)
+			require.GreaterOrEqual(t, d.Train(l), 0)
+		}
+		for _, l := range lines {
+			id, ok := d.Match(l)
+			require.True(t, ok, "trial %d: trained line %q does not match", trial, l)
+			assert.True(t, conforms(d.Template(id).Tokens, strings.Fields(MaskLine(l))), "trial %d: %q vs %q", trial, l, d.Template(id).String())
+		}
+	}
+}
+
+func conforms(tpl, toks []string) bool {
+	if len(tpl) != len(toks) {
+		return false
+	}
+	for i := range tpl {
+		if tpl[i] != Wildcard && tpl[i] != toks[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestDrainConcurrentReaders(t *testing.T) {
+	d := NewDrain(DefaultDrainConfig())
+	lines := loadSample(t)
+	for _, l := range lines {
+		d.Train(l)
+	}
+	want := make([]int, len(lines))
+	for i, l := range lines {
+		want[i], _ = d.Match(l)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for range 4 {
+		wg.Go(func() {
+			for i, l := range lines {
+				if got, _ := d.Match(l); got != want[i] {
+					errs <- l
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	assert.Empty(t, errs)
+}
+
+// loadSample returns a small synthetic container log.
+func loadSample(t testing.TB) []string {
+	t.Helper()
+	var lines []string
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 2000 {
+		ts := fmt.Sprintf("2024-11-26T03:%02d:%02d.%06dZ", i/60%60, i%60, rng.IntN(1000000))
+		switch i % 5 {
+		case 0:
+			lines = append(lines, fmt.Sprintf(`%s 10.244.%d.%d - - "GET /api/v1/items/%d HTTP/1.1" 200 %d "-" "curl/8.5.0"`, ts, rng.IntN(255), rng.IntN(255), rng.IntN(1000), rng.IntN(5000)))
+		case 1:
+			lines = append(lines, fmt.Sprintf("%s INFO [worker-%d] processed batch %d in %.1fms", ts, rng.IntN(8), i, rng.Float64()*100))
+		case 2:
+			lines = append(lines, fmt.Sprintf("I1126 03:40:41.%06d   %d controller.go:%d] synced pod web-7d9f8c6b5-x%dx9k", rng.IntN(1000000), rng.IntN(100), rng.IntN(500), rng.IntN(9)))
+		case 3:
+			lines = append(lines, fmt.Sprintf("%s DEBUG cache hit ratio=%.2f size=%dMB user=%s", ts, rng.Float64(), rng.IntN(100), []string{"alice", "bob", "carol"}[rng.IntN(3)]))
+		default:
+			lines = append(lines, fmt.Sprintf("%s WARN slow query took %ds on table orders id=%d", ts, rng.IntN(10), rng.IntN(100000)))
+		}
+	}
+	return lines
+}
+
+func BenchmarkTrain(b *testing.B) {
+	lines := loadSample(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		d := NewDrain(DefaultDrainConfig())
+		for _, l := range lines {
+			d.Train(l)
+		}
+		n += len(lines)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lines/s")
+}
+
+func BenchmarkMatch(b *testing.B) {
+	lines := loadSample(b)
+	d := NewDrain(DefaultDrainConfig())
+	for _, l := range lines[:len(lines)/2] {
+		d.Train(l)
+	}
+	judged := lines[len(lines)/2:]
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		for _, l := range judged {
+			d.Match(l)
+		}
+		n += len(judged)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lines/s")
+}
+
+func BenchmarkMask(b *testing.B) {
+	lines := loadSample(b)
+	var m Masker
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		for _, l := range lines {
+			m.Mask(l)
+		}
+		n += len(lines)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lines/s")
+}
+
+func FuzzDrain(f *testing.F) {
+	f.Add("a b c\na b d\nx 1 2")
+	f.Add("[Sun Dec 04 04:47:44 2005] [notice] ok\n\n\t")
+	f.Fuzz(func(t *testing.T, text string) {
+		d := NewDrain(DefaultDrainConfig())
+		lines := strings.Split(text, "\n")
+		for _, l := range lines {
+			require.GreaterOrEqual(t, d.Train(l), 0)
+		}
+		for _, l := range lines {
+			id, ok := d.Match(l)
+			require.True(t, ok, "trained line %q does not match", l)
+			require.True(t, conforms(d.Template(id).Tokens, func() []string { var m Masker; return m.Mask(l) }()))
+		}
+	})
+}

@@ -1,0 +1,159 @@
+package oracle
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Ids and names of the oracle's tests. They are stable: they appear in the
+// cinch.dev/checks annotation.
+const (
+	TestStability = "TC-01"
+	TestReadiness = "TC-02"
+	TestLogs      = "TC-03"
+	TestResources = "TC-04"
+
+	NameStability = "stability"
+	NameReadiness = "readiness"
+	NameLogs      = "logs"
+	NameResources = "resources"
+)
+
+// Config holds the oracle's thresholds. DefaultConfig is the single
+// configuration meant for every workload.
+type Config struct {
+	// Drain configures the log-template miner of the baselines.
+	Drain DrainConfig
+	// EvidenceTemplates is the maximum number of new-line templates kept as
+	// evidence of a log failure.
+	EvidenceTemplates int
+	// EvidenceMaxClusters bounds the second Drain pass that clusters new
+	// lines; lines beyond it are counted, not clustered.
+	EvidenceMaxClusters int
+	// MaxLinesPerStream caps the lines read from one container log stream;
+	// the rest are counted as dropped.
+	MaxLinesPerStream int
+	// LogNoveltyTolerance is how many new templates a trial may show beyond
+	// the natural novelty of the baselines.
+	LogNoveltyTolerance int
+	// ReadyFactor and ReadySlack bound the readiness delay: a trial fails
+	// TC-02 when a pod needs longer than ReadyFactor × the slowest baseline
+	// pod + ReadySlack.
+	ReadyFactor float64
+	ReadySlack  time.Duration
+	// ResourceBandRel widens the baselines' resource band by this share of
+	// their larger mean on both sides; ResourceBandSigma adds that many
+	// standard deviations of the noisier baseline.
+	ResourceBandRel   float64
+	ResourceBandSigma float64
+}
+
+// DefaultConfig returns the default thresholds.
+func DefaultConfig() Config {
+	return Config{
+		Drain:               DefaultDrainConfig(),
+		EvidenceTemplates:   5,
+		EvidenceMaxClusters: 1000,
+		MaxLinesPerStream:   200000,
+		LogNoveltyTolerance: 0,
+		ReadyFactor:         3,
+		ReadySlack:          30 * time.Second,
+		ResourceBandRel:     0.5,
+		ResourceBandSigma:   2,
+	}
+}
+
+// Validate reports a configuration that cannot judge.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Drain.Depth < 3 {
+		errs = append(errs, fmt.Errorf("drain depth %d: must be at least 3", c.Drain.Depth))
+	}
+	if c.Drain.Similarity <= 0 || c.Drain.Similarity > 1 {
+		errs = append(errs, fmt.Errorf("drain similarity %v: must be in (0, 1]", c.Drain.Similarity))
+	}
+	if c.EvidenceTemplates < 1 {
+		errs = append(errs, errors.New("evidence templates: must be at least 1"))
+	}
+	if c.MaxLinesPerStream < 1 {
+		errs = append(errs, errors.New("max lines per stream: must be at least 1"))
+	}
+	if c.LogNoveltyTolerance < 0 {
+		errs = append(errs, errors.New("log novelty tolerance: must not be negative"))
+	}
+	if c.ReadyFactor < 1 {
+		errs = append(errs, errors.New("ready factor: must be at least 1"))
+	}
+	if c.ResourceBandRel < 0 || c.ResourceBandSigma < 0 {
+		errs = append(errs, errors.New("resource band: must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Verdict is the oracle's judgement of one trial.
+type Verdict struct {
+	// Pass reports whether all hard tests passed.
+	Pass  bool         `json:"pass"`
+	Tests []TestResult `json:"tests"`
+}
+
+// TestResult is the outcome of one oracle test.
+type TestResult struct {
+	ID       string     `json:"id"`
+	Name     string     `json:"name"`
+	Hard     bool       `json:"hard"`
+	Pass     bool       `json:"pass"`
+	Reason   string     `json:"reason"`
+	Evidence []Evidence `json:"evidence,omitempty"`
+}
+
+// Evidence is one small, readable piece of evidence for a test result.
+type Evidence struct {
+	Pod       string `json:"pod,omitempty"`
+	Container string `json:"container,omitempty"`
+	// Reason is a Kubernetes reason (CrashLoopBackOff, OOMKilled, ...) or
+	// a short cause ("Restarts", "NotReady", "NewTemplate", ...).
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+	// Template, Count and Example describe a group of new log lines.
+	Template string `json:"template,omitempty"`
+	Count    int    `json:"count,omitempty"`
+	Example  string `json:"example,omitempty"`
+	// Metric, Value, Low and High describe a resource reading outside the
+	// baselines' band.
+	Metric string  `json:"metric,omitempty"`
+	Value  float64 `json:"value,omitempty"`
+	Low    float64 `json:"low,omitempty"`
+	High   float64 `json:"high,omitempty"`
+}
+
+// Judge compares one trial with its two baselines. It is deterministic and
+// pure. TC-01..TC-03 are hard; TC-04 is advisory.
+func Judge(cfg Config, baselines [2]Recording, trial Recording) Verdict {
+	tests := []TestResult{
+		judgeStability(baselines, trial, false),
+		judgeReadiness(cfg, baselines, trial),
+		CompareLogs(cfg, baselines, trial).Result(),
+		CompareResources(cfg, baselines, trial).Result(),
+	}
+	v := Verdict{Pass: true, Tests: tests}
+	for _, t := range tests {
+		if t.Hard && !t.Pass {
+			v.Pass = false
+		}
+	}
+	return v
+}
+
+// EarlyFailure judges a trial that is still running. It returns a failed
+// hard test and true when the partial recording already fails beyond doubt:
+// a waiting reason that cannot resolve by itself (CreateContainerConfigError,
+// CrashLoopBackOff, ...), a failed termination (OOMKilled, Error, ...) or
+// more restarts than the baselines show. Zero baselines (not yet known)
+// stand for "no restarts, no bad waiting or termination reason".
+func EarlyFailure(cfg Config, baselines [2]Recording, partial Recording) (TestResult, bool) {
+	_ = cfg
+	r := judgeStability(baselines, partial, true)
+	return r, !r.Pass
+}
