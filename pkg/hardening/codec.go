@@ -73,6 +73,13 @@ func DecodeRecommendation(s string) (Recommendation, error) {
 	if err := validateRecommendation(r); err != nil {
 		return Recommendation{}, err
 	}
+	// An empty map and no map mean the same; Combine writes neither.
+	if len(r.Containers) == 0 {
+		r.Containers = nil
+	}
+	if len(r.InitContainers) == 0 {
+		r.InitContainers = nil
+	}
 	return r, nil
 }
 
