@@ -110,6 +110,7 @@ func writeFile(path string) func() error {
 
 func chownFile() error {
 	const p = "/tmp/owned"
+	_ = os.Remove(p) // owned by 1234 after the last round: unlink, don't overwrite
 	if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
 		return err
 	}

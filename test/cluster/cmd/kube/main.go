@@ -5,6 +5,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -38,7 +39,7 @@ func main() {
 	case "kube-scheduler":
 		cmd = scheduler.NewSchedulerCommand()
 	case "kubelet":
-		cmd = kubelet.NewKubeletCommand()
+		cmd = kubelet.NewKubeletCommand(context.Background())
 	case "kube-proxy":
 		cmd = proxy.NewProxyCommand()
 	case "kubectl":
