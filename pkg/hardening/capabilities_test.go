@@ -106,6 +106,9 @@ func TestCapabilityPlan(t *testing.T) {
 		{"two alternatives: greedy elimination", nginxStock(),
 			needs{"nginx": {{"DAC_OVERRIDE", "FOWNER"}, {"SETGID", "SETUID"}}},
 			map[string][]corev1.Capability{"nginx": {"FOWNER", "SETUID"}}, 2 + 13, 14 + 14 + 13},
+		{"every capability needed: one round, known to work", nginxStock(),
+			needs{"nginx": one(RuntimeDefaultCapabilities...)},
+			map[string][]corev1.Capability{"nginx": RuntimeDefaultCapabilities}, 1, 14},
 		{"a container that drops NET_RAW: 13 candidates", func() *corev1.PodTemplateSpec {
 			p := nginxStock()
 			p.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"NET_RAW"}}}

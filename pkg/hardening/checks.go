@@ -66,10 +66,6 @@ func (c CheckID) Info() (CheckInfo, bool) {
 	return catalogue[i], true
 }
 
-func checkOrder(c CheckID) int {
-	return slices.IndexFunc(catalogue, func(i CheckInfo) bool { return i.ID == c })
-}
-
 // sortChecks returns the valid, distinct ids of ids in catalogue order.
 func sortChecks(ids []CheckID) []CheckID {
 	var out []CheckID

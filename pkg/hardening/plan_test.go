@@ -341,3 +341,19 @@ func TestOptionsValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestCatalogue(t *testing.T) {
+	cat := Catalogue()
+	require.Len(t, cat, 7)
+	seen := map[string]bool{}
+	for _, c := range cat {
+		assert.True(t, c.ID.Valid())
+		assert.Empty(t, validation.IsDNS1123Label(c.Short), c.Short)
+		assert.False(t, seen[c.Short], "duplicate short name %s", c.Short)
+		seen[c.Short] = true
+		assert.NotEmpty(t, c.Description)
+	}
+	assert.False(t, CheckID("run-as-root").Valid())
+	_, ok := CheckID("nope").Info()
+	assert.False(t, ok)
+}
