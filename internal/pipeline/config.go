@@ -1,0 +1,109 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cinch-dev/cinch/pkg/hardening"
+	"github.com/cinch-dev/cinch/pkg/oracle"
+)
+
+// Strategy says how trials are scheduled.
+type Strategy string
+
+const (
+	// StrategyFrugal starts the two baselines and the "everything" trial
+	// first and the single-check trials only when "everything" fails (early
+	// or at the end). A workload that tolerates everything costs three
+	// clones.
+	StrategyFrugal Strategy = "frugal"
+	// StrategyParallel starts every first-round trial at once.
+	StrategyParallel Strategy = "parallel"
+	// StrategySequential runs one trial at a time and never runs
+	// "everything" (the combination is verified at the end).
+	StrategySequential Strategy = "sequential"
+)
+
+// Strategies lists the valid strategies.
+func Strategies() []Strategy {
+	return []Strategy{StrategyFrugal, StrategyParallel, StrategySequential}
+}
+
+// ParseStrategy returns the strategy named s.
+func ParseStrategy(s string) (Strategy, error) {
+	for _, st := range Strategies() {
+		if string(st) == s {
+			return st, nil
+		}
+	}
+	return "", fmt.Errorf("%w: unknown strategy %q (frugal, parallel, sequential)", ErrInvalidConfig, s)
+}
+
+// ErrInvalidConfig is returned by Config.Validate.
+var ErrInvalidConfig = errors.New("invalid pipeline config")
+
+// Config configures a Pipeline.
+type Config struct {
+	// Duration is R, how long a trial that passes is recorded.
+	Duration time.Duration
+	// Strategy schedules the trials; frugal when empty.
+	Strategy Strategy
+	// Stagger delays the second baseline so that the two baselines do not
+	// share every timestamp (natural novelty shows in the logs).
+	Stagger time.Duration
+	// MaxClones bounds the clones alive at once for one job (0 = no bound).
+	// The sequential strategy always uses 1.
+	MaxClones int
+	// DeleteTimeout bounds the deletion of one clone, which runs on a fresh
+	// context so that a cancelled job still cleans up.
+	DeleteTimeout time.Duration
+	// Oracle and Hardening are passed to the oracle and the planner.
+	Oracle    oracle.Config
+	Hardening hardening.Options
+}
+
+// DefaultConfig returns the defaults: R = 60 s, frugal, 3 s stagger.
+func DefaultConfig() Config {
+	return Config{
+		Duration:      time.Minute,
+		Strategy:      StrategyFrugal,
+		Stagger:       3 * time.Second,
+		MaxClones:     16,
+		DeleteTimeout: 30 * time.Second,
+		Oracle:        oracle.DefaultConfig(),
+		Hardening:     hardening.DefaultOptions(),
+	}
+}
+
+// Validate reports a configuration that cannot run.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Duration <= 0 {
+		errs = append(errs, fmt.Errorf("recording duration %s must be positive", c.Duration))
+	}
+	if c.Strategy != "" {
+		if _, err := ParseStrategy(string(c.Strategy)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Stagger < 0 || c.Stagger >= c.Duration && c.Duration > 0 {
+		errs = append(errs, fmt.Errorf("stagger %s must be in [0, recording duration)", c.Stagger))
+	}
+	if c.MaxClones < 0 {
+		errs = append(errs, fmt.Errorf("max clones %d must not be negative", c.MaxClones))
+	}
+	if c.DeleteTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("delete timeout %s must be positive", c.DeleteTimeout))
+	}
+	if err := c.Oracle.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("oracle: %w", err))
+	}
+	if err := c.Hardening.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("hardening: %w", err))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(errs...))
+	}
+	return nil
+}

@@ -1,0 +1,377 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/cinch-dev/cinch/pkg/hardening"
+	"github.com/cinch-dev/cinch/pkg/oracle"
+)
+
+// behaviour says how the fake workload reacts to a pod template.
+type behaviour func(t *corev1.PodTemplateSpec) outcome
+
+type outcome int
+
+const (
+	works     outcome = iota
+	crashes           // fails at start-up (early)
+	logsError         // keeps running, logs a line the baselines never show
+)
+
+// ctr returns the container's securityContext with the pod-level
+// runAsNonRoot folded in.
+func ctr(t *corev1.PodTemplateSpec) *corev1.SecurityContext {
+	sc := &corev1.SecurityContext{}
+	if c := t.Spec.Containers[0].SecurityContext; c != nil {
+		sc = c.DeepCopy()
+	}
+	if p := t.Spec.SecurityContext; p != nil && sc.RunAsNonRoot == nil {
+		sc.RunAsNonRoot = p.RunAsNonRoot
+	}
+	return sc
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }
+
+var (
+	toleratesAll behaviour = func(*corev1.PodTemplateSpec) outcome { return works }
+	needRoot     behaviour = func(t *corev1.PodTemplateSpec) outcome {
+		if isTrue(ctr(t).RunAsNonRoot) {
+			return crashes
+		}
+		return works
+	}
+	writeRoot behaviour = func(t *corev1.PodTemplateSpec) outcome {
+		if isTrue(ctr(t).ReadOnlyRootFilesystem) {
+			return logsError
+		}
+		return works
+	}
+	bind80 behaviour = func(t *corev1.PodTemplateSpec) outcome {
+		c := ctr(t).Capabilities
+		if c != nil && slices.Contains(c.Drop, "ALL") && !slices.Contains(c.Add, "NET_BIND_SERVICE") {
+			return crashes
+		}
+		return works
+	}
+	failsAnyChange behaviour = func(t *corev1.PodTemplateSpec) outcome {
+		if t.Spec.Containers[0].SecurityContext != nil || t.Spec.SecurityContext != nil {
+			return crashes
+		}
+		return works
+	}
+	// each check alone works, root filesystem and non-root together do not
+	pairConflict behaviour = func(t *corev1.PodTemplateSpec) outcome {
+		sc := ctr(t)
+		if isTrue(sc.ReadOnlyRootFilesystem) && isTrue(sc.RunAsNonRoot) {
+			return logsError
+		}
+		return works
+	}
+)
+
+type fakeCloner struct {
+	mu      sync.Mutex
+	alive   int
+	peak    int
+	created []string
+	deleted int
+	failOn  string
+}
+
+func (f *fakeCloner) Create(_ context.Context, src Source, trial string, tmpl *corev1.PodTemplateSpec) (Clone, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.created = append(f.created, trial)
+	f.alive++
+	f.peak = max(f.peak, f.alive)
+	cl := Clone{Namespace: src.Namespace + "-" + trial, Selector: labels.Everything(), CreatedAt: time.Now(), Ref: tmpl}
+	if trial == f.failOn {
+		return cl, errors.New("boom")
+	}
+	return cl, nil
+}
+
+func (f *fakeCloner) Delete(_ context.Context, _ Clone) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.alive--
+	f.deleted++
+	return nil
+}
+
+type fakeRecorder struct{ b behaviour }
+
+func podObs(waiting ...string) []oracle.PodObservation {
+	return []oracle.PodObservation{{
+		Name: "p", Phase: "Running", Ready: len(waiting) == 0, ReadyAfter: time.Second,
+		Containers: []oracle.ContainerObservation{{Name: "app", Ready: len(waiting) == 0, WaitingReasons: waiting}},
+	}}
+}
+
+func heartbeat(n int, extra ...string) []oracle.LogStream {
+	var lines []string
+	for i := range n {
+		lines = append(lines, fmt.Sprintf("2026-01-02T03:04:%02d.%03dZ pid=7 heartbeat n=%d", i%60, i*7%1000, i))
+	}
+	return []oracle.LogStream{{Pod: "p", Container: "app", Lines: append(lines, extra...)}}
+}
+
+func (f fakeRecorder) Record(ctx context.Context, c Clone, d time.Duration, early func(oracle.Recording) bool) (oracle.Recording, error) {
+	o := f.b(c.Ref.(*corev1.PodTemplateSpec))
+	if o == crashes {
+		partial := oracle.Recording{Duration: time.Millisecond, Pods: podObs("CrashLoopBackOff")}
+		partial.Pods[0].ReadyAfter = 0
+		if early != nil && early(partial) {
+			return partial, nil
+		}
+	}
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+		return oracle.Recording{}, ctx.Err()
+	}
+	switch o {
+	case crashes:
+		r := oracle.Recording{Duration: d, Pods: podObs("CrashLoopBackOff")}
+		r.Pods[0].ReadyAfter = 0
+		return r, nil
+	case logsError:
+		return oracle.Recording{Duration: d, Pods: podObs(), Logs: heartbeat(20, "fatal: open /var/lib/state: read-only file system")}, nil
+	}
+	return oracle.Recording{Duration: d, Pods: podObs(), Logs: heartbeat(20)}, nil
+}
+
+func template() *corev1.PodTemplateSpec {
+	return &corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "x"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "docker.io/local/scenario:1"}}},
+	}
+}
+
+func testConfig(s Strategy) Config {
+	cfg := DefaultConfig()
+	cfg.Duration = 60 * time.Millisecond
+	cfg.Stagger = 5 * time.Millisecond
+	cfg.Strategy = s
+	cfg.MaxClones = 0
+	return cfg
+}
+
+func allChecks() []hardening.CheckID {
+	return []hardening.CheckID{hardening.CheckRunAsNonRoot, hardening.CheckRunAsGroup, hardening.CheckReadOnlyRootFilesystem,
+		hardening.CheckNoPrivilegeEscalation, hardening.CheckDropAllCapabilities, hardening.CheckSeccompRuntimeDefault}
+}
+
+func without(ids []hardening.CheckID, drop hardening.CheckID) []hardening.CheckID {
+	return slices.DeleteFunc(slices.Clone(ids), func(c hardening.CheckID) bool { return c == drop })
+}
+
+func trialNames(r Result) []string {
+	var out []string
+	for _, t := range r.Trials {
+		out = append(out, t.Trial.Name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+var singles = []string{"drop-caps", "group", "no-privesc", "non-root", "ro-rootfs", "seccomp"}
+
+func sorted(s ...[]string) []string {
+	var out []string
+	for _, x := range s {
+		out = append(out, x...)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestRun(t *testing.T) {
+	base := []string{"baseline-1", "baseline-2"}
+	caps := []string{"caps-c0-need"}
+	for _, c := range hardening.RuntimeDefaultCapabilities {
+		caps = append(caps, "caps-c0-no-"+capSlug(c))
+	}
+	tests := []struct {
+		name       string
+		b          behaviour
+		strategy   Strategy
+		outcome    Outcome
+		passed     []hardening.CheckID
+		verifiedBy string
+		trials     []string
+		addBack    map[string][]corev1.Capability
+	}{
+		{"tolerates all frugal", toleratesAll, StrategyFrugal, OutcomeVerified, allChecks(), "everything", sorted(base, []string{"everything"}), nil},
+		{"tolerates all parallel", toleratesAll, StrategyParallel, OutcomeVerified, allChecks(), "everything", sorted(base, singles, []string{"everything"}), nil},
+		{"tolerates all sequential", toleratesAll, StrategySequential, OutcomeVerified, allChecks(), "combination", sorted(base, singles, []string{"combination"}), nil},
+		{"need-root frugal", needRoot, StrategyFrugal, OutcomeVerified, without(allChecks(), hardening.CheckRunAsNonRoot), "combination", sorted(base, singles, []string{"everything", "combination"}), nil},
+		{"need-root sequential", needRoot, StrategySequential, OutcomeVerified, without(allChecks(), hardening.CheckRunAsNonRoot), "combination", sorted(base, singles, []string{"combination"}), nil},
+		{"write-root frugal", writeRoot, StrategyFrugal, OutcomeVerified, without(allChecks(), hardening.CheckReadOnlyRootFilesystem), "combination", sorted(base, singles, []string{"everything", "combination"}), nil},
+		{"write-root parallel", writeRoot, StrategyParallel, OutcomeVerified, without(allChecks(), hardening.CheckReadOnlyRootFilesystem), "combination", sorted(base, singles, []string{"everything", "combination"}), nil},
+		{"bind-80 frugal", bind80, StrategyFrugal, OutcomeVerified, without(allChecks(), hardening.CheckDropAllCapabilities), "combination",
+			sorted(base, singles, caps, []string{"everything", "combination"}), map[string][]corev1.Capability{"app": {"NET_BIND_SERVICE"}}},
+		{"fails any change frugal", failsAnyChange, StrategyFrugal, OutcomeVerified, nil, "baseline-1", sorted(base, singles, caps[1:], []string{"everything"}), nil},
+		{"pair conflict frugal", pairConflict, StrategyFrugal, OutcomeFailed, allChecks(), "", sorted(base, singles, []string{"everything", "combination"}), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cl := &fakeCloner{}
+			reg := prometheus.NewRegistry()
+			p, err := New(testConfig(tt.strategy), cl, fakeRecorder{tt.b}, NewMetrics(reg))
+			require.NoError(t, err)
+			res, err := p.Run(t.Context(), Source{Namespace: "ns", Kind: "Deployment", Name: "web"}, template(), nil)
+			require.NoError(t, err)
+			assert.Equal(t, tt.outcome, res.Outcome, res.Reason)
+			assert.Equal(t, tt.passed, res.Passed)
+			if tt.verifiedBy == "baseline-1" {
+				assert.Contains(t, []string{"baseline-1", "baseline-2"}, res.VerifiedBy)
+			} else {
+				assert.Equal(t, tt.verifiedBy, res.VerifiedBy)
+			}
+			assert.Equal(t, tt.trials, trialNames(res))
+			assert.Equal(t, tt.addBack, res.AddBack)
+			assert.Equal(t, len(cl.created), cl.deleted, "every clone is deleted")
+			assert.Equal(t, 0, cl.alive)
+			if tt.strategy == StrategySequential {
+				assert.Equal(t, 1, cl.peak)
+			}
+			assert.Equal(t, 0.0, testutil.ToFloat64(p.metrics.clonesAlive))
+			if tt.outcome == OutcomeVerified {
+				assert.NotEmpty(t, res.Level)
+				// The recommendation is what the verifying trial ran.
+				applied := res.Recommendation.Apply(template())
+				assert.Equal(t, works, tt.b(applied))
+			}
+		})
+	}
+}
+
+func capSlug(c corev1.Capability) string {
+	b := []byte(string(c))
+	for i, ch := range b {
+		switch {
+		case ch == '_':
+			b[i] = '-'
+		case ch >= 'A' && ch <= 'Z':
+			b[i] = ch + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+func TestRunNothingPlanned(t *testing.T) {
+	tmpl := template()
+	tmpl.Spec = *hardening.Variant(tmpl, hardening.AllChecks(), hardening.DefaultOptions(), nil).Spec.DeepCopy()
+	cl := &fakeCloner{}
+	p, err := New(testConfig(StrategyFrugal), cl, fakeRecorder{toleratesAll}, nil)
+	require.NoError(t, err)
+	res, err := p.Run(t.Context(), Source{Namespace: "ns", Kind: "Deployment", Name: "web"}, tmpl, nil)
+	require.NoError(t, err)
+	assert.Equal(t, OutcomeVerified, res.Outcome)
+	assert.Empty(t, cl.created)
+	assert.Equal(t, hardening.LevelRestricted, res.Level)
+}
+
+func TestRunErrorsCleanUp(t *testing.T) {
+	tests := []struct {
+		name   string
+		failOn string
+		cancel time.Duration
+	}{
+		{name: "create fails", failOn: "everything"},
+		{name: "cancelled", cancel: 20 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cl := &fakeCloner{failOn: tt.failOn}
+			cfg := testConfig(StrategyFrugal)
+			cfg.Duration = time.Second
+			p, err := New(cfg, cl, fakeRecorder{toleratesAll}, nil)
+			require.NoError(t, err)
+			ctx := t.Context()
+			if tt.cancel > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.cancel)
+				defer cancel()
+			}
+			_, err = p.Run(ctx, Source{Namespace: "ns", Kind: "Deployment", Name: "web"}, template(), nil)
+			require.Error(t, err)
+			if tt.cancel > 0 {
+				assert.ErrorIs(t, err, context.DeadlineExceeded)
+			}
+			assert.Equal(t, len(cl.created), cl.deleted)
+			assert.Equal(t, 0, cl.alive)
+		})
+	}
+}
+
+type recordingObserver struct{ failed []string }
+
+func (o *recordingObserver) TrialFinished(_ context.Context, r TrialResult) {
+	if !r.Verdict.Pass {
+		o.failed = append(o.failed, r.Trial.Name)
+	}
+}
+
+func TestRunMetricsAndObserver(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	p, err := New(testConfig(StrategyFrugal), &fakeCloner{}, fakeRecorder{needRoot}, NewMetrics(reg))
+	require.NoError(t, err)
+	obs := &recordingObserver{}
+	res, err := p.Run(t.Context(), Source{Namespace: "ns", Kind: "Deployment", Name: "web"}, template(), obs)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"everything", "non-root"}, obs.failed)
+	assert.Equal(t, 1.0, testutil.ToFloat64(p.metrics.trialOutcomes.WithLabelValues("run-as-non-root", "Single", "early_fail")))
+	assert.Equal(t, 1.0, testutil.ToFloat64(p.metrics.trialOutcomes.WithLabelValues("read-only-root-filesystem", "Single", "pass")))
+	checks := res.Checks()
+	require.NoError(t, func() error { _, err := hardening.EncodeChecks(checks); return err }())
+	i := slices.IndexFunc(checks, func(c hardening.CheckResult) bool { return c.Trial == "non-root" })
+	require.GreaterOrEqual(t, i, 0)
+	assert.Equal(t, hardening.CheckRunAsNonRoot, checks[i].ID)
+	assert.False(t, checks[i].Pass)
+	assert.Contains(t, string(checks[i].Evidence), "CrashLoopBackOff")
+	assert.Greater(t, res.PodSeconds, 0.0)
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		mutate  func(*Config)
+		wantErr string
+	}{
+		{"default", func(*Config) {}, ""},
+		{"zero duration", func(c *Config) { c.Duration = 0 }, "recording duration"},
+		{"bad strategy", func(c *Config) { c.Strategy = "greedy" }, "unknown strategy"},
+		{"stagger too long", func(c *Config) { c.Stagger = time.Hour }, "stagger"},
+		{"negative clones", func(c *Config) { c.MaxClones = -1 }, "max clones"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tt.mutate(&c)
+			err := c.Validate()
+			if tt.wantErr == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, ErrInvalidConfig)
+			assert.Contains(t, err.Error(), tt.wantErr)
+		})
+	}
+}
