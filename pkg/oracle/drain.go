@@ -20,11 +20,15 @@ type DrainConfig struct {
 	// MaxClusters bounds the number of log groups; lines that would create
 	// more are not learned (Train returns -1).
 	MaxClusters int
+	// MaxEnumValues is the most distinct words a generalised position may
+	// show and still count as an enumeration whose words tell groups apart
+	// (Classify) and whose unseen words are new (Match). Zero disables.
+	MaxEnumValues int
 }
 
 // DefaultDrainConfig is the single configuration used for every workload.
 func DefaultDrainConfig() DrainConfig {
-	return DrainConfig{Depth: 5, Similarity: 0.6, MaxChildren: 100, MaxClusters: 50000}
+	return DrainConfig{Depth: 5, Similarity: 0.6, MaxChildren: 100, MaxClusters: 50000, MaxEnumValues: 4}
 }
 
 // Template is a snapshot of one log group: its template tokens (variable
@@ -43,6 +47,48 @@ type cluster struct {
 	tokens  []string
 	count   int
 	example string
+	// enums are the positions generalised from literal words, with the
+	// distinct words seen there while they stay few.
+	enums []enumPos
+}
+
+// enumPos tracks the distinct words of one generalised position. While they
+// are at most MaxEnumValues the position is an enumeration (a state, an
+// action): its words tell groups apart and a new word is new. Beyond that,
+// or once a masked value or path shows up, it is a variable (open).
+type enumPos struct {
+	pos  int
+	vals []string
+	open bool
+}
+
+func (e *enumPos) add(v string, maxVals int) {
+	if e.open {
+		return
+	}
+	if !isWord(v) {
+		e.open, e.vals = true, nil
+		return
+	}
+	for _, x := range e.vals {
+		if x == v {
+			return
+		}
+	}
+	if len(e.vals) >= maxVals {
+		e.open, e.vals = true, nil
+		return
+	}
+	e.vals = append(e.vals, strings.Clone(v))
+}
+
+func (e *enumPos) has(v string) bool {
+	for _, x := range e.vals {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 type node struct {
@@ -101,9 +147,18 @@ func (d *Drain) Train(line string) int {
 	if best >= 0 {
 		c := &d.clusters[best]
 		c.count++
+		for k := range c.enums {
+			c.enums[k].add(toks[c.enums[k].pos], d.cfg.MaxEnumValues)
+		}
 		for i, t := range c.tokens {
 			if t != toks[i] && t != Wildcard {
 				c.tokens[i] = Wildcard
+				if d.cfg.MaxEnumValues > 0 {
+					e := enumPos{pos: i}
+					e.add(t, d.cfg.MaxEnumValues)
+					e.add(toks[i], d.cfg.MaxEnumValues)
+					c.enums = append(c.enums, e)
+				}
 			}
 		}
 		return best
@@ -126,7 +181,8 @@ func (d *Drain) Train(line string) int {
 }
 
 // Match returns the group a raw line belongs to without learning it; ok is
-// false when the line is new to the model.
+// false when the line is new to the model: no group is similar enough, or
+// the line shows an unseen word where its group has an enumeration.
 func (d *Drain) Match(line string) (id int, ok bool) {
 	m := d.pool.Get().(*Masker)
 	toks := m.Mask(line)
@@ -136,6 +192,55 @@ func (d *Drain) Match(line string) (id int, ok bool) {
 	d.mu.RUnlock()
 	d.pool.Put(m)
 	return id, id >= 0
+}
+
+// Classify returns the group of a raw line, like Match, and its variant:
+// the words at the group's enumeration positions, joined by spaces (empty
+// when the group has none). Lines of one group and variant share an event.
+func (d *Drain) Classify(line string) (id int, variant string, ok bool) {
+	m := d.pool.Get().(*Masker)
+	defer d.pool.Put(m)
+	toks := m.Mask(line)
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	leaf, skip := d.route(toks, false)
+	id, _ = d.search(leaf, toks, skip, true)
+	if id < 0 {
+		return -1, "", false
+	}
+	var b strings.Builder
+	for _, e := range d.clusters[id].enums {
+		if e.open {
+			continue
+		}
+		b.WriteString(toks[e.pos])
+		b.WriteByte(' ')
+	}
+	return id, b.String(), true
+}
+
+// conforms reports whether toks fits group id beyond similarity: words at
+// the group's enumerations are among those seen, and where the template
+// kept a literal word (it never varied in training) the line has that word.
+// Masked values and paths may differ.
+func (d *Drain) conforms(id int, toks []string) bool {
+	c := &d.clusters[id]
+	for _, e := range c.enums {
+		if !e.open && !e.has(toks[e.pos]) {
+			return false
+		}
+	}
+	for i, t := range c.tokens {
+		if l := toks[i]; t != l && t != Wildcard && isWord(t) && isWord(l) {
+			return false
+		}
+	}
+	return true
+}
+
+// isWord reports a token that is neither masked nor path-like.
+func isWord(t string) bool {
+	return routable(t) && !strings.Contains(t, Wildcard)
 }
 
 // Template returns a snapshot of group id.
@@ -209,8 +314,8 @@ func (d *Drain) route(toks []string, create bool) (*node, int) {
 // routable reports whether a token may route a line through the tree:
 // masked values and path-like tokens (file paths, addresses) do not.
 func routable(t string) bool {
-	if t == Wildcard {
-		return false
+	if t == Wildcard || t[0] == '[' {
+		return false // masked values, bracketed fields (thread names, levels)
 	}
 	for i := 0; i < len(t); i++ {
 		switch t[i] {
@@ -222,9 +327,9 @@ func routable(t string) bool {
 }
 
 // search returns the most similar group of the leaf and its similarity, or
-// -1 when none reaches the threshold. With params, template wildcards count
-// as matching tokens (matching mode); otherwise they do not (Drain's
-// training rule).
+// -1 when none reaches the threshold. With params (matching mode), template
+// wildcards count as matching tokens and only groups the line conforms to
+// are candidates; otherwise wildcards do not count (Drain's training rule).
 func (d *Drain) search(leaf *node, toks []string, skip int, params bool) (int, float64) {
 	if leaf == nil {
 		return -1, 0
@@ -261,7 +366,7 @@ func (d *Drain) search(leaf *node, toks []string, skip int, params bool) (int, f
 		if total > 0 {
 			sim = same / total
 		}
-		if sim > bestSim || (sim == bestSim && par > bestPar) {
+		if (sim > bestSim || (sim == bestSim && par > bestPar)) && (!params || d.conforms(id, toks)) {
 			best, bestSim, bestPar = id, sim, par
 		}
 	}

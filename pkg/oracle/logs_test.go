@@ -39,7 +39,7 @@ func TestCompareLogs(t *testing.T) {
 		{
 			name: "new error lines fail",
 			a:    logs("app", base(1)...), b: logs("app", base(2)...),
-			t:    logs("app", append(base(3), "2024-11-26T03:00:00Z ERROR open /data/x: permission denied", "2024-11-26T03:00:01Z ERROR open /data/y: permission denied")...),
+			t:       logs("app", append(base(3), "2024-11-26T03:00:00Z ERROR open /data/x: permission denied", "2024-11-26T03:00:01Z ERROR open /data/y: permission denied")...),
 			newTpls: 1, evidence: 1, firstTpl: "<*> ERROR open <*> permission denied", firstSize: 2,
 		},
 		{
@@ -52,7 +52,7 @@ func TestCompareLogs(t *testing.T) {
 		{
 			name: "a container the baselines never had is all new",
 			a:    logs("app", base(1)...), b: logs("app", base(2)...),
-			t:    Recording{Logs: append(logs("app", base(3)...).Logs, LogStream{Container: "sidecar", Lines: []string{"panic: nil map"}})},
+			t:       Recording{Logs: append(logs("app", base(3)...).Logs, LogStream{Container: "sidecar", Lines: []string{"panic: nil map"}})},
 			newTpls: 1, evidence: 1, firstTpl: "panic: nil map", firstSize: 1,
 		},
 	}

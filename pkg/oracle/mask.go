@@ -47,6 +47,13 @@ var leadWrap, trailWrap = func() (l, r [256]bool) {
 	return l, r
 }()
 
+// isSep reports a byte that separates runs inside a token (whitespace only
+// occurs inside bracketed groups).
+func isSep(c byte) bool {
+	k := byteClass[c]
+	return k == clsSep || k == clsSpace
+}
+
 func isHex(c byte) bool {
 	return byteClass[c] == clsDigit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
@@ -57,7 +64,11 @@ const (
 	kindVar             // the whole core is variable
 	kindMixed           // literal letters with variable runs
 	kindDateWord        // a month or weekday name, variable next to a date
+	kindUnit            // a size or duration unit, variable after a number
 )
+
+// maxGroup bounds the length of a bracketed group of words.
+const maxGroup = 64
 
 // Masker splits a raw log line into whitespace-separated tokens and replaces
 // their variable parts (timestamps, numbers, hex, UUIDs, IP addresses, ports,
@@ -97,6 +108,16 @@ func (m *Masker) Mask(line string) []string {
 		for i < n && byteClass[line[i]] != clsSpace {
 			i++
 		}
+		// A bracketed group of words ("[IPC Server handler 5 on 80]") is one
+		// field: one token.
+		if line[s] == '[' && strings.IndexByte(line[s:i], ']') < 0 {
+			if k := strings.IndexByte(line[i:min(n, i+maxGroup)], ']'); k >= 0 {
+				i += k
+				for i < n && byteClass[line[i]] != clsSpace {
+					i++
+				}
+			}
+		}
 		m.spans = append(m.spans, classify(line, s, i))
 	}
 	// Month and weekday names are variable when they belong to a date, that
@@ -104,6 +125,13 @@ func (m *Masker) Mask(line string) []string {
 	// "Sun Dec 04" masks both names.
 	for k := len(m.spans) - 1; k >= 0; k-- {
 		sp := &m.spans[k]
+		if sp.kind == kindUnit {
+			sp.kind = kindLiteral
+			if k > 0 && m.spans[k-1].kind == kindVar {
+				sp.kind = kindVar // "1905.0 B", "3 ms"
+			}
+			continue
+		}
 		if sp.kind != kindDateWord {
 			continue
 		}
@@ -187,6 +215,10 @@ func classify(line string, s, e int) tokSpan {
 		sp.kind = kindDateWord
 		return sp
 	}
+	if isUnit(core) {
+		sp.kind = kindUnit
+		return sp
+	}
 	if isGeneratedName(core) || isKlogLevel(core) || kvVariable(core) > 0 {
 		sp.kind = kindMixed
 		return sp
@@ -200,7 +232,7 @@ func classify(line string, s, e int) tokSpan {
 	// "R02-M1-N0-C:J12-U11", "tbird-admin1") are variable as a whole.
 	hasVar, hasLit, keyed := false, false, true
 	for i := 0; i < len(core); {
-		if byteClass[core[i]] == clsSep {
+		if isSep(core[i]) {
 			i++
 			continue
 		}
@@ -283,9 +315,9 @@ func appendMixed(dst []byte, core string) []byte {
 	lastVarEnd := -1 // index in dst just after the last written Wildcard
 	for i := 0; i < len(core); {
 		c := core[i]
-		if byteClass[c] == clsSep {
+		if isSep(c) {
 			if (c == '-' || c == '+') && i+1 < len(core) && byteClass[core[i+1]] == clsDigit &&
-				(i == 0 || byteClass[core[i-1]] == clsSep) {
+				(i == 0 || isSep(core[i-1])) {
 				i++ // sign of the number that follows
 				continue
 			}
@@ -327,7 +359,7 @@ func kvVariable(core string) int {
 	}
 	v := core[k+1:]
 	for i := 0; i < len(v); {
-		if byteClass[v[i]] == clsSep {
+		if isSep(v[i]) {
 			i++
 			continue
 		}
@@ -390,6 +422,16 @@ func isDateWord(s string) bool {
 		"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
 		"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
 		"MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN":
+		return true
+	}
+	return false
+}
+
+// isUnit reports a size or duration unit written apart from its number.
+func isUnit(s string) bool {
+	switch s {
+	case "B", "KB", "MB", "GB", "TB", "PB", "kB", "KiB", "MiB", "GiB", "TiB", "K", "M", "G",
+		"ns", "us", "µs", "ms", "s":
 		return true
 	}
 	return false

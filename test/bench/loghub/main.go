@@ -47,6 +47,7 @@ func main() {
 	fs.IntVar(&cfg.showBad, "show-errors", 0, "print up to N wrongly grouped templates per dataset (diagnostics)")
 	fs.IntVar(&cfg.drainCfg.Depth, "depth", cfg.drainCfg.Depth, "Drain tree depth (experiments only; the default is the product's)")
 	fs.Float64Var(&cfg.drainCfg.Similarity, "st", cfg.drainCfg.Similarity, "Drain similarity threshold (experiments only)")
+	fs.IntVar(&cfg.drainCfg.MaxEnumValues, "enum", cfg.drainCfg.MaxEnumValues, "Drain enumeration size (experiments only)")
 	_ = fs.Parse(os.Args[1:])
 	if err := run(cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "loghub:", err)
@@ -242,9 +243,8 @@ func evaluate(ds Dataset, cfg config) Result {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	d := oracle.NewDrain(cfg.drainCfg)
-	pred := make([]int, len(ds.Lines))
-	for i, l := range ds.Lines {
-		pred[i] = d.Train(l)
+	for _, l := range ds.Lines {
+		d.Train(l)
 	}
 	runtime.ReadMemStats(&after)
 	r.PeakHeapBytes = after.HeapAlloc
@@ -253,7 +253,7 @@ func evaluate(ds Dataset, cfg config) Result {
 	if after.HeapAlloc > before.HeapAlloc {
 		r.ModelHeapBytes = after.HeapAlloc - before.HeapAlloc
 	}
-	runtime.KeepAlive(d)
+	pred := classifyAll(d, ds.Lines)
 	r.GA = GroupingAccuracy(pred, ds.Events)
 	r.Templates = d.Len()
 	r.Events = distinct(ds.Events)
@@ -270,6 +270,25 @@ func evaluate(ds Dataset, cfg config) Result {
 		_, matched[i] = model.Match(l)
 	}
 	r.FalseAnomalyRate, r.MissRate, r.SeenLines, r.UnseenLines = NoveltyRates(ds.Events[:half], ds.Events[half:], matched)
+	if cfg.showBad > 0 {
+		known := map[string]bool{}
+		for _, e := range ds.Events[:half] {
+			known[e] = true
+		}
+		for i, l := range second {
+			if known[ds.Events[half+i]] != matched[i] {
+				kind := "missed"
+				if known[ds.Events[half+i]] {
+					kind = "false anomaly"
+				}
+				tpl := ""
+				if id, ok := model.Match(l); ok {
+					tpl = model.Template(id).String()
+				}
+				fmt.Fprintf(os.Stderr, "%s %s %s: %s\n    matched %s\n", ds.Name, kind, ds.Events[half+i], l, tpl)
+			}
+		}
+	}
 
 	// Throughput on one core.
 	r.TrainLinesPerS = throughput(cfg.minTime, len(ds.Lines), func() {
@@ -287,6 +306,42 @@ func evaluate(ds Dataset, cfg config) Result {
 	runtime.ReadMemStats(&ms)
 	r.PeakHeapBytes = max(r.PeakHeapBytes, ms.HeapAlloc)
 	return r
+}
+
+// classifyAll parses every line with the trained model: its group and
+// variant, numbered in order of appearance.
+func classifyAll(d *oracle.Drain, lines []string) []int {
+	out, _ := classifyAllTemplates(d, lines)
+	return out
+}
+
+// classifyAllTemplates is classifyAll that also returns each line's
+// template, for diagnostics.
+func classifyAllTemplates(d *oracle.Drain, lines []string) ([]int, []string) {
+	type key struct {
+		id      int
+		variant string
+	}
+	ids := map[key]int{}
+	out := make([]int, len(lines))
+	tpls := make([]string, len(lines))
+	for i, l := range lines {
+		id, variant, ok := d.Classify(l)
+		if !ok {
+			out[i] = -1 - i // unparsed: a group of its own
+			tpls[i] = "(unparsed) " + l
+			continue
+		}
+		tpls[i] = d.Template(id).String() + "  {" + variant + "}"
+		k := key{id, variant}
+		n, seen := ids[k]
+		if !seen {
+			n = len(ids)
+			ids[k] = n
+		}
+		out[i] = n
+	}
+	return out, tpls
 }
 
 func throughput(minTime time.Duration, lines int, f func()) float64 {
@@ -327,8 +382,8 @@ func GroupingAccuracy(pred []int, truth []string) float64 {
 		g.size++
 	}
 	correct := 0
-	for p, g := range groups {
-		if p < 0 || len(g.events) != 1 {
+	for _, g := range groups {
+		if len(g.events) != 1 {
 			continue
 		}
 		for e, n := range g.events {
@@ -423,9 +478,13 @@ func maxRSS() uint64 {
 // grouped exactly, with the predicted templates their lines went to.
 func showErrors(w io.Writer, ds Dataset, dc oracle.DrainConfig, limit int) {
 	d := oracle.NewDrain(dc)
-	pred := make([]int, len(ds.Lines))
-	for i, l := range ds.Lines {
-		pred[i] = d.Train(l)
+	for _, l := range ds.Lines {
+		d.Train(l)
+	}
+	pred, tplOf := classifyAllTemplates(d, ds.Lines)
+	tplByPred := map[int]string{}
+	for i, p := range pred {
+		tplByPred[p] = tplOf[i]
 	}
 	byEvent := map[string]map[int]int{}
 	byPred := map[int]map[string]int{}
@@ -468,10 +527,7 @@ func showErrors(w io.Writer, ds Dataset, dc oracle.DrainConfig, limit int) {
 					others = append(others, fmt.Sprintf("%s:%d", oe, on))
 				}
 			}
-			tpl := "(none)"
-			if p >= 0 {
-				tpl = d.Template(p).String()
-			}
+			tpl := tplByPred[p]
 			fmt.Fprintf(w, "    %4d  %s   mixed with %v\n", n, tpl, others)
 		}
 	}
