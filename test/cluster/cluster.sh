@@ -336,6 +336,25 @@ remove_cgroups() {
 		[ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null || true
 	done
 }
+remove_kube_chains() {
+	# kube-proxy --cleanup removes its own chains; the kubelet's (KUBE-FIREWALL,
+	# KUBE-KUBELET-CANARY, KUBE-IPTABLES-HINT) stay: remove every KUBE-* rule and chain.
+	local ipt t rule chain
+	for ipt in iptables ip6tables; do
+		command -v $ipt >/dev/null || continue
+		for t in filter nat mangle; do
+			$ipt-save -t $t 2>/dev/null | grep '^-A' | grep -E -- '(-j|-g) KUBE-|^-A KUBE-' | grep -v '^-A KUBE-' | while read -r rule; do
+				eval "$ipt -t $t ${rule/-A/-D}" 2>/dev/null || true
+			done
+			for chain in $($ipt-save -t $t 2>/dev/null | awk '/^:KUBE-/ {print substr($1, 2)}'); do
+				$ipt -t $t -F "$chain" 2>/dev/null || true
+			done
+			for chain in $($ipt-save -t $t 2>/dev/null | awk '/^:KUBE-/ {print substr($1, 2)}'); do
+				$ipt -t $t -X "$chain" 2>/dev/null || true
+			done
+		done
+	done
+}
 cmd_down() {
 	stop kube-proxy
 	stop kubelet
@@ -347,6 +366,7 @@ cmd_down() {
 	stop kube-apiserver
 	stop etcd
 	[ -x "$KUBE" ] && "$KUBE" kube-proxy --cleanup >/dev/null 2>&1 || true
+	remove_kube_chains
 	unmount_all
 	remove_cgroups
 	ip link del cinch-cni0 2>/dev/null || true
