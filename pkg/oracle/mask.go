@@ -1,6 +1,9 @@
 package oracle
 
-import "strings"
+import (
+	"strings"
+	"unsafe"
+)
 
 // Wildcard stands for a variable part of a line, both in masked lines and in
 // templates.
@@ -166,7 +169,9 @@ func (m *Masker) Mask(line string) []string {
 	}
 	var masked string
 	if anyBuf {
-		masked = string(m.buf)
+		// The tokens alias the buffer: valid until the next call, as
+		// documented; whoever keeps a token clones it.
+		masked = unsafe.String(unsafe.SliceData(m.buf), len(m.buf))
 	}
 	for k := range m.spans {
 		sp := &m.spans[k]
@@ -207,20 +212,35 @@ func classify(line string, s, e int) tokSpan {
 		sp.kind = kindLiteral
 		return sp
 	}
-	if isUUID(core) {
+	// One cheap pass decides which special classifiers can apply.
+	digits, eq, dash := 0, false, false
+	for i := 0; i < len(core); i++ {
+		switch c := core[i]; {
+		case byteClass[c] == clsDigit:
+			digits++
+		case c == '=':
+			eq = true
+		case c == '-':
+			dash = true
+		}
+	}
+	switch {
+	case len(core) == 36 && dash && isUUID(core):
 		sp.kind = kindVar
 		return sp
-	}
-	if isDateWord(core) {
+	case digits == 0 && len(core) <= 9 && isDateWord(core):
 		sp.kind = kindDateWord
 		return sp
-	}
-	if isUnit(core) {
+	case digits == 0 && len(core) <= 3 && isUnit(core):
 		sp.kind = kindUnit
 		return sp
-	}
-	if isGeneratedName(core) || isKlogLevel(core) || kvVariable(core) > 0 {
+	case dash && isGeneratedName(core),
+		digits == 4 && len(core) == 5 && isKlogLevel(core),
+		eq && kvVariable(core) > 0:
 		sp.kind = kindMixed
+		return sp
+	case digits == 0 && len(core) < 8:
+		sp.kind = kindLiteral // no digit, too short for a hex run
 		return sp
 	}
 	// Scan the alphanumeric runs: a run is variable when it holds a digit

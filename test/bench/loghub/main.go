@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,12 +30,13 @@ import (
 )
 
 type config struct {
-	data     string
-	json     bool
-	minTime  time.Duration
-	only     string
-	showBad  int
-	drainCfg oracle.DrainConfig
+	data       string
+	json       bool
+	minTime    time.Duration
+	only       string
+	showBad    int
+	cpuProfile string
+	drainCfg   oracle.DrainConfig
 }
 
 func main() {
@@ -48,6 +50,7 @@ func main() {
 	fs.IntVar(&cfg.drainCfg.Depth, "depth", cfg.drainCfg.Depth, "Drain tree depth (experiments only; the default is the product's)")
 	fs.Float64Var(&cfg.drainCfg.Similarity, "st", cfg.drainCfg.Similarity, "Drain similarity threshold (experiments only)")
 	fs.IntVar(&cfg.drainCfg.MaxEnumValues, "enum", cfg.drainCfg.MaxEnumValues, "Drain enumeration size (experiments only)")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (diagnostics)")
 	_ = fs.Parse(os.Args[1:])
 	if err := run(cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "loghub:", err)
@@ -71,13 +74,17 @@ type Result struct {
 	MissRate         float64 `json:"miss_rate"`
 	TrainLinesPerS   float64 `json:"train_lines_per_s"`
 	MatchLinesPerS   float64 `json:"match_lines_per_s"`
-	Templates        int     `json:"templates"`
-	Events           int     `json:"events"`
-	SeenLines        int     `json:"seen_lines"`
-	UnseenLines      int     `json:"unseen_lines"`
-	ModelHeapBytes   uint64  `json:"model_heap_bytes"`
-	PeakHeapBytes    uint64  `json:"peak_heap_bytes"`
-	MaxRSSBytes      uint64  `json:"max_rss_bytes,omitempty"`
+	// The figures above are per CPU-second on one core; these per wall
+	// second, which depends on other load on the machine.
+	TrainLinesPerWallS float64 `json:"train_lines_per_wall_s"`
+	MatchLinesPerWallS float64 `json:"match_lines_per_wall_s"`
+	Templates          int     `json:"templates"`
+	Events             int     `json:"events"`
+	SeenLines          int     `json:"seen_lines"`
+	UnseenLines        int     `json:"unseen_lines"`
+	ModelHeapBytes     uint64  `json:"model_heap_bytes"`
+	PeakHeapBytes      uint64  `json:"peak_heap_bytes"`
+	MaxRSSBytes        uint64  `json:"max_rss_bytes,omitempty"`
 }
 
 func run(cfg config, w io.Writer) error {
@@ -85,6 +92,17 @@ func run(cfg config, w io.Writer) error {
 		return errors.New("-data is required")
 	}
 	runtime.GOMAXPROCS(1) // throughput is reported for one core
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	sets, err := loadAll(cfg.data, cfg.only)
 	if err != nil {
 		return err
@@ -116,10 +134,10 @@ func run(cfg config, w io.Writer) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "dataset\tlines\tevents\ttemplates\tGA\tfalse-anomaly\tmiss\ttrain lines/s\tmatch lines/s\tmodel heap KiB\t")
+	fmt.Fprintln(tw, "dataset\tlines\tevents\ttemplates\tGA\tfalse-anomaly\tmiss\ttrain lines/cpu-s\tmatch lines/cpu-s\ttrain lines/wall-s\tmatch lines/wall-s\tmodel heap KiB\t")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.4f\t%.2f%%\t%.2f%%\t%.0f\t%.0f\t%d\t\n", r.Dataset, r.Lines, r.Events, r.Templates,
-			r.GA, 100*r.FalseAnomalyRate, 100*r.MissRate, r.TrainLinesPerS, r.MatchLinesPerS, r.ModelHeapBytes/1024)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.4f\t%.2f%%\t%.2f%%\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t\n", r.Dataset, r.Lines, r.Events, r.Templates,
+			r.GA, 100*r.FalseAnomalyRate, 100*r.MissRate, r.TrainLinesPerS, r.MatchLinesPerS, r.TrainLinesPerWallS, r.MatchLinesPerWallS, r.ModelHeapBytes/1024)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -291,13 +309,13 @@ func evaluate(ds Dataset, cfg config) Result {
 	}
 
 	// Throughput on one core.
-	r.TrainLinesPerS = throughput(cfg.minTime, len(ds.Lines), func() {
+	r.TrainLinesPerS, r.TrainLinesPerWallS = throughput(cfg.minTime, len(ds.Lines), func() {
 		m := oracle.NewDrain(cfg.drainCfg)
 		for _, l := range ds.Lines {
 			m.Train(l)
 		}
 	})
-	r.MatchLinesPerS = throughput(cfg.minTime, len(second), func() {
+	r.MatchLinesPerS, r.MatchLinesPerWallS = throughput(cfg.minTime, len(second), func() {
 		for _, l := range second {
 			model.Match(l)
 		}
@@ -344,17 +362,33 @@ func classifyAllTemplates(d *oracle.Drain, lines []string) ([]int, []string) {
 	return out, tpls
 }
 
-func throughput(minTime time.Duration, lines int, f func()) float64 {
+// throughput runs f (which handles lines lines) repeatedly for at least
+// minTime and returns lines per second of process CPU time and of wall time.
+// With GOMAXPROCS=1 the CPU time is that of one core, garbage collection
+// included; it does not depend on other load on the machine.
+func throughput(minTime time.Duration, lines int, f func()) (perCPU, perWall float64) {
 	f() // warm up
 	n := 0
-	start := time.Now()
+	cpu0, start := cpuTime(), time.Now()
 	for {
 		f()
 		n++
 		if el := time.Since(start); el >= minTime {
-			return float64(n*lines) / el.Seconds()
+			cpu := cpuTime() - cpu0
+			if cpu <= 0 {
+				cpu = el
+			}
+			return float64(n*lines) / cpu.Seconds(), float64(n*lines) / el.Seconds()
 		}
 	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // GroupingAccuracy is the share of lines whose predicted group holds exactly
@@ -441,6 +475,8 @@ func meanOf(rs []Result) Result {
 		}
 		m.TrainLinesPerS += r.TrainLinesPerS
 		m.MatchLinesPerS += r.MatchLinesPerS
+		m.TrainLinesPerWallS += r.TrainLinesPerWallS
+		m.MatchLinesPerWallS += r.MatchLinesPerWallS
 		m.Templates += r.Templates
 		m.Events += r.Events
 		m.SeenLines += r.SeenLines
@@ -455,6 +491,8 @@ func meanOf(rs []Result) Result {
 	}
 	m.TrainLinesPerS /= n
 	m.MatchLinesPerS /= n
+	m.TrainLinesPerWallS /= n
+	m.MatchLinesPerWallS /= n
 	return m
 }
 
