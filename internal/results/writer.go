@@ -1,0 +1,174 @@
+package results
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/cinch-dev/cinch/pkg/hardening"
+)
+
+var (
+	// ErrGone: the workload was deleted, or re-created with another uid.
+	ErrGone = errors.New("workload gone")
+	// ErrSuperseded: the workload's pod template is no longer the job's.
+	ErrSuperseded = errors.New("workload template superseded")
+)
+
+// Event reasons on the original workload.
+const (
+	ReasonStarted    = "HardeningStarted"
+	ReasonTrialFail  = "HardeningTrialFailed"
+	ReasonVerified   = "HardeningVerified"
+	ReasonFailed     = "HardeningFailed"
+	ReasonSuperseded = "HardeningSuperseded"
+)
+
+// maxEventMessage bounds an Event message (events.k8s.io's note limit).
+const maxEventMessage = 1024
+
+// Writer writes annotations and Events to workloads.
+type Writer struct {
+	cs        kubernetes.Interface
+	component string
+	now       func() time.Time
+}
+
+// NewWriter returns a writer whose Events name component as their source.
+func NewWriter(cs kubernetes.Interface, component string) *Writer {
+	return &Writer{cs: cs, component: component, now: time.Now}
+}
+
+// Current reads the workload and checks that it is still the object (uid)
+// and template (hash) of the job. Empty uid or hash skip that check.
+func (w *Writer) Current(ctx context.Context, ref Ref, uid types.UID, hash string) (Workload, error) {
+	wl, err := Get(ctx, w.cs, ref)
+	if apierrors.IsNotFound(err) {
+		return Workload{}, fmt.Errorf("%w: %s: %w", ErrGone, ref, err)
+	}
+	if err != nil {
+		return Workload{}, err
+	}
+	if uid != "" && wl.UID != uid {
+		return wl, fmt.Errorf("%w: %s has uid %s, job %s", ErrGone, ref, wl.UID, uid)
+	}
+	if hash != "" && wl.Hash != hash {
+		return wl, fmt.Errorf("%w: %s has template %s, job %s", ErrSuperseded, ref, wl.Hash, hash)
+	}
+	return wl, nil
+}
+
+// SetStatus sets status (Pending, Running) and the template hash while the
+// workload still has the job's template. Errors wrap ErrGone or
+// ErrSuperseded when it has not.
+func (w *Writer) SetStatus(ctx context.Context, ref Ref, uid types.UID, hash string, status hardening.Status) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		wl, err := w.Current(ctx, ref, uid, hash)
+		if err != nil {
+			return err
+		}
+		return w.patch(ctx, wl, map[string]*string{
+			hardening.AnnotationStatus:       ptr(string(status)),
+			hardening.AnnotationTemplateHash: ptr(hash),
+		})
+	})
+}
+
+// WriteResult writes the result annotations (from Annotations) when the
+// workload still has the job's template and returns the status written.
+// When the template changed it writes Superseded instead, if the
+// annotations still describe the job's template, and returns
+// StatusSuperseded. Errors wrap ErrGone when the workload is gone.
+func (w *Writer) WriteResult(ctx context.Context, ref Ref, uid types.UID, hash string, ann map[string]string) (hardening.Status, error) {
+	var written hardening.Status
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		wl, err := w.Current(ctx, ref, uid, hash)
+		if errors.Is(err, ErrSuperseded) {
+			written = hardening.StatusSuperseded
+			if wl.Annotations[hardening.AnnotationTemplateHash] != hash {
+				return nil // a newer job owns the annotations
+			}
+			return w.patch(ctx, wl, map[string]*string{hardening.AnnotationStatus: ptr(string(hardening.StatusSuperseded))})
+		}
+		if err != nil {
+			return err
+		}
+		written = hardening.Status(ann[hardening.AnnotationStatus])
+		set := map[string]*string{}
+		for _, k := range resultKeys {
+			if v, ok := ann[k]; ok {
+				set[k] = ptr(v)
+			} else if _, has := wl.Annotations[k]; has {
+				set[k] = nil
+			}
+		}
+		return w.patch(ctx, wl, set)
+	})
+	return written, err
+}
+
+// patch applies a JSON merge patch of annotations (nil removes a key),
+// guarded by the resourceVersion the decision was made on.
+func (w *Writer) patch(ctx context.Context, wl Workload, ann map[string]*string) error {
+	body, err := json.Marshal(map[string]any{"metadata": map[string]any{
+		"resourceVersion": wl.ResourceVersion,
+		"annotations":     ann,
+	}})
+	if err != nil {
+		return fmt.Errorf("encode patch: %w", err)
+	}
+	apps := w.cs.AppsV1()
+	switch wl.Kind {
+	case KindDeployment:
+		_, err = apps.Deployments(wl.Namespace).Patch(ctx, wl.Name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: w.component})
+	case KindStatefulSet:
+		_, err = apps.StatefulSets(wl.Namespace).Patch(ctx, wl.Name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: w.component})
+	case KindDaemonSet:
+		_, err = apps.DaemonSets(wl.Namespace).Patch(ctx, wl.Name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: w.component})
+	default:
+		return fmt.Errorf("%w: %q", ErrUnknownKind, wl.Kind)
+	}
+	if err != nil {
+		return fmt.Errorf("patch annotations of %s: %w", wl.Ref, err)
+	}
+	return nil
+}
+
+// Event records an Event on the workload. eventType is corev1.EventTypeNormal
+// or corev1.EventTypeWarning.
+func (w *Writer) Event(ctx context.Context, ref Ref, uid types.UID, eventType, reason, message string) error {
+	if len(message) > maxEventMessage {
+		message = message[:maxEventMessage-3] + "..."
+	}
+	now := metav1.NewTime(w.now())
+	ev := &corev1.Event{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      ref.Name + "." + strconv.FormatInt(now.UnixNano(), 16),
+			Namespace: ref.Namespace,
+		},
+		InvolvedObject: corev1.ObjectReference{
+			APIVersion: "apps/v1", Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name, UID: uid,
+		},
+		Reason: reason, Message: message, Type: eventType,
+		Source:         corev1.EventSource{Component: w.component},
+		FirstTimestamp: now, LastTimestamp: now, Count: 1,
+		ReportingController: "cinch.dev/" + w.component,
+		ReportingInstance:   w.component,
+	}
+	if _, err := w.cs.CoreV1().Events(ref.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create event %s on %s: %w", reason, ref, err)
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }

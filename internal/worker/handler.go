@@ -1,0 +1,227 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/internal/pipeline"
+	"github.com/cinch-dev/cinch/internal/results"
+	"github.com/cinch-dev/cinch/pkg/hardening"
+)
+
+// Outcome is how a job ended (the outcome label of cinch_jobs_total).
+type Outcome string
+
+const (
+	OutcomeVerified   Outcome = "verified"
+	OutcomeFailed     Outcome = "failed"
+	OutcomeSuperseded Outcome = "superseded"
+	OutcomeGone       Outcome = "gone"
+	OutcomeSkipped    Outcome = "skipped"
+	OutcomeRetry      Outcome = "retry"
+	OutcomePoison     Outcome = "poison"
+	OutcomeGaveUp     Outcome = "gave_up"
+	OutcomeShutdown   Outcome = "shutdown"
+)
+
+// ErrPoison marks a job that can never be processed; the consumer
+// terminates it. jobs.ErrPoison (decode errors) is matched too.
+var ErrPoison = errors.New("poison job")
+
+// Runner runs the trial pipeline for one workload; *pipeline.Pipeline is one.
+type Runner interface {
+	Run(ctx context.Context, src pipeline.Source, tmpl *corev1.PodTemplateSpec, obs pipeline.Observer) (pipeline.Result, error)
+}
+
+var _ Runner = (*pipeline.Pipeline)(nil)
+
+// Handler processes hardening jobs against the API server.
+type Handler struct {
+	cs     kubernetes.Interface
+	runner Runner
+	writer *results.Writer
+	now    func() time.Time
+}
+
+// NewHandler returns a handler.
+func NewHandler(cs kubernetes.Interface, runner Runner, writer *results.Writer) *Handler {
+	return &Handler{cs: cs, runner: runner, writer: writer, now: time.Now}
+}
+
+func refOf(j jobs.Job) results.Ref {
+	return results.Ref{Namespace: j.Namespace, Kind: j.Kind, Name: j.Name}
+}
+
+// Process runs one job to its end. A nil error comes with the final
+// outcome (the message is acknowledged); an error is transient (the
+// message is redelivered) unless it wraps ErrPoison.
+func (h *Handler) Process(ctx context.Context, j jobs.Job) (Outcome, error) {
+	ref := refOf(j)
+	if !jobs.KnownKind(j.Kind) {
+		return OutcomePoison, fmt.Errorf("%w: kind %q", ErrPoison, j.Kind)
+	}
+	log := logr.FromContextOrDiscard(ctx).WithValues("workload", ref.String(), "hash", j.TemplateHash)
+	ctx = logr.NewContext(ctx, log)
+	wl, err := h.writer.Current(ctx, ref, types.UID(j.UID), j.TemplateHash)
+	switch {
+	case errors.Is(err, results.ErrGone):
+		return OutcomeGone, nil
+	case errors.Is(err, results.ErrSuperseded):
+		return OutcomeSuperseded, nil // the newer template has its own job
+	case err != nil:
+		return OutcomeRetry, err
+	}
+	optedIn, err := h.namespaceOptedIn(ctx, j.Namespace)
+	if err != nil {
+		return OutcomeRetry, err
+	}
+	if !optedIn || wl.OptedOut() || wl.Done() {
+		return OutcomeSkipped, nil
+	}
+	out, _, _, err := h.harden(ctx, wl, true)
+	return out, err
+}
+
+func (h *Handler) namespaceOptedIn(ctx context.Context, ns string) (bool, error) {
+	n, err := h.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if err != nil {
+		return false, fmt.Errorf("get namespace %s: %w", ns, err)
+	}
+	v := n.Labels[hardening.LabelHarden]
+	return v == hardening.HardenEnabled || v == hardening.HardenEnforce, nil
+}
+
+// Once is the one-shot mode: it hardens the workload's current template
+// whatever its annotations say and returns the result and its annotations.
+// With write it also writes them and the Events, as the daemon does.
+func (h *Handler) Once(ctx context.Context, ref results.Ref, write bool) (pipeline.Result, map[string]string, error) {
+	if !jobs.KnownKind(ref.Kind) {
+		return pipeline.Result{}, nil, fmt.Errorf("%w: kind %q", results.ErrUnknownKind, ref.Kind)
+	}
+	wl, err := h.writer.Current(ctx, ref, "", "")
+	if err != nil {
+		return pipeline.Result{}, nil, err
+	}
+	_, res, ann, err := h.harden(ctx, wl, write)
+	return res, ann, err
+}
+
+// GiveUp marks a job that failed too often as Failed, with an Event.
+func (h *Handler) GiveUp(ctx context.Context, j jobs.Job, cause error) error {
+	ref := refOf(j)
+	ann := map[string]string{
+		hardening.AnnotationStatus:       string(hardening.StatusFailed),
+		hardening.AnnotationTemplateHash: j.TemplateHash,
+	}
+	if _, err := h.writer.WriteResult(ctx, ref, types.UID(j.UID), j.TemplateHash, ann); err != nil {
+		return err
+	}
+	return h.writer.Event(ctx, ref, types.UID(j.UID), corev1.EventTypeWarning, results.ReasonFailed,
+		"hardening pipeline failed: "+cause.Error())
+}
+
+func (h *Handler) harden(ctx context.Context, wl results.Workload, write bool) (Outcome, pipeline.Result, map[string]string, error) {
+	log := logr.FromContextOrDiscard(ctx)
+	ev := func(typ, reason, msg string) {
+		if !write {
+			return
+		}
+		if err := h.writer.Event(ctx, wl.Ref, wl.UID, typ, reason, msg); err != nil {
+			log.Error(err, "event", "reason", reason)
+		}
+	}
+	if write {
+		err := h.writer.SetStatus(ctx, wl.Ref, wl.UID, wl.Hash, hardening.StatusRunning)
+		switch {
+		case errors.Is(err, results.ErrGone):
+			return OutcomeGone, pipeline.Result{}, nil, nil
+		case errors.Is(err, results.ErrSuperseded):
+			return OutcomeSuperseded, pipeline.Result{}, nil, nil
+		case err != nil:
+			return OutcomeRetry, pipeline.Result{}, nil, err
+		}
+	}
+	planned := hardening.PlannedChecks(wl.Template, hardening.Options{})
+	ev(corev1.EventTypeNormal, results.ReasonStarted, fmt.Sprintf("hardening pod template %s: %d checks planned (%s)",
+		wl.Hash, len(planned), joinIDs(planned)))
+	obs := observerFunc(func(ctx context.Context, r pipeline.TrialResult) {
+		if r.Verdict.Pass {
+			return
+		}
+		cr := pipeline.CheckResultOf(r)
+		ev(corev1.EventTypeWarning, results.ReasonTrialFail, fmt.Sprintf("trial %s failed: %s; evidence: %s", r.Trial.Name, cr.Reason, compactJSON(cr.Evidence)))
+	})
+	src := pipeline.Source{Namespace: wl.Namespace, Kind: wl.Kind, Name: wl.Name}
+	res, err := h.runner.Run(ctx, src, wl.Template, obs)
+	if err != nil {
+		if write && ctx.Err() == nil {
+			if serr := h.writer.SetStatus(context.WithoutCancel(ctx), wl.Ref, wl.UID, wl.Hash, hardening.StatusPending); serr != nil {
+				log.Error(serr, "reset status to Pending")
+			}
+		}
+		return OutcomeRetry, res, nil, fmt.Errorf("pipeline: %w", err)
+	}
+	ann, err := results.Annotations(res, wl.Hash, h.now())
+	if err != nil {
+		return OutcomeRetry, res, nil, err
+	}
+	out := OutcomeVerified
+	if res.Outcome != pipeline.OutcomeVerified {
+		out = OutcomeFailed
+	}
+	if !write {
+		return out, res, ann, nil
+	}
+	status, err := h.writer.WriteResult(ctx, wl.Ref, wl.UID, wl.Hash, ann)
+	switch {
+	case errors.Is(err, results.ErrGone):
+		return OutcomeGone, res, ann, nil
+	case err != nil:
+		return OutcomeRetry, res, ann, err
+	case status == hardening.StatusSuperseded:
+		ev(corev1.EventTypeNormal, results.ReasonSuperseded, fmt.Sprintf("pod template %s changed while it was hardened; result discarded", wl.Hash))
+		return OutcomeSuperseded, res, ann, nil
+	case out == OutcomeVerified:
+		ev(corev1.EventTypeNormal, results.ReasonVerified, fmt.Sprintf("recommendation verified (PodSecurity %s, %s): %s", res.Level, res.Reason, ann[hardening.AnnotationRecommendation]))
+	default:
+		ev(corev1.EventTypeWarning, results.ReasonFailed, res.Reason)
+	}
+	return out, res, ann, nil
+}
+
+type observerFunc func(ctx context.Context, r pipeline.TrialResult)
+
+func (f observerFunc) TrialFinished(ctx context.Context, r pipeline.TrialResult) { f(ctx, r) }
+
+var _ pipeline.Observer = observerFunc(nil)
+
+func joinIDs(ids []hardening.CheckID) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = string(id)
+	}
+	return strings.Join(s, ", ")
+}
+
+func compactJSON(b []byte) string {
+	if len(b) == 0 {
+		return "none"
+	}
+	var v any
+	if json.Unmarshal(b, &v) != nil {
+		return string(b)
+	}
+	out, _ := json.Marshal(v)
+	return string(out)
+}
