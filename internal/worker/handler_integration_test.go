@@ -1,0 +1,288 @@
+//go:build integration
+
+package worker
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/internal/pipeline"
+	"github.com/cinch-dev/cinch/internal/results"
+	"github.com/cinch-dev/cinch/pkg/hardening"
+)
+
+func integrationClient(t *testing.T) kubernetes.Interface {
+	t.Helper()
+	path := os.Getenv("CINCH_TEST_KUBECONFIG")
+	if path == "" {
+		t.Fatal("CINCH_TEST_KUBECONFIG is not set")
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	require.NoError(t, err)
+	cs, err := kubernetes.NewForConfig(cfg)
+	require.NoError(t, err)
+	return cs
+}
+
+func optedInNamespace(t *testing.T, cs kubernetes.Interface) string {
+	t.Helper()
+	ns, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		GenerateName: "worker-it-", Labels: map[string]string{hardening.LabelHarden: hardening.HardenEnabled},
+	}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}) })
+	return ns.Name
+}
+
+func deployment(name string) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: new(int32),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "docker.io/local/scenario:1", Args: []string{"fine"}}}},
+			},
+		},
+	}
+}
+
+// cannedRunner returns a fixed result, after running during() (which may
+// change the workload under the job's feet).
+type cannedRunner struct {
+	res    pipeline.Result
+	during func(ctx context.Context)
+	calls  int
+}
+
+func (r *cannedRunner) Run(ctx context.Context, _ pipeline.Source, tmpl *corev1.PodTemplateSpec, obs pipeline.Observer) (pipeline.Result, error) {
+	r.calls++
+	if r.during != nil {
+		r.during(ctx)
+	}
+	for _, t := range r.res.Trials {
+		obs.TrialFinished(ctx, t)
+	}
+	return r.res, nil
+}
+
+func verifiedResult(tmpl *corev1.PodTemplateSpec) pipeline.Result {
+	passed := []hardening.CheckID{hardening.CheckNoPrivilegeEscalation, hardening.CheckSeccompRuntimeDefault}
+	rec := hardening.Combine(tmpl, passed, hardening.DefaultOptions(), nil)
+	now := time.Now()
+	return pipeline.Result{
+		Outcome: pipeline.OutcomeVerified, Reason: "verified by trial combination", Recommendation: rec,
+		Level: hardening.LevelBaseline, Passed: passed, VerifiedBy: "combination", Started: now, Ended: now,
+		Trials: []pipeline.TrialResult{{Trial: hardening.Trial{Name: "non-root", Kind: hardening.TrialSingle,
+			Checks: []hardening.CheckID{hardening.CheckRunAsNonRoot}}, Early: true, Started: now, Ended: now}},
+	}
+}
+
+func TestHandlerIntegration(t *testing.T) {
+	cs := integrationClient(t)
+	ns := optedInNamespace(t, cs)
+	writer := results.NewWriter(cs, "cinch-worker-test")
+
+	newJob := func(t *testing.T, name string) (jobs.Job, *appsv1.Deployment) {
+		d, err := cs.AppsV1().Deployments(ns).Create(t.Context(), deployment(name), metav1.CreateOptions{})
+		require.NoError(t, err)
+		return jobs.Job{Version: 1, Namespace: ns, Kind: jobs.KindDeployment, Name: name, UID: string(d.UID),
+			TemplateHash: hardening.TemplateHash(&d.Spec.Template), Reason: jobs.ReasonAdmission, EnqueuedAt: time.Now()}, d
+	}
+	get := func(t *testing.T, name string) *appsv1.Deployment {
+		d, err := cs.AppsV1().Deployments(ns).Get(t.Context(), name, metav1.GetOptions{})
+		require.NoError(t, err)
+		return d
+	}
+
+	t.Run("verified result is written with events", func(t *testing.T) {
+		j, d := newJob(t, "verified")
+		runner := &cannedRunner{res: verifiedResult(&d.Spec.Template)}
+		var statusDuring string
+		runner.during = func(ctx context.Context) {
+			statusDuring = get(t, "verified").Annotations[hardening.AnnotationStatus]
+		}
+		h := NewHandler(cs, runner, writer)
+		out, err := h.Process(t.Context(), j)
+		require.NoError(t, err)
+		assert.Equal(t, OutcomeVerified, out)
+		assert.Equal(t, string(hardening.StatusRunning), statusDuring)
+		ann := get(t, "verified").Annotations
+		assert.Equal(t, string(hardening.StatusVerified), ann[hardening.AnnotationStatus])
+		assert.Equal(t, j.TemplateHash, ann[hardening.AnnotationTemplateHash])
+		assert.Equal(t, hardening.LevelBaseline, ann[hardening.AnnotationPodSecurityLevel])
+		rec, err := hardening.DecodeRecommendation(ann[hardening.AnnotationRecommendation])
+		require.NoError(t, err)
+		assert.Equal(t, runner.res.Recommendation, rec)
+		checks, err := hardening.DecodeChecks(ann[hardening.AnnotationChecks])
+		require.NoError(t, err)
+		require.Len(t, checks, 1)
+		assert.Equal(t, "non-root", checks[0].Trial)
+
+		evs, err := cs.CoreV1().Events(ns).List(t.Context(), metav1.ListOptions{
+			FieldSelector: fields.OneTermEqualSelector("involvedObject.name", "verified").String()})
+		require.NoError(t, err)
+		var reasons []string
+		for _, e := range evs.Items {
+			reasons = append(reasons, e.Reason)
+		}
+		assert.ElementsMatch(t, []string{results.ReasonStarted, results.ReasonTrialFail, results.ReasonVerified}, reasons)
+
+		// The same job again is skipped: the annotations already hold it.
+		out, err = h.Process(t.Context(), j)
+		require.NoError(t, err)
+		assert.Equal(t, OutcomeSkipped, out)
+		assert.Equal(t, 1, runner.calls)
+	})
+
+	t.Run("template changed during the run: superseded", func(t *testing.T) {
+		j, d := newJob(t, "superseded")
+		runner := &cannedRunner{res: verifiedResult(&d.Spec.Template), during: func(ctx context.Context) {
+			cur := get(t, "superseded")
+			cur.Spec.Template.Spec.Containers[0].Args = []string{"tmp-writer"}
+			_, err := cs.AppsV1().Deployments(ns).Update(ctx, cur, metav1.UpdateOptions{})
+			require.NoError(t, err)
+		}}
+		out, err := NewHandler(cs, runner, writer).Process(t.Context(), j)
+		require.NoError(t, err)
+		assert.Equal(t, OutcomeSuperseded, out)
+		ann := get(t, "superseded").Annotations
+		assert.Equal(t, string(hardening.StatusSuperseded), ann[hardening.AnnotationStatus])
+		assert.NotContains(t, ann, hardening.AnnotationRecommendation)
+	})
+
+	t.Run("stale job for an older template is dropped", func(t *testing.T) {
+		j, _ := newJob(t, "stale")
+		j.TemplateHash = "0123456789abcdef"
+		runner := &cannedRunner{}
+		out, err := NewHandler(cs, runner, writer).Process(t.Context(), j)
+		require.NoError(t, err)
+		assert.Equal(t, OutcomeSuperseded, out)
+		assert.Equal(t, 0, runner.calls)
+		assert.NotContains(t, get(t, "stale").Annotations, hardening.AnnotationStatus)
+	})
+
+	t.Run("workload gone or re-created", func(t *testing.T) {
+		j, _ := newJob(t, "gone")
+		require.NoError(t, cs.AppsV1().Deployments(ns).Delete(t.Context(), "gone", metav1.DeleteOptions{}))
+		out, err := NewHandler(cs, &cannedRunner{}, writer).Process(t.Context(), j)
+		require.NoError(t, err)
+		assert.Equal(t, OutcomeGone, out)
+
+		_, err = cs.AppsV1().Deployments(ns).Create(t.Context(), deployment("gone"), metav1.CreateOptions{})
+		require.NoError(t, err)
+		out, err = NewHandler(cs, &cannedRunner{}, writer).Process(t.Context(), j)
+		require.NoError(t, err)
+		assert.Equal(t, OutcomeGone, out, "a job for the old uid does not apply to the new object")
+	})
+
+	t.Run("opted-out workload is skipped", func(t *testing.T) {
+		j, _ := newJob(t, "optout")
+		_, err := cs.AppsV1().Deployments(ns).Patch(t.Context(), "optout", types.MergePatchType,
+			[]byte(`{"metadata":{"annotations":{"cinch.dev/harden":"disabled"}}}`), metav1.PatchOptions{})
+		require.NoError(t, err)
+		runner := &cannedRunner{}
+		out, err := NewHandler(cs, runner, writer).Process(t.Context(), j)
+		require.NoError(t, err)
+		assert.Equal(t, OutcomeSkipped, out)
+		assert.Equal(t, 0, runner.calls)
+	})
+
+	t.Run("failed result removes an older recommendation", func(t *testing.T) {
+		j, d := newJob(t, "failed")
+		require.NoError(t, func() error {
+			_, err := NewHandler(cs, &cannedRunner{res: verifiedResult(&d.Spec.Template)}, writer).Process(t.Context(), j)
+			return err
+		}())
+		cur := get(t, "failed")
+		cur.Spec.Template.Spec.Containers[0].Args = []string{"write-root"}
+		cur, err := cs.AppsV1().Deployments(ns).Update(t.Context(), cur, metav1.UpdateOptions{})
+		require.NoError(t, err)
+		j.TemplateHash = hardening.TemplateHash(&cur.Spec.Template)
+		out, err := NewHandler(cs, &cannedRunner{res: pipeline.Result{Outcome: pipeline.OutcomeFailed, Reason: "combination failed"}}, writer).Process(t.Context(), j)
+		require.NoError(t, err)
+		assert.Equal(t, OutcomeFailed, out)
+		ann := get(t, "failed").Annotations
+		assert.Equal(t, string(hardening.StatusFailed), ann[hardening.AnnotationStatus])
+		assert.Equal(t, j.TemplateHash, ann[hardening.AnnotationTemplateHash])
+		assert.NotContains(t, ann, hardening.AnnotationRecommendation)
+		assert.NotContains(t, ann, hardening.AnnotationVerifiedAt)
+	})
+}
+
+// capturePublisher records published jobs and deduplicates by message id
+// like the stream does.
+type capturePublisher struct {
+	seen map[string]bool
+	jobs []jobs.Job
+}
+
+func (p *capturePublisher) Publish(_ context.Context, j jobs.Job) (jobs.Ack, error) {
+	id := jobs.MsgID(j.UID, j.TemplateHash)
+	if p.seen[id] {
+		return jobs.Ack{Duplicate: true}, nil
+	}
+	p.seen[id] = true
+	p.jobs = append(p.jobs, j)
+	return jobs.Ack{Sequence: uint64(len(p.jobs))}, nil
+}
+
+func TestResyncIntegration(t *testing.T) {
+	cs := integrationClient(t)
+	ns := optedInNamespace(t, cs)
+	writer := results.NewWriter(cs, "cinch-worker-test")
+	for _, name := range []string{"todo", "done", "optout"} {
+		d := deployment(name)
+		if name == "optout" {
+			d.Annotations = map[string]string{hardening.LabelHarden: hardening.HardenDisabled}
+		}
+		_, err := cs.AppsV1().Deployments(ns).Create(t.Context(), d, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	done, err := results.Get(t.Context(), cs, results.Ref{Namespace: ns, Kind: results.KindDeployment, Name: "done"})
+	require.NoError(t, err)
+	ann, err := results.Annotations(verifiedResult(done.Template), done.Hash, time.Now())
+	require.NoError(t, err)
+	_, err = writer.WriteResult(t.Context(), done.Ref, done.UID, done.Hash, ann)
+	require.NoError(t, err)
+
+	pub := &capturePublisher{seen: map[string]bool{}}
+	m := NewMetrics(prometheusRegistry())
+	r := NewResyncer(cs, pub, writer, time.Minute, m)
+	_, err = r.Pass(t.Context())
+	require.NoError(t, err)
+	var names []string
+	for _, j := range pub.jobs {
+		if j.Namespace == ns {
+			names = append(names, j.Name)
+			assert.Equal(t, jobs.ReasonResync, j.Reason)
+		}
+	}
+	assert.Equal(t, []string{"todo"}, names)
+	todo, err := results.Get(t.Context(), cs, results.Ref{Namespace: ns, Kind: results.KindDeployment, Name: "todo"})
+	require.NoError(t, err)
+	assert.Equal(t, hardening.StatusPending, todo.Status())
+	assert.Equal(t, 2.0, gaugeValue(t, m.optedIn, ns))
+	assert.Equal(t, 1.0, gaugeValue(t, m.verified, ns))
+
+	// A second pass stores nothing new: the job id is the same.
+	before := len(pub.jobs)
+	_, err = r.Pass(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, before, len(pub.jobs))
+}
