@@ -75,3 +75,33 @@ cluster-clean: cluster-down ## Stop the cluster and delete its state (keeps the 
 .PHONY: demo
 demo: ## The main job: local cluster, install Cinch, harden the example workloads, print recommendations.
 	test/demo.sh
+
+##@ Install
+PROMTOOL_VERSION ?= v0.316.0
+PROMTOOL := $(CLUSTER_DIR)/bin/promtool
+
+.PHONY: images-cinch
+images-cinch: ## Build Cinch's image (webhook, worker) and the nats-server image into the local cluster.
+	$(IMAGES) cinch nats
+
+.PHONY: install
+install: images-cinch ## Install Cinch into the local cluster from manifests/overlays/local.
+	manifests/overlays/local/install.sh up
+
+.PHONY: uninstall
+uninstall: ## Remove Cinch (and any left-over trial clones) from the local cluster.
+	manifests/overlays/local/install.sh down
+
+.PHONY: manifests-check
+manifests-check: ## Render every overlay and dry-run the production overlay against the local API server.
+	KUBECONFIG=$(KUBECONFIG_LOCAL) manifests/check.sh
+
+.PHONY: promtool
+promtool: ## Build promtool into .cluster/bin (PROMTOOL_VERSION, default v0.316.0).
+	@[ -x $(PROMTOOL) ] && [ "$$(cat $(PROMTOOL).version 2>/dev/null)" = "$(PROMTOOL_VERSION)" ] || { \
+		GOBIN=$(CLUSTER_DIR)/bin CGO_ENABLED=0 $(GO) install -trimpath -ldflags=-s github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION) && \
+		echo $(PROMTOOL_VERSION) >$(PROMTOOL).version; }
+
+.PHONY: test-alerts
+test-alerts: promtool ## Alert-rule unit tests (promtool test rules) and the metric-name check.
+	CINCH_PROMTOOL=$(PROMTOOL) $(GOTEST) -count=1 ./test/alerts/...

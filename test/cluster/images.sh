@@ -5,6 +5,7 @@
 #   scenario   Cinch's purpose-built scenario program (test/workloads/scenario)
 #   apps       real applications from Debian packages (nginx, redis, memcached)
 #   cinch      Cinch's webhook and worker (static Go binaries)
+#   nats       the official nats-server (NATS_VERSION, built from the module proxy)
 #   all        all of the above but pause
 # Images are named docker.io/local/<name>:1; pods must use imagePullPolicy: Never.
 set -euo pipefail
@@ -77,6 +78,22 @@ build_cinch() {
 	log "imported docker.io/local/cinch:1"
 }
 
+NATS_VERSION=${NATS_VERSION:-v2.15.2}
+build_nats() {
+	local r=$W/nats-rootfs bin=$W/nats-bin
+	# go install pkg@version builds the main package with nats-server's own go.mod.
+	if [ ! -x "$bin/nats-server" ] || [ "$(cat "$bin/version" 2>/dev/null)" != "$NATS_VERSION" ]; then
+		log "building nats-server $NATS_VERSION (cold: ~2 min)"
+		mkdir -p "$bin"
+		GOBIN=$bin CGO_ENABLED=0 go install -trimpath -ldflags=-s "github.com/nats-io/nats-server/v2@$NATS_VERSION"
+		echo "$NATS_VERSION" >"$bin/version"
+	fi
+	static_rootfs "$r"
+	cp "$bin/nats-server" "$r/usr/local/bin/nats-server"
+	ocipack -rootfs "$r" -name docker.io/local/nats:1 -o "$W/nats.tar" -entrypoint /usr/local/bin/nats-server -user 65532:65532
+	log "imported docker.io/local/nats:1"
+}
+
 [ -S "$SOCK" ] || { log "containerd is not running: make cluster-up first"; exit 1; }
 for what in "${@:-all}"; do
 	case "$what" in
@@ -84,6 +101,7 @@ for what in "${@:-all}"; do
 	scenario) build_scenario ;;
 	apps) build_apps ;;
 	cinch) build_cinch ;;
+	nats) build_nats ;;
 	all) build_scenario; build_apps ;;
 	*) log "unknown recipe $what"; exit 2 ;;
 	esac
