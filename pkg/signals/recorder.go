@@ -1,0 +1,381 @@
+package signals
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/cinch-dev/cinch/pkg/oracle"
+)
+
+// Defaults of Options.
+const (
+	DefaultLogLinesPerContainer = 5000
+	DefaultLogBytesPerLine      = 2048
+	DefaultLogBytesPerContainer = 16 << 20
+	DefaultPollInterval         = time.Second
+	DefaultStatsInterval        = 5 * time.Second
+	DefaultRequestTimeout       = 15 * time.Second
+)
+
+// ErrNoSelector is returned by Record for a Target without a Selector.
+var ErrNoSelector = errors.New("target has no pod selector")
+
+// Options configures a Recorder. Zero fields take their defaults.
+type Options struct {
+	// LogLinesPerContainer caps the lines kept per container instance: the
+	// first and the last half are kept, the middle is counted as Dropped.
+	LogLinesPerContainer int
+	// LogBytesPerLine caps each kept line (longer lines are cut).
+	LogBytesPerLine int
+	// LogBytesPerContainer caps the bytes read of one container instance's
+	// log (the request's limitBytes). When a log is longer, its true last
+	// lines are fetched separately and Dropped is a lower bound.
+	LogBytesPerContainer int64
+	// PollInterval is the time between pod polls (and early callbacks).
+	PollInterval time.Duration
+	// StatsInterval is the time between CPU/memory samples.
+	StatsInterval time.Duration
+	// Node, when set, is the node whose stats summary is read; otherwise the
+	// nodes the target's pods run on.
+	Node string
+	// RequestTimeout bounds each API request, so a stuck proxy cannot hold a
+	// recording past its duration.
+	RequestTimeout time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.LogLinesPerContainer <= 0 {
+		o.LogLinesPerContainer = DefaultLogLinesPerContainer
+	}
+	if o.LogBytesPerLine <= 0 {
+		o.LogBytesPerLine = DefaultLogBytesPerLine
+	}
+	if o.LogBytesPerContainer <= 0 {
+		o.LogBytesPerContainer = DefaultLogBytesPerContainer
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.StatsInterval <= 0 {
+		o.StatsInterval = DefaultStatsInterval
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = DefaultRequestTimeout
+	}
+	return o
+}
+
+// Target is the run to record.
+type Target struct {
+	Namespace string
+	// Selector selects the workload's pods in Namespace.
+	Selector labels.Selector
+	// Duration is how long to record, counted from Start.
+	Duration time.Duration
+	// Start is when the run started (e.g. the clone's creation); resource
+	// sample offsets count from it. Zero means when Record is called.
+	Start time.Time
+	// Prober, when set, actively checks the pods during the run (the
+	// extension point for service-answer probes). Use one Prober per Record.
+	Prober Prober
+}
+
+// Prober is the extension point for active checks of a run's pods (TC-05:
+// do the declared ports still answer as in the baselines). Probe is called
+// after every poll with the pods currently matching the selector; Fill is
+// called once at the end to add what was found to the recording.
+type Prober interface {
+	Probe(ctx context.Context, pods []corev1.Pod, offset time.Duration)
+	Fill(rec *oracle.Recording)
+}
+
+// Recorder records runs of workloads. It is safe for concurrent use: each
+// Record call keeps its own state.
+type Recorder struct {
+	src  source
+	opts Options
+	now  func() time.Time
+}
+
+// NewRecorder returns a Recorder that reads from cs.
+func NewRecorder(cs kubernetes.Interface, opts Options) *Recorder {
+	return &Recorder{src: kubeSource{cs: cs}, opts: opts.withDefaults(), now: time.Now}
+}
+
+// run is the state of one Record call.
+type run struct {
+	r       *Recorder
+	t       Target
+	start   time.Time
+	tracker *podTracker
+	samples []oracle.ResourceSample
+}
+
+// Record observes the pods of t for t.Duration and returns what it saw. After
+// every poll it calls early (if not nil) with the recording so far (pods,
+// resources, duration; no logs or events yet); when early returns true it
+// stops at once and returns what it has, with Duration the time actually
+// recorded. Logs and Events are collected at the end. A cancelled ctx stops
+// it promptly with the partial recording and an error wrapping ctx.Err().
+func (r *Recorder) Record(ctx context.Context, t Target, early func(partial oracle.Recording) bool) (oracle.Recording, error) {
+	if t.Selector == nil {
+		return oracle.Recording{}, ErrNoSelector
+	}
+	log := logr.FromContextOrDiscard(ctx).WithValues("namespace", t.Namespace, "selector", t.Selector.String())
+	ctx = logr.NewContext(ctx, log)
+	start := t.Start
+	if start.IsZero() {
+		start = r.now()
+	}
+	ru := &run{r: r, t: t, start: start, tracker: newPodTracker()}
+	end := start.Add(t.Duration)
+
+	var (
+		polled    bool
+		lastErr   error
+		last      = start
+		nextStats time.Time
+		timer     = time.NewTimer(time.Hour)
+	)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		now := r.now()
+		pods, err := ru.poll(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ru.recording(last), fmt.Errorf("record %s: %w", t.Namespace, ctx.Err())
+			}
+			lastErr = err
+			log.V(1).Info("Poll failed", "err", err)
+		} else {
+			polled = true
+			last = now
+			ru.tracker.observe(pods, now)
+			if !now.Before(nextStats) {
+				ru.sample(ctx, now)
+				nextStats = now.Add(r.opts.StatsInterval)
+			}
+			if t.Prober != nil {
+				t.Prober.Probe(ctx, ru.tracker.currentPods(), now.Sub(start))
+			}
+			if early != nil && early(ru.recording(now)) {
+				log.V(1).Info("Recording stopped early", "after", now.Sub(start))
+				break
+			}
+		}
+		if !now.Before(end) {
+			break
+		}
+		timer.Reset(min(r.opts.PollInterval, end.Sub(now)))
+		select {
+		case <-ctx.Done():
+			return ru.recording(last), fmt.Errorf("record %s: %w", t.Namespace, ctx.Err())
+		case <-timer.C:
+		}
+	}
+	if !polled && lastErr != nil {
+		return ru.recording(last), fmt.Errorf("record %s: %w", t.Namespace, lastErr)
+	}
+
+	rec := ru.recording(last)
+	logs, err := ru.logs(ctx)
+	rec.Logs = logs
+	if err != nil {
+		return rec, fmt.Errorf("record %s: %w", t.Namespace, err)
+	}
+	evs, err := ru.events(ctx)
+	rec.Events = evs
+	if err != nil {
+		return rec, fmt.Errorf("record %s: %w", t.Namespace, err)
+	}
+	if t.Prober != nil {
+		t.Prober.Fill(&rec)
+	}
+	return rec, nil
+}
+
+// recording is the recording so far, up to the poll at time at.
+func (ru *run) recording(at time.Time) oracle.Recording {
+	d := at.Sub(ru.start)
+	if d < 0 {
+		d = 0
+	}
+	return oracle.Recording{
+		Duration:  d,
+		Pods:      ru.tracker.observations(),
+		Resources: append([]oracle.ResourceSample(nil), ru.samples...),
+	}
+}
+
+func (ru *run) poll(ctx context.Context) ([]corev1.Pod, error) {
+	ctx, cancel := context.WithTimeout(ctx, ru.r.opts.RequestTimeout)
+	defer cancel()
+	return ru.r.src.Pods(ctx, ru.t.Namespace, ru.t.Selector.String())
+}
+
+// sample reads the stats summary of the pods' nodes and appends one sample
+// summed over the current pods. Stats are advisory: failures are logged.
+func (ru *run) sample(ctx context.Context, now time.Time) {
+	pods := ru.tracker.currentPods()
+	names := map[string]bool{}
+	nodes := map[string]bool{}
+	for _, p := range pods {
+		names[p.Name] = true
+		if p.Spec.NodeName != "" {
+			nodes[p.Spec.NodeName] = true
+		}
+	}
+	if ru.r.opts.Node != "" {
+		nodes = map[string]bool{ru.r.opts.Node: true}
+	}
+	if len(names) == 0 || len(nodes) == 0 {
+		return
+	}
+	var total usage
+	for _, node := range sortedKeys(nodes) {
+		rctx, cancel := context.WithTimeout(ctx, ru.r.opts.RequestTimeout)
+		raw, err := ru.r.src.Summary(rctx, node)
+		cancel()
+		if err != nil {
+			logr.FromContextOrDiscard(ctx).V(1).Info("Stats summary failed", "node", node, "err", err)
+			continue
+		}
+		u, err := sumUsage(raw, ru.t.Namespace, names)
+		if err != nil {
+			logr.FromContextOrDiscard(ctx).V(1).Info("Stats summary unreadable", "node", node, "err", err)
+			continue
+		}
+		total.CPUNanoCores += u.CPUNanoCores
+		total.MemoryWorkingSet += u.MemoryWorkingSet
+		total.Pods += u.Pods
+	}
+	if total.Pods == 0 {
+		return
+	}
+	ru.samples = append(ru.samples, oracle.ResourceSample{
+		Offset:           now.Sub(ru.start),
+		CPUNanoCores:     total.CPUNanoCores,
+		MemoryWorkingSet: total.MemoryWorkingSet,
+	})
+}
+
+// logs fetches the bounded logs of every started container instance of the
+// pods of the last poll. A log that cannot be read (e.g. the container was
+// removed meanwhile) is skipped; only a cancelled ctx is an error.
+func (ru *run) logs(ctx context.Context) ([]oracle.LogStream, error) {
+	var out []oracle.LogStream
+	for _, p := range ru.tracker.currentPods() {
+		for _, req := range logRequests(p) {
+			s, err := ru.log(ctx, req)
+			if err != nil {
+				if ctx.Err() != nil {
+					return out, fmt.Errorf("get logs: %w", ctx.Err())
+				}
+				logr.FromContextOrDiscard(ctx).V(1).Info("Log unavailable", "pod", req.pod, "container", req.container, "previous", req.previous, "err", err)
+				continue
+			}
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func (ru *run) log(ctx context.Context, req logRequest) (oracle.LogStream, error) {
+	o := ru.r.opts
+	s := oracle.LogStream{Pod: req.pod, Container: req.container, Previous: req.previous}
+	b, capped, err := ru.readLog(ctx, req, &corev1.PodLogOptions{
+		Container:  req.container,
+		Previous:   req.previous,
+		LimitBytes: &o.LogBytesPerContainer,
+	}, o.LogLinesPerContainer)
+	if err != nil {
+		return s, err
+	}
+	if capped && b.Read > (o.LogLinesPerContainer+1)/2 {
+		// The log is longer than the byte cap: what was read ends somewhere
+		// in the middle. Keep the head and fetch the true last lines.
+		headN := (o.LogLinesPerContainer + 1) / 2
+		tailN := int64(o.LogLinesPerContainer - headN)
+		if tailN > 0 {
+			t, _, err := ru.readLog(ctx, req, &corev1.PodLogOptions{
+				Container:  req.container,
+				Previous:   req.previous,
+				TailLines:  &tailN,
+				LimitBytes: &o.LogBytesPerContainer,
+			}, int(tailN))
+			if err != nil {
+				return s, err
+			}
+			head := b.Lines[:min(headN, len(b.Lines))]
+			s.Lines = append(append([]string(nil), head...), t.Lines...)
+			s.Dropped = b.Read - len(head)
+			return s, nil
+		}
+	}
+	s.Lines = b.Lines
+	s.Dropped = b.Dropped
+	return s, nil
+}
+
+// readLog reads one log request bounded to maxLines; capped reports that the
+// byte limit was reached.
+func (ru *run) readLog(ctx context.Context, req logRequest, opts *corev1.PodLogOptions, maxLines int) (boundedLog, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, ru.r.opts.RequestTimeout)
+	defer cancel()
+	rc, err := ru.r.src.Logs(ctx, ru.t.Namespace, req.pod, opts)
+	if err != nil {
+		return boundedLog{}, false, err
+	}
+	defer func() { _ = rc.Close() }()
+	cr := &countingReader{r: rc}
+	b, err := readBounded(cr, maxLines, ru.r.opts.LogBytesPerLine)
+	if err != nil {
+		return b, false, fmt.Errorf("read logs of %s/%s: %w", req.pod, req.container, err)
+	}
+	return b, opts.LimitBytes != nil && cr.n >= *opts.LimitBytes, nil
+}
+
+func (ru *run) events(ctx context.Context) ([]oracle.Event, error) {
+	rctx, cancel := context.WithTimeout(ctx, ru.r.opts.RequestTimeout)
+	defer cancel()
+	evs, err := ru.r.src.Events(rctx, ru.t.Namespace)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("list events: %w", ctx.Err())
+		}
+		// Events are evidence, not the verdict: a recording without them
+		// is still a recording.
+		logr.FromContextOrDiscard(ctx).V(1).Info("Events unavailable", "err", err)
+		return nil, nil
+	}
+	return convertEvents(evs), nil
+}
+
+type countingReader struct {
+	r interface{ Read([]byte) (int, error) }
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

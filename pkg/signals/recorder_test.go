@@ -1,0 +1,252 @@
+package signals
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/cinch-dev/cinch/pkg/oracle"
+)
+
+// fakeSource is a hand-written source: pods returns the next poll's pods
+// (the last one repeats), logs are keyed by container and previous.
+type fakeSource struct {
+	polls    [][]corev1.Pod
+	polled   int
+	podsErr  error
+	summary  string
+	nodes    []string
+	logs     map[string]string
+	logOpts  []corev1.PodLogOptions
+	events   []corev1.Event
+	selector string
+}
+
+var _ source = (*fakeSource)(nil)
+
+func (f *fakeSource) Pods(_ context.Context, _, selector string) ([]corev1.Pod, error) {
+	f.selector = selector
+	if f.podsErr != nil {
+		return nil, f.podsErr
+	}
+	i := min(f.polled, len(f.polls)-1)
+	f.polled++
+	return f.polls[i], nil
+}
+
+func (f *fakeSource) Summary(_ context.Context, node string) ([]byte, error) {
+	f.nodes = append(f.nodes, node)
+	return []byte(f.summary), nil
+}
+
+func logKey(container string, previous bool) string {
+	if previous {
+		return container + "/previous"
+	}
+	return container
+}
+
+func (f *fakeSource) Logs(_ context.Context, _, _ string, opts *corev1.PodLogOptions) (io.ReadCloser, error) {
+	f.logOpts = append(f.logOpts, *opts)
+	s, ok := f.logs[logKey(opts.Container, opts.Previous)]
+	if !ok {
+		return nil, errors.New("container is waiting to start")
+	}
+	if opts.TailLines != nil {
+		lines := strings.SplitAfter(s, "\n")
+		if lines[len(lines)-1] == "" {
+			lines = lines[:len(lines)-1]
+		}
+		s = strings.Join(lines[max(0, len(lines)-int(*opts.TailLines)):], "")
+	}
+	if opts.LimitBytes != nil && int64(len(s)) > *opts.LimitBytes {
+		s = s[:*opts.LimitBytes]
+	}
+	return io.NopCloser(strings.NewReader(s)), nil
+}
+
+func (f *fakeSource) Events(context.Context, string) ([]corev1.Event, error) {
+	return f.events, nil
+}
+
+func testRecorder(src source, opts Options) *Recorder {
+	if opts.PollInterval == 0 {
+		opts.PollInterval = time.Millisecond
+	}
+	return &Recorder{src: src, opts: opts.withDefaults(), now: time.Now}
+}
+
+func target(d time.Duration) Target {
+	return Target{Namespace: "cinch-web-fine-x7k2p", Selector: labels.SelectorFromSet(labels.Set{"app": "web"}), Duration: d}
+}
+
+func runningPod() corev1.Pod {
+	return pod("web-6d4cf56db6-abcde", readyCond(corev1.ConditionTrue, 1), app(corev1.ContainerStatus{Ready: true, State: running(1)}))
+}
+
+func TestRecordStopsEarlyAndCollects(t *testing.T) {
+	src := &fakeSource{
+		polls:   [][]corev1.Pod{{pod("web-6d4cf56db6-abcde", func(p *corev1.Pod) { p.Spec.NodeName = "" })}, {runningPod()}},
+		summary: `{"pods":[{"podRef":{"name":"web-6d4cf56db6-abcde","namespace":"cinch-web-fine-x7k2p"},"cpu":{"usageNanoCores":5},"memory":{"workingSetBytes":7}}]}`,
+		logs:    map[string]string{"app": "started\nheartbeat n=1\n"},
+		events:  []corev1.Event{{Type: "Normal", Reason: "Started", InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "web-6d4cf56db6-abcde"}}},
+	}
+	calls := 0
+	rec, err := testRecorder(src, Options{StatsInterval: time.Nanosecond}).Record(t.Context(), target(time.Hour), func(p oracle.Recording) bool {
+		calls++
+		return len(p.Pods) == 1 && p.Pods[0].Ready
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 2, calls)
+	assert.Less(t, rec.Duration, time.Minute)
+	require.Len(t, rec.Pods, 1)
+	assert.True(t, rec.Pods[0].Ready)
+	assert.Equal(t, "app=web", src.selector)
+	assert.Equal(t, []oracle.LogStream{{Pod: "web-6d4cf56db6-abcde", Container: "app", Lines: []string{"started", "heartbeat n=1"}}}, rec.Logs)
+	assert.Equal(t, []oracle.Event{{Type: "Normal", Reason: "Started", Object: "Pod/web-6d4cf56db6-abcde", Count: 1}}, rec.Events)
+	require.Len(t, rec.Resources, 1, "the first poll has no pods on a node, the second is sampled")
+	assert.Equal(t, uint64(5), rec.Resources[0].CPUNanoCores)
+	assert.Equal(t, uint64(7), rec.Resources[0].MemoryWorkingSet)
+	assert.Equal(t, []string{"cinch-node"}, src.nodes)
+}
+
+func TestRecordNeverReadyRunsItsDuration(t *testing.T) {
+	src := &fakeSource{polls: [][]corev1.Pod{{pod("web-6d4cf56db6-abcde", readyCond(corev1.ConditionFalse, 0), app(corev1.ContainerStatus{
+		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CreateContainerConfigError"}},
+	}))}}}
+	rec, err := testRecorder(src, Options{PollInterval: 5 * time.Millisecond}).Record(t.Context(), target(40*time.Millisecond), nil)
+	require.NoError(t, err)
+	require.Len(t, rec.Pods, 1)
+	assert.False(t, rec.Pods[0].Ready)
+	assert.Equal(t, time.Duration(0), rec.Pods[0].ReadyAfter)
+	assert.Equal(t, []string{"CreateContainerConfigError"}, rec.Pods[0].Containers[0].WaitingReasons)
+	assert.GreaterOrEqual(t, rec.Duration, 40*time.Millisecond)
+	assert.Empty(t, rec.Logs, "a container that never started has no log")
+	assert.Empty(t, src.logOpts)
+	assert.Greater(t, src.polled, 2)
+}
+
+func TestRecordCancelled(t *testing.T) {
+	src := &fakeSource{polls: [][]corev1.Pod{{runningPod()}}}
+	ctx, cancel := context.WithCancel(t.Context())
+	rec, err := testRecorder(src, Options{}).Record(ctx, target(time.Hour), func(oracle.Recording) bool {
+		if src.polled == 3 {
+			cancel()
+		}
+		return false
+	})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Len(t, rec.Pods, 1, "the partial recording is returned")
+	assert.Equal(t, 3, src.polled)
+}
+
+func TestRecordErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		target Target
+		src    *fakeSource
+		want   error
+	}{
+		{name: "no selector", target: Target{Namespace: "ns", Duration: time.Second}, src: &fakeSource{}, want: ErrNoSelector},
+		{name: "every poll failed", target: target(10 * time.Millisecond), src: &fakeSource{podsErr: errForbidden}, want: errForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := testRecorder(tt.src, Options{}).Record(t.Context(), tt.target, nil)
+			assert.ErrorIs(t, err, tt.want)
+		})
+	}
+}
+
+var errForbidden = errors.New(`pods is forbidden: User "system:serviceaccount:cinch:worker" cannot list resource "pods"`)
+
+func TestRecordLogs(t *testing.T) {
+	restarted := pod("web-6d4cf56db6-abcde", app(corev1.ContainerStatus{
+		State: running(9), RestartCount: 1,
+		LastTerminationState: corev1.ContainerState{Terminated: crashed(1, "Error", "")},
+	}))
+	tests := []struct {
+		name string
+		opts Options
+		logs map[string]string
+		want []oracle.LogStream
+	}{
+		{
+			name: "current and previous",
+			logs: map[string]string{"app": "started\n", "app/previous": "started\nfatal: open /var/lib/scenario/state: read-only file system\n"},
+			want: []oracle.LogStream{
+				{Pod: "web-6d4cf56db6-abcde", Container: "app", Lines: []string{"started"}},
+				{Pod: "web-6d4cf56db6-abcde", Container: "app", Previous: true, Lines: []string{"started", "fatal: open /var/lib/scenario/state: read-only file system"}},
+			},
+		},
+		{
+			name: "previous log gone: skipped",
+			logs: map[string]string{"app": "started\n"},
+			want: []oracle.LogStream{{Pod: "web-6d4cf56db6-abcde", Container: "app", Lines: []string{"started"}}},
+		},
+		{
+			name: "line cap keeps head and tail",
+			opts: Options{LogLinesPerContainer: 4},
+			logs: map[string]string{"app": "1\n2\n3\n4\n5\n6\n", "app/previous": "x\n"},
+			want: []oracle.LogStream{
+				{Pod: "web-6d4cf56db6-abcde", Container: "app", Lines: []string{"1", "2", "5", "6"}, Dropped: 2},
+				{Pod: "web-6d4cf56db6-abcde", Container: "app", Previous: true, Lines: []string{"x"}},
+			},
+		},
+		{
+			name: "byte cap: head from the start, true tail fetched separately",
+			opts: Options{LogLinesPerContainer: 4, LogBytesPerContainer: 8},
+			logs: map[string]string{"app": "1\n2\n3\n4\n5\n6\n7\n8\n9\n", "app/previous": "x\n"},
+			want: []oracle.LogStream{
+				{Pod: "web-6d4cf56db6-abcde", Container: "app", Lines: []string{"1", "2", "8", "9"}, Dropped: 2},
+				{Pod: "web-6d4cf56db6-abcde", Container: "app", Previous: true, Lines: []string{"x"}},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &fakeSource{polls: [][]corev1.Pod{{restarted}}, logs: tt.logs}
+			rec, err := testRecorder(src, tt.opts).Record(t.Context(), target(0), nil)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, rec.Logs)
+			for _, o := range src.logOpts {
+				require.NotNil(t, o.LimitBytes, "every log request is bounded")
+			}
+		})
+	}
+}
+
+// countingProber is a Prober that counts its calls.
+type countingProber struct {
+	probes int
+	pods   int
+}
+
+func (p *countingProber) Probe(_ context.Context, pods []corev1.Pod, _ time.Duration) {
+	p.probes++
+	p.pods = len(pods)
+}
+
+func (p *countingProber) Fill(rec *oracle.Recording) {
+	rec.Events = append(rec.Events, oracle.Event{Reason: "Probed", Count: int32(p.probes)})
+}
+
+func TestRecordCallsProber(t *testing.T) {
+	src := &fakeSource{polls: [][]corev1.Pod{{runningPod()}}}
+	p := &countingProber{}
+	tg := target(time.Hour)
+	tg.Prober = p
+	rec, err := testRecorder(src, Options{}).Record(t.Context(), tg, func(oracle.Recording) bool { return src.polled == 3 })
+	require.NoError(t, err)
+	assert.Equal(t, 3, p.probes)
+	assert.Equal(t, 1, p.pods)
+	assert.Equal(t, []oracle.Event{{Reason: "Probed", Count: 3}}, rec.Events)
+}
