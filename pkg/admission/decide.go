@@ -1,0 +1,234 @@
+package admission
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/pkg/hardening"
+)
+
+// Outcome is what a handler did with a request; a label of
+// cinch_admission_requests_total.
+type Outcome string
+
+const (
+	// OutcomePublished: a new job was stored.
+	OutcomePublished Outcome = "published"
+	// OutcomeDuplicate: the stream already held the job (same uid + hash).
+	OutcomeDuplicate Outcome = "duplicate"
+	// OutcomePublishFailed: publishing failed or timed out; allowed anyway.
+	OutcomePublishFailed Outcome = "publish-failed"
+	// OutcomeUnchanged: an UPDATE that kept the pod-template hash (scale,
+	// labels, annotations, Cinch's own results).
+	OutcomeUnchanged Outcome = "unchanged"
+	// OutcomeEnforced: an UPDATE whose new template is exactly the verified
+	// recommendation applied to the old one (enforce mode); already verified.
+	OutcomeEnforced Outcome = "enforced"
+	// OutcomeDryRun: a dry run; nothing published.
+	OutcomeDryRun Outcome = "dry-run"
+	// OutcomeNotOptedIn: the namespace is not labelled for Cinch.
+	OutcomeNotOptedIn Outcome = "not-opted-in"
+	// OutcomeOptedOut: the workload carries cinch.dev/harden: disabled.
+	OutcomeOptedOut Outcome = "opted-out"
+	// OutcomeExcluded: Cinch's own namespace or a trial clone.
+	OutcomeExcluded Outcome = "excluded"
+	// OutcomeIgnored: a kind, operation or subresource the handler does not
+	// handle.
+	OutcomeIgnored Outcome = "ignored"
+	// OutcomeError: the object or the namespace could not be read; allowed.
+	OutcomeError Outcome = "error"
+	// OutcomePatched: the mutating handler applied the recommendation.
+	OutcomePatched Outcome = "patched"
+	// OutcomeNoop: the mutating handler had nothing to do.
+	OutcomeNoop Outcome = "noop"
+)
+
+// Workload is the part of a Deployment, StatefulSet or DaemonSet that the
+// handlers read: all three keep their pod template at spec.template.
+type Workload struct {
+	Metadata metav1.ObjectMeta `json:"metadata"`
+	Spec     struct {
+		Template corev1.PodTemplateSpec `json:"template"`
+	} `json:"spec"`
+}
+
+// Input is everything a decision depends on, gathered from one request.
+type Input struct {
+	// Kind of the object (Deployment, StatefulSet, DaemonSet).
+	Kind string
+	// Operation is CREATE or UPDATE.
+	Operation admissionv1.Operation
+	// DryRun requests must not cause side effects.
+	DryRun bool
+	// Namespace of the object and its labels.
+	Namespace       string
+	NamespaceLabels map[string]string
+	// OwnNamespace is where Cinch runs; it is never hardened.
+	OwnNamespace string
+	// Object is the incoming object; OldObject the stored one (UPDATE only).
+	Object    *Workload
+	OldObject *Workload
+	// Now stamps the job.
+	Now time.Time
+}
+
+// Decision is the validating handler's verdict. The request is always
+// allowed.
+type Decision struct {
+	// Outcome when no job is published; OutcomePublished when Job is set
+	// (the handler refines it after publishing).
+	Outcome Outcome
+	// Job to publish, or nil.
+	Job *jobs.Job
+	// Warnings for the client (kubectl prints them).
+	Warnings []string
+}
+
+// scope checks the rules shared by both handlers: opt-in namespace, not
+// Cinch's own or a clone, workload not opted out. It returns "" when the
+// request is in scope.
+func scope(in Input) Outcome {
+	if in.Namespace == in.OwnNamespace {
+		return OutcomeExcluded
+	}
+	if _, clone := in.NamespaceLabels[hardening.LabelCloneOf]; clone {
+		return OutcomeExcluded
+	}
+	switch in.NamespaceLabels[hardening.LabelHarden] {
+	case hardening.HardenEnabled, hardening.HardenEnforce:
+	default:
+		return OutcomeNotOptedIn
+	}
+	if in.Object == nil {
+		return OutcomeError
+	}
+	if in.Object.Metadata.Annotations[hardening.LabelHarden] == hardening.HardenDisabled {
+		return OutcomeOptedOut
+	}
+	return ""
+}
+
+// verified returns the recommendation the object's annotations describe and
+// the template hash it was verified for, when its status is Verified.
+func verified(w *Workload) (hardening.Recommendation, string, bool) {
+	if w == nil {
+		return hardening.Recommendation{}, "", false
+	}
+	a := w.Metadata.Annotations
+	if hardening.Status(a[hardening.AnnotationStatus]) != hardening.StatusVerified || a[hardening.AnnotationTemplateHash] == "" {
+		return hardening.Recommendation{}, "", false
+	}
+	rec, err := hardening.DecodeRecommendation(a[hardening.AnnotationRecommendation])
+	if err != nil {
+		return hardening.Recommendation{}, "", false
+	}
+	return rec, a[hardening.AnnotationTemplateHash], true
+}
+
+// Decide is the validating handler's decision for one request.
+//
+// A job is published for CREATE and for an UPDATE that changes the pod
+// template hash, unless the request is a dry run or the change is the
+// enforcement of an already verified recommendation. Warnings are added when
+// the template changes and is weaker than the workload's verified
+// recommendation.
+func Decide(in Input) Decision {
+	if out := scope(in); out != "" {
+		return Decision{Outcome: out}
+	}
+	hash := hardening.TemplateHash(&in.Object.Spec.Template)
+	var oldHash string
+	if in.Operation == admissionv1.Update {
+		if in.OldObject == nil {
+			return Decision{Outcome: OutcomeError}
+		}
+		oldHash = hardening.TemplateHash(&in.OldObject.Spec.Template)
+		if oldHash == hash {
+			return Decision{Outcome: OutcomeUnchanged}
+		}
+	}
+
+	rec, verifiedHash, ok := verified(in.Object)
+	if ok && in.OldObject != nil && verifiedHash == oldHash &&
+		hash == hardening.TemplateHash(rec.Apply(&in.OldObject.Spec.Template)) {
+		// The verification run tested exactly this template.
+		return Decision{Outcome: OutcomeEnforced}
+	}
+
+	var d Decision
+	if ok {
+		d.Warnings = warnings(in, rec, verifiedHash)
+	}
+	if in.DryRun {
+		d.Outcome = OutcomeDryRun
+		return d
+	}
+	d.Outcome = OutcomePublished
+	d.Job = &jobs.Job{
+		Version:      jobs.Version,
+		Namespace:    in.Namespace,
+		Kind:         in.Kind,
+		Name:         in.Object.Metadata.Name,
+		UID:          string(in.Object.Metadata.UID),
+		TemplateHash: hash,
+		Reason:       jobs.ReasonAdmission,
+		EnqueuedAt:   in.Now.UTC(),
+	}
+	return d
+}
+
+// maxWeakerListed bounds the settings named in one warning.
+const maxWeakerListed = 10
+
+func warnings(in Input, rec hardening.Recommendation, verifiedHash string) []string {
+	weaker := hardening.Weaker(rec, &in.Object.Spec.Template)
+	if len(weaker) == 0 {
+		return nil
+	}
+	weaker = slices.Clone(weaker)
+	more := ""
+	if len(weaker) > maxWeakerListed {
+		more = fmt.Sprintf("; and %d more", len(weaker)-maxWeakerListed)
+		weaker = weaker[:maxWeakerListed]
+	}
+	name := in.Object.Metadata.Name
+	out := []string{fmt.Sprintf("cinch: %s %s/%s is less hardened than its verified recommendation (template %s): %s%s",
+		strings.ToLower(in.Kind), in.Namespace, name, verifiedHash, strings.Join(weaker, "; "), more)}
+	if cmd, err := hardening.PatchCommand(in.Kind, in.Namespace, name, rec); err == nil {
+		out = append(out, "cinch: to apply it: "+cmd)
+	}
+	return out
+}
+
+// DecideMutation is the mutating handler's decision: in a namespace labelled
+// for enforcement, a template whose hash is the verified one gets the
+// verified recommendation applied. It returns the template to write, or nil
+// when there is nothing to change.
+func DecideMutation(in Input) (Outcome, *corev1.PodTemplateSpec) {
+	if out := scope(in); out != "" {
+		return out, nil
+	}
+	if in.NamespaceLabels[hardening.LabelHarden] != hardening.HardenEnforce {
+		return OutcomeNoop, nil
+	}
+	rec, verifiedHash, ok := verified(in.Object)
+	if !ok {
+		return OutcomeNoop, nil
+	}
+	hash := hardening.TemplateHash(&in.Object.Spec.Template)
+	if hash != verifiedHash {
+		return OutcomeNoop, nil
+	}
+	applied := rec.Apply(&in.Object.Spec.Template)
+	if hardening.TemplateHash(applied) == hash {
+		return OutcomeNoop, nil
+	}
+	return OutcomePatched, applied
+}

@@ -1,0 +1,254 @@
+package admission
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/go-logr/logr"
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/cinch-dev/cinch/internal/jobs"
+)
+
+// Publisher publishes a hardening job, waiting at most its own bound.
+type Publisher interface {
+	Publish(ctx context.Context, j jobs.Job) (jobs.Ack, error)
+}
+
+// NamespaceLabels returns the labels of a namespace (the AdmissionRequest
+// does not carry them). ErrNamespaceNotFound when it does not exist.
+type NamespaceLabels interface {
+	NamespaceLabels(ctx context.Context, name string) (map[string]string, error)
+}
+
+// ErrNamespaceNotFound is returned by NamespaceLabels for a missing namespace.
+var ErrNamespaceNotFound = errors.New("namespace not found")
+
+// DefaultPublishTimeout bounds the wait for one publish.
+const DefaultPublishTimeout = 100 * time.Millisecond
+
+// Options configures the handlers.
+type Options struct {
+	// OwnNamespace is Cinch's namespace; nothing there is hardened.
+	OwnNamespace string
+	// PublishTimeout bounds the wait for one publish (DefaultPublishTimeout
+	// when zero).
+	PublishTimeout time.Duration
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Handlers are the validating and mutating admission handlers.
+type Handlers struct {
+	pub     Publisher
+	ns      NamespaceLabels
+	metrics *Metrics
+	opts    Options
+}
+
+// New returns the handlers.
+func New(pub Publisher, ns NamespaceLabels, metrics *Metrics, opts Options) *Handlers {
+	if opts.PublishTimeout <= 0 {
+		opts.PublishTimeout = DefaultPublishTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Handlers{pub: pub, ns: ns, metrics: metrics, opts: opts}
+}
+
+// Validator returns the validating handler (publishes jobs, warns).
+func (h *Handlers) Validator() admission.Handler { return handlerFunc(h.validate) }
+
+// Mutator returns the mutating handler (enforce mode).
+func (h *Handlers) Mutator() admission.Handler { return handlerFunc(h.mutate) }
+
+type handlerFunc func(context.Context, admission.Request) admission.Response
+
+func (f handlerFunc) Handle(ctx context.Context, req admission.Request) admission.Response {
+	return f(ctx, req)
+}
+
+var _ admission.Handler = handlerFunc(nil)
+
+// handled reports whether req is a CREATE or UPDATE of an apps/v1 workload
+// kind (not a subresource).
+func handled(req admission.Request) bool {
+	if req.Kind.Group != "apps" || !jobs.KnownKind(req.Kind.Kind) || req.SubResource != "" {
+		return false
+	}
+	return req.Operation == admissionv1.Create || req.Operation == admissionv1.Update
+}
+
+// gather builds the decision input for req. The error says why the input is
+// incomplete; the returned outcome is then final.
+func (h *Handlers) gather(ctx context.Context, req admission.Request) (Input, Outcome, error) {
+	in := Input{
+		Kind:         req.Kind.Kind,
+		Operation:    req.Operation,
+		DryRun:       req.DryRun != nil && *req.DryRun,
+		Namespace:    req.Namespace,
+		OwnNamespace: h.opts.OwnNamespace,
+		Now:          h.opts.Now(),
+	}
+	if !handled(req) {
+		return in, OutcomeIgnored, nil
+	}
+	if req.Namespace == h.opts.OwnNamespace {
+		return in, OutcomeExcluded, nil
+	}
+	labels, err := h.ns.NamespaceLabels(ctx, req.Namespace)
+	if errors.Is(err, ErrNamespaceNotFound) {
+		return in, OutcomeNotOptedIn, nil
+	}
+	if err != nil {
+		return in, OutcomeError, fmt.Errorf("namespace labels: %w", err)
+	}
+	in.NamespaceLabels = labels
+	if out := scope(Input{Namespace: in.Namespace, OwnNamespace: in.OwnNamespace, NamespaceLabels: labels, Object: &Workload{}}); out != "" {
+		return in, out, nil
+	}
+	in.Object = &Workload{}
+	if err := utiljson.Unmarshal(req.Object.Raw, in.Object); err != nil {
+		return in, OutcomeError, fmt.Errorf("decode object: %w", err)
+	}
+	if req.Operation == admissionv1.Update {
+		in.OldObject = &Workload{}
+		if err := utiljson.Unmarshal(req.OldObject.Raw, in.OldObject); err != nil {
+			return in, OutcomeError, fmt.Errorf("decode old object: %w", err)
+		}
+	}
+	return in, "", nil
+}
+
+func (h *Handlers) observe(webhook string, req admission.Request, out Outcome, start time.Time) {
+	h.metrics.requests.WithLabelValues(webhook, req.Kind.Kind, string(req.Operation), string(out)).Inc()
+	h.metrics.duration.WithLabelValues(webhook).Observe(time.Since(start).Seconds())
+}
+
+// recovered turns a panic in a handler into an allowed response: Cinch must
+// never deny a change.
+func (h *Handlers) recovered(ctx context.Context, webhook string, req admission.Request, start time.Time, resp *admission.Response) {
+	if r := recover(); r != nil {
+		logr.FromContextOrDiscard(ctx).Error(fmt.Errorf("panic: %v", r), "Admission handler panicked; allowing", "webhook", webhook)
+		h.observe(webhook, req, OutcomeError, start)
+		*resp = admission.Allowed("cinch: internal error")
+	}
+}
+
+func (h *Handlers) validate(ctx context.Context, req admission.Request) (resp admission.Response) {
+	start := time.Now()
+	defer h.recovered(ctx, "validate", req, start, &resp)
+	log := logr.FromContextOrDiscard(ctx)
+
+	in, out, err := h.gather(ctx, req)
+	if out != "" {
+		if err != nil {
+			log.Error(err, "Cannot judge request; allowing")
+		}
+		h.observe("validate", req, out, start)
+		return admission.Allowed("")
+	}
+	d := Decide(in)
+	if len(d.Warnings) > 0 {
+		h.metrics.warnings.WithLabelValues(in.Kind).Inc()
+	}
+	if d.Job != nil {
+		d.Outcome = h.publish(ctx, log, *d.Job)
+	}
+	h.observe("validate", req, d.Outcome, start)
+	return admission.Allowed("").WithWarnings(d.Warnings...)
+}
+
+func (h *Handlers) publish(ctx context.Context, log logr.Logger, j jobs.Job) Outcome {
+	ctx, cancel := context.WithTimeout(ctx, h.opts.PublishTimeout)
+	defer cancel()
+	ack, err := h.pub.Publish(ctx, j)
+	if err != nil {
+		reason := "error"
+		switch {
+		case errors.Is(err, jobs.ErrUnavailable):
+			reason = "unavailable"
+		case errors.Is(err, context.DeadlineExceeded):
+			reason = "timeout"
+		}
+		h.metrics.publishFailures.WithLabelValues(reason).Inc()
+		log.Error(err, "Cannot publish hardening job; allowing, resync will catch up", "reason", reason, "templateHash", j.TemplateHash)
+		return OutcomePublishFailed
+	}
+	h.metrics.published.WithLabelValues(j.Kind, fmt.Sprint(ack.Duplicate)).Inc()
+	if ack.Duplicate {
+		return OutcomeDuplicate
+	}
+	log.V(1).Info("Published hardening job", "templateHash", j.TemplateHash, "sequence", ack.Sequence)
+	return OutcomePublished
+}
+
+func (h *Handlers) mutate(ctx context.Context, req admission.Request) (resp admission.Response) {
+	start := time.Now()
+	defer h.recovered(ctx, "mutate", req, start, &resp)
+	log := logr.FromContextOrDiscard(ctx)
+
+	in, out, err := h.gather(ctx, req)
+	if out != "" {
+		if err != nil {
+			log.Error(err, "Cannot judge request; allowing unchanged")
+		}
+		h.observe("mutate", req, out, start)
+		return admission.Allowed("")
+	}
+	out, applied := DecideMutation(in)
+	if applied == nil {
+		h.observe("mutate", req, out, start)
+		return admission.Allowed("")
+	}
+	resp, err = templatePatch(&in.Object.Spec.Template, applied)
+	if err != nil {
+		log.Error(err, "Cannot build patch; allowing unchanged")
+		h.observe("mutate", req, OutcomeError, start)
+		return admission.Allowed("")
+	}
+	log.Info("Applied verified recommendation", "patches", len(resp.Patches))
+	h.observe("mutate", req, OutcomePatched, start)
+	return resp
+}
+
+// templatePatch is a JSON patch of the object that turns its spec.template
+// from orig into applied. Both sides go through the same typed encoding, so
+// the patch holds only what applied changed (never fields this binary does
+// not know).
+func templatePatch(orig, applied *corev1.PodTemplateSpec) (admission.Response, error) {
+	a, err := json.Marshal(orig)
+	if err != nil {
+		return admission.Response{}, fmt.Errorf("encode template: %w", err)
+	}
+	b, err := json.Marshal(applied)
+	if err != nil {
+		return admission.Response{}, fmt.Errorf("encode applied template: %w", err)
+	}
+	resp := admission.PatchResponseFromRaw(a, b)
+	if !resp.Allowed {
+		return admission.Response{}, errors.New("create patch: " + resp.Result.Message)
+	}
+	if len(resp.Patches) == 0 {
+		return admission.Allowed(""), nil
+	}
+	for i := range resp.Patches {
+		resp.Patches[i].Path = "/spec/template" + resp.Patches[i].Path
+	}
+	resp.Result = nil
+	return resp, nil
+}
+
+// Webhooks wraps the handlers for an HTTP server: malformed AdmissionReview
+// bodies are answered 400 by controller-runtime.
+func (h *Handlers) Webhooks() (validate, mutate http.Handler) {
+	return &admission.Webhook{Handler: h.Validator()}, &admission.Webhook{Handler: h.Mutator()}
+}

@@ -1,0 +1,386 @@
+package admission
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	admissionv1 "k8s.io/api/admission/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/pkg/hardening"
+)
+
+// fakePublisher records jobs; err, when set, is returned instead.
+type fakePublisher struct {
+	mu    sync.Mutex
+	jobs  []jobs.Job
+	seen  map[string]bool
+	err   error
+	block bool
+	panic bool
+}
+
+func (f *fakePublisher) Publish(ctx context.Context, j jobs.Job) (jobs.Ack, error) {
+	if f.panic {
+		panic("boom")
+	}
+	if f.block {
+		<-ctx.Done()
+		return jobs.Ack{}, fmt.Errorf("publish: %w", ctx.Err())
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return jobs.Ack{}, f.err
+	}
+	id := jobs.MsgID(j.UID, j.TemplateHash)
+	if f.seen[id] {
+		return jobs.Ack{Duplicate: true}, nil
+	}
+	if f.seen == nil {
+		f.seen = map[string]bool{}
+	}
+	f.seen[id] = true
+	f.jobs = append(f.jobs, j)
+	return jobs.Ack{Sequence: uint64(len(f.jobs))}, nil
+}
+
+func (f *fakePublisher) published() []jobs.Job {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]jobs.Job(nil), f.jobs...)
+}
+
+// fakeNamespaces serves labels from a map.
+type fakeNamespaces struct {
+	labels map[string]map[string]string
+	err    error
+}
+
+func (f fakeNamespaces) NamespaceLabels(_ context.Context, name string) (map[string]string, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	l, ok := f.labels[name]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", name, ErrNamespaceNotFound)
+	}
+	return l, nil
+}
+
+type fixture struct {
+	pub     *fakePublisher
+	ns      *fakeNamespaces
+	reg     *prometheus.Registry
+	h       *Handlers
+	valSrv  *httptest.Server
+	mutSrv  *httptest.Server
+	metrics *Metrics
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{
+		pub: &fakePublisher{},
+		ns: &fakeNamespaces{labels: map[string]map[string]string{
+			"shop":     enabled(),
+			"strict":   enforce(),
+			"other":    {},
+			"shop-c1":  {hardening.LabelCloneOf: "shop"},
+			"cinch-ns": enabled(),
+		}},
+		reg: prometheus.NewRegistry(),
+	}
+	f.metrics = NewMetrics(f.reg)
+	f.h = New(f.pub, f.ns, f.metrics, Options{OwnNamespace: "cinch-ns", PublishTimeout: 50 * time.Millisecond, Now: func() time.Time { return testNow }})
+	val, mut := f.h.Webhooks()
+	f.valSrv = httptest.NewServer(val)
+	f.mutSrv = httptest.NewServer(mut)
+	t.Cleanup(f.valSrv.Close)
+	t.Cleanup(f.mutSrv.Close)
+	return f
+}
+
+// post sends body to srv and decodes the AdmissionReview answer.
+func post(t *testing.T, srv *httptest.Server, body []byte) admissionv1.AdmissionResponse {
+	t.Helper()
+	resp, err := http.Post(srv.URL, "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var review admissionv1.AdmissionReview
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&review))
+	require.NotNil(t, review.Response)
+	return *review.Response
+}
+
+func review(t *testing.T, req admission.Request) []byte {
+	t.Helper()
+	b, err := json.Marshal(admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request:  &req.AdmissionRequest,
+	})
+	require.NoError(t, err)
+	return b
+}
+
+func (f *fixture) requests(webhook, op string, out Outcome) float64 {
+	return testutil.ToFloat64(f.metrics.requests.WithLabelValues(webhook, "Deployment", op, string(out)))
+}
+
+func TestValidatePublishesOncePerTemplateChange(t *testing.T) {
+	f := newFixture(t)
+	base := deployment("nginx:1.27")
+	changed := deployment("nginx:1.28")
+	scaled := base.DeepCopy()
+	scaled.Spec.Replicas = ptr(int32(9))
+
+	steps := []struct {
+		name     string
+		req      admission.Request
+		wantJobs int
+		wantOut  Outcome
+	}{
+		{name: "create", req: request(t, admissionv1.Create, base, nil), wantJobs: 1, wantOut: OutcomePublished},
+		{name: "repeated create is deduplicated", req: request(t, admissionv1.Create, base, nil), wantJobs: 1, wantOut: OutcomeDuplicate},
+		{name: "scale", req: request(t, admissionv1.Update, scaled, base), wantJobs: 1, wantOut: OutcomeUnchanged},
+		{name: "dry run change", req: request(t, admissionv1.Update, changed, base, dryRun), wantJobs: 1, wantOut: OutcomeDryRun},
+		{name: "change", req: request(t, admissionv1.Update, changed, base), wantJobs: 2, wantOut: OutcomePublished},
+	}
+	for _, s := range steps {
+		resp := post(t, f.valSrv, review(t, s.req))
+		assert.True(t, resp.Allowed, s.name)
+		assert.Equal(t, s.req.UID, resp.UID, s.name)
+		assert.Len(t, f.pub.published(), s.wantJobs, s.name)
+		assert.Equal(t, 1.0, testutil.ToFloat64(f.metrics.requests.WithLabelValues("validate", "Deployment", string(s.req.Operation), string(s.wantOut))), s.name)
+	}
+	got := f.pub.published()
+	assert.Equal(t, hardening.TemplateHash(&changed.Spec.Template), got[1].TemplateHash)
+	assert.Equal(t, 2.0, testutil.ToFloat64(f.metrics.published.WithLabelValues("Deployment", "false")))
+	assert.Equal(t, 1.0, testutil.ToFloat64(f.metrics.published.WithLabelValues("Deployment", "true")))
+	assert.Equal(t, uint64(5), histogramCount(t, f.reg, "cinch_admission_request_duration_seconds"))
+}
+
+func histogramCount(t *testing.T, reg *prometheus.Registry, name string) uint64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	var n uint64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			n += m.GetHistogram().GetSampleCount()
+		}
+	}
+	return n
+}
+
+func TestValidateScope(t *testing.T) {
+	base := deployment("nginx:1.27")
+	tests := []struct {
+		name      string
+		namespace string
+		mutate    func(*admission.Request)
+		nsErr     error
+		wantOut   Outcome
+		kind      string
+	}{
+		{name: "not labelled", namespace: "other", wantOut: OutcomeNotOptedIn},
+		{name: "missing namespace", namespace: "gone", wantOut: OutcomeNotOptedIn},
+		{name: "clone", namespace: "shop-c1", wantOut: OutcomeExcluded},
+		{name: "own namespace", namespace: "cinch-ns", wantOut: OutcomeExcluded},
+		{name: "namespace lookup fails", namespace: "shop", nsErr: errors.New("apiserver down"), wantOut: OutcomeError},
+		{name: "pod kind", namespace: "shop", kind: "Pod", wantOut: OutcomeIgnored,
+			mutate: func(r *admission.Request) { r.Kind = metav1.GroupVersionKind{Version: "v1", Kind: "Pod"} }},
+		{name: "scale subresource", namespace: "shop", wantOut: OutcomeIgnored,
+			mutate: func(r *admission.Request) { r.SubResource = "scale" }},
+		{name: "delete", namespace: "shop", wantOut: OutcomeIgnored,
+			mutate: func(r *admission.Request) { r.Operation = admissionv1.Delete }},
+		{name: "garbage object", namespace: "shop", wantOut: OutcomeError,
+			mutate: func(r *admission.Request) { r.Object.Raw = []byte(`{"spec":{"template":"nope"}}`) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.ns.err = tt.nsErr
+			req := request(t, admissionv1.Create, base, nil)
+			req.Namespace = tt.namespace
+			if tt.mutate != nil {
+				tt.mutate(&req)
+			}
+			resp := post(t, f.valSrv, review(t, req))
+			assert.True(t, resp.Allowed)
+			assert.Empty(t, f.pub.published())
+			kind := tt.kind
+			if kind == "" {
+				kind = "Deployment"
+			}
+			assert.Equal(t, 1.0, testutil.ToFloat64(f.metrics.requests.WithLabelValues("validate", kind, string(req.Operation), string(tt.wantOut))))
+		})
+	}
+}
+
+func TestValidateAllowsWhenPublishingFails(t *testing.T) {
+	tests := []struct {
+		name       string
+		pub        *fakePublisher
+		wantReason string
+	}{
+		{name: "unavailable", pub: &fakePublisher{err: fmt.Errorf("publish: %w", jobs.ErrUnavailable)}, wantReason: "unavailable"},
+		{name: "timeout", pub: &fakePublisher{block: true}, wantReason: "timeout"},
+		{name: "server error", pub: &fakePublisher{err: errors.New("maximum messages exceeded")}, wantReason: "error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.h.pub = tt.pub
+			start := time.Now()
+			resp := post(t, f.valSrv, review(t, request(t, admissionv1.Create, deployment("nginx:1.27"), nil)))
+			assert.True(t, resp.Allowed)
+			// The fixture's publish bound is 50 ms.
+			assert.Less(t, time.Since(start), 2*time.Second)
+			assert.Equal(t, 1.0, testutil.ToFloat64(f.metrics.publishFailures.WithLabelValues(tt.wantReason)))
+			assert.Equal(t, 1.0, f.requests("validate", "CREATE", OutcomePublishFailed))
+		})
+	}
+}
+
+func TestHandlersNeverDenyOnPanic(t *testing.T) {
+	f := newFixture(t)
+	f.h.pub = &fakePublisher{panic: true}
+	resp := post(t, f.valSrv, review(t, request(t, admissionv1.Create, deployment("nginx:1.27"), nil)))
+	assert.True(t, resp.Allowed)
+	assert.Equal(t, 1.0, f.requests("validate", "CREATE", OutcomeError))
+}
+
+func TestValidateWarnsWhenWeaker(t *testing.T) {
+	f := newFixture(t)
+	old := withVerified(t, deployment("nginx:1.27"))
+	obj := old.DeepCopy()
+	obj.Spec.Template = deployment("nginx:1.28").Spec.Template
+	resp := post(t, f.valSrv, review(t, request(t, admissionv1.Update, obj, old)))
+	assert.True(t, resp.Allowed)
+	require.Len(t, resp.Warnings, 2)
+	assert.Contains(t, resp.Warnings[1], "kubectl patch deployment/web -n shop")
+	assert.Equal(t, 1.0, testutil.ToFloat64(f.metrics.warnings.WithLabelValues("Deployment")))
+	assert.Len(t, f.pub.published(), 1)
+}
+
+func TestMutateEnforce(t *testing.T) {
+	f := newFixture(t)
+	obj := withVerified(t, deployment("nginx:1.27"))
+	obj.Namespace = "strict"
+
+	tests := []struct {
+		name        string
+		namespace   string
+		obj         *appsv1.Deployment
+		wantPatched bool
+		wantOut     Outcome
+	}{
+		{name: "enforce namespace", namespace: "strict", obj: obj, wantPatched: true, wantOut: OutcomePatched},
+		{name: "enabled namespace", namespace: "shop", obj: obj, wantOut: OutcomeNoop},
+		{name: "other namespace", namespace: "other", obj: obj, wantOut: OutcomeNotOptedIn},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := request(t, admissionv1.Create, tt.obj, nil)
+			req.Namespace = tt.namespace
+			resp := post(t, f.mutSrv, review(t, req))
+			assert.True(t, resp.Allowed)
+			assert.Equal(t, 1.0, f.requests("mutate", "CREATE", tt.wantOut))
+			if !tt.wantPatched {
+				assert.Empty(t, resp.Patch)
+				return
+			}
+			require.NotNil(t, resp.PatchType)
+			assert.Equal(t, admissionv1.PatchTypeJSONPatch, *resp.PatchType)
+			var ops []struct {
+				Op    string          `json:"op"`
+				Path  string          `json:"path"`
+				Value json.RawMessage `json:"value"`
+			}
+			require.NoError(t, json.Unmarshal(resp.Patch, &ops))
+			require.NotEmpty(t, ops)
+			for _, op := range ops {
+				assert.True(t, strings.HasPrefix(op.Path, "/spec/template/spec/"), op.Path)
+				assert.Contains(t, op.Path, "securityContext")
+				assert.NotEqual(t, "remove", op.Op)
+			}
+		})
+	}
+	assert.Empty(t, f.pub.published(), "the mutating webhook never publishes")
+}
+
+func TestTemplatePatchRoundTrip(t *testing.T) {
+	orig := template("nginx:1.27")
+	rec := recommendationFor(t, orig)
+	applied := rec.Apply(&orig)
+	resp, err := templatePatch(&orig, applied)
+	require.NoError(t, err)
+	require.NotEmpty(t, resp.Patches)
+
+	// Applying the same template to itself is no patch at all.
+	resp, err = templatePatch(applied, applied)
+	require.NoError(t, err)
+	assert.Empty(t, resp.Patches)
+	assert.Nil(t, resp.PatchType)
+}
+
+func TestMalformedReviewIs400(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct {
+		name string
+		body string
+	}{
+		{name: "not json", body: "{{{"},
+		{name: "wrong type", body: `{"request": 5}`},
+		{name: "truncated", body: `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"x"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := post(t, f.valSrv, []byte(tt.body))
+			require.NotNil(t, resp.Result)
+			assert.Equal(t, int32(http.StatusBadRequest), resp.Result.Code)
+			assert.Empty(t, f.pub.published())
+		})
+	}
+	// An empty body is rejected the same way.
+	resp, err := http.Post(f.valSrv.URL, "application/json", http.NoBody)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var r admissionv1.AdmissionReview
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&r))
+	assert.Equal(t, int32(http.StatusBadRequest), r.Response.Result.Code)
+}
+
+func TestLargeObject(t *testing.T) {
+	f := newFixture(t)
+	d := deployment("nginx:1.27")
+	// ~1 MiB of environment: large but within what etcd accepts.
+	for i := range 1000 {
+		d.Spec.Template.Spec.Containers[0].Env = append(d.Spec.Template.Spec.Containers[0].Env,
+			corev1.EnvVar{Name: fmt.Sprintf("VAR_%04d", i), Value: strings.Repeat("x", 1000)})
+	}
+	resp := post(t, f.valSrv, review(t, request(t, admissionv1.Create, d, nil)))
+	assert.True(t, resp.Allowed)
+	assert.Len(t, f.pub.published(), 1)
+}
