@@ -1,0 +1,162 @@
+package clone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+
+	"github.com/cinch-dev/cinch/pkg/hardening"
+)
+
+// Delete removes a clone: its namespace (the API server deletes what it
+// holds) and its ClusterRoleBinding copies. It is idempotent: what is
+// already gone is success. It refuses a namespace that is not a clone.
+func (c *Cloner) Delete(ctx context.Context, cl *Clone) error {
+	if cl == nil || cl.Namespace == "" {
+		return nil
+	}
+	var errs []error
+	if err := c.deleteNamespace(ctx, cl.Namespace); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.deleteBindings(ctx, cl.Namespace); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("delete clone %s: %w", cl.Namespace, err)
+	}
+	return nil
+}
+
+func (c *Cloner) deleteNamespace(ctx context.Context, name string) error {
+	ns, err := c.cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get namespace: %w", err)
+	}
+	if _, ok := ns.Labels[hardening.LabelCloneOf]; !ok {
+		return ErrNotAClone
+	}
+	if ns.DeletionTimestamp != nil {
+		return nil
+	}
+	policy := metav1.DeletePropagationBackground
+	err = c.cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{
+		PropagationPolicy: &policy,
+		Preconditions:     &metav1.Preconditions{UID: &ns.UID},
+	})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete namespace: %w", err)
+	}
+	return nil
+}
+
+func (c *Cloner) deleteBindings(ctx context.Context, ns string) error {
+	sel := labels.Set{LabelClone: ns}.AsSelector().String()
+	l, err := c.cs.RbacV1().ClusterRoleBindings().List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return fmt.Errorf("list clusterrolebindings: %w", err)
+	}
+	for _, b := range l.Items {
+		if err := c.deleteBinding(ctx, b.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Cloner) deleteBinding(ctx context.Context, name string) error {
+	err := c.cs.RbacV1().ClusterRoleBindings().Delete(ctx, name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete clusterrolebinding %s: %w", name, err)
+	}
+	return nil
+}
+
+// createdAt is when a clone namespace was made: its created-at annotation,
+// else its creation timestamp.
+func createdAt(ns *corev1.Namespace) time.Time {
+	if v, ok := ns.Annotations[AnnotationCreatedAt]; ok {
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			return t
+		}
+	}
+	return ns.CreationTimestamp.Time
+}
+
+// Sweep deletes the clone namespaces created more than olderThan before now,
+// with their ClusterRoleBinding copies, and the copies whose clone namespace
+// is gone or terminating. deleted counts the namespaces and the orphaned
+// bindings it deleted. It carries on past single failures and returns them
+// joined.
+func (c *Cloner) Sweep(ctx context.Context, olderThan time.Duration, now time.Time) (deleted int, err error) {
+	log := logr.FromContextOrDiscard(ctx)
+	isClone, err := labels.NewRequirement(hardening.LabelCloneOf, selection.Exists, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	sel := labels.NewSelector().Add(*isClone).String()
+	nss, err := c.cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return 0, fmt.Errorf("sweep: list namespaces: %w", err)
+	}
+	var errs []error
+	live := map[string]bool{}
+	for i := range nss.Items {
+		ns := &nss.Items[i]
+		if ns.DeletionTimestamp != nil {
+			continue
+		}
+		if now.Sub(createdAt(ns)) <= olderThan {
+			live[ns.Name] = true
+			continue
+		}
+		if err := c.Delete(ctx, &Clone{Namespace: ns.Name}); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		log.V(1).Info("Swept clone", "clone", ns.Name, "createdAt", createdAt(ns))
+		deleted++
+	}
+	crbs, err := c.cs.RbacV1().ClusterRoleBindings().List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("list clusterrolebindings: %w", err))
+	} else {
+		for _, b := range crbs.Items {
+			if live[b.Labels[LabelClone]] {
+				continue
+			}
+			// Not one of the live clones listed above; a clone created since
+			// the list must not lose its binding.
+			if ns := b.Labels[LabelClone]; ns != "" {
+				got, err := c.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+				if err == nil && got.DeletionTimestamp == nil {
+					continue
+				}
+				if err != nil && !apierrors.IsNotFound(err) {
+					errs = append(errs, fmt.Errorf("get namespace %s: %w", ns, err))
+					continue
+				}
+			}
+			if err := c.deleteBinding(ctx, b.Name); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			deleted++
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return deleted, fmt.Errorf("sweep: %w", err)
+	}
+	return deleted, nil
+}
