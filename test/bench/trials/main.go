@@ -1,0 +1,200 @@
+// Command trials measures what the trial strategies cost on the local
+// cluster: for each scenario workload (test/workloads/manifests) and each
+// strategy it runs the whole pipeline (real containers, real recordings,
+// the real oracle) and prints the wall time in units of R and the
+// pod-seconds spent in clones.
+//
+//	go run ./test/bench/trials -r 20s -workloads scenario-fine,scenario-need-root -strategies frugal,parallel
+//
+// The clones are minimal (a namespace holding the Deployment with the
+// trial's template): the benchmark measures scheduling, not cloning.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/yaml"
+
+	"github.com/cinch-dev/cinch/internal/pipeline"
+	"github.com/cinch-dev/cinch/internal/results"
+	"github.com/cinch-dev/cinch/internal/worker"
+	"github.com/cinch-dev/cinch/pkg/hardening"
+	"github.com/cinch-dev/cinch/pkg/oracle"
+	"github.com/cinch-dev/cinch/pkg/signals"
+)
+
+// Config is the benchmark's configuration.
+type Config struct {
+	Kubeconfig string
+	R          time.Duration
+	Manifests  string
+	Workloads  []string
+	Strategies []pipeline.Strategy
+	Verbose    bool
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if c.R < 5*time.Second {
+		return fmt.Errorf("-r %s: at least 5s", c.R)
+	}
+	if len(c.Workloads) == 0 || len(c.Strategies) == 0 {
+		return errors.New("no workloads or strategies")
+	}
+	return nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	cfg, err := parse(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	if err := run(ctx, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func parse(args []string) (Config, error) {
+	var c Config
+	var wls, sts string
+	fs := flag.NewFlagSet("trials", flag.ContinueOnError)
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the local cluster")
+	fs.DurationVar(&c.R, "r", 20*time.Second, "recording duration R")
+	fs.StringVar(&c.Manifests, "manifests", "test/workloads/manifests", "directory of the workload manifests")
+	fs.StringVar(&wls, "workloads", "scenario-fine,scenario-need-root,scenario-write-root,scenario-bind-80", "manifest names")
+	fs.BoolVar(&c.Verbose, "v", false, "print every trial to stderr")
+	fs.StringVar(&sts, "strategies", "frugal,parallel,sequential", "strategies")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	c.Workloads = strings.Split(wls, ",")
+	for _, s := range strings.Split(sts, ",") {
+		st, err := pipeline.ParseStrategy(s)
+		if err != nil {
+			return c, err
+		}
+		c.Strategies = append(c.Strategies, st)
+	}
+	return c, c.Validate()
+}
+
+func run(ctx context.Context, cfg Config) error {
+	rc, err := clientcmd.BuildConfigFromFlags("", cfg.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	rc.QPS, rc.Burst = 50, 100
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "WORKLOAD\tSTRATEGY\tOUTCOME\tWALL/R\tPOD-S\tPOD-S/R\tTRIALS\tPEAK\tPASSED\n")
+	for _, name := range cfg.Workloads {
+		tmpl, err := loadTemplate(filepath.Join(cfg.Manifests, name+".yaml"))
+		if err != nil {
+			return err
+		}
+		for _, st := range cfg.Strategies {
+			pcfg := pipeline.DefaultConfig()
+			pcfg.Duration, pcfg.Strategy, pcfg.MaxClones = cfg.R, st, 0
+			p, err := pipeline.New(pcfg, &miniCloner{cs: cs}, recorder{signals.NewRecorder(cs, signals.Options{})}, nil)
+			if err != nil {
+				return err
+			}
+			src := pipeline.Source{Namespace: "bench", Kind: "Deployment", Name: name}
+			res, err := p.Run(ctx, src, tmpl, nil)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", name, st, err)
+			}
+			wall := res.Ended.Sub(res.Started)
+			var passed []string
+			for _, id := range res.Passed {
+				info, _ := id.Info()
+				passed = append(passed, info.Short)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.0f\t%.2f\t%d\t%d\t%s\n", name, st, res.Outcome,
+				wall.Seconds()/cfg.R.Seconds(), res.PodSeconds, res.PodSeconds/cfg.R.Seconds(), len(res.Trials), res.PeakClones, strings.Join(passed, ","))
+			_ = tw.Flush()
+			if cfg.Verbose {
+				_ = worker.Print(os.Stderr, "table", results.Ref{Namespace: src.Namespace, Kind: src.Kind, Name: name}, res, nil)
+			}
+		}
+	}
+	return nil
+}
+
+func loadTemplate(path string) (*corev1.PodTemplateSpec, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var d appsv1.Deployment
+	if err := yaml.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &d.Spec.Template, nil
+}
+
+// miniCloner runs a trial as a Deployment in a fresh namespace.
+type miniCloner struct{ cs kubernetes.Interface }
+
+var _ pipeline.Cloner = (*miniCloner)(nil)
+
+func (m *miniCloner) Create(ctx context.Context, src pipeline.Source, trial string, tmpl *corev1.PodTemplateSpec) (pipeline.Clone, error) {
+	name := fmt.Sprintf("bench-%s-%s", trial, rand.String(5))
+	cl := pipeline.Clone{Namespace: name, CreatedAt: time.Now()}
+	_, err := m.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name: name, Labels: map[string]string{hardening.LabelCloneOf: src.Namespace},
+	}}, metav1.CreateOptions{})
+	if err != nil {
+		return pipeline.Clone{}, err
+	}
+	one := int32(1)
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: src.Name},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &one,
+			Selector: &metav1.LabelSelector{MatchLabels: tmpl.Labels},
+			Template: *tmpl.DeepCopy(),
+		},
+	}
+	cl.Selector = labels.SelectorFromSet(tmpl.Labels)
+	cl.CreatedAt = time.Now()
+	_, err = m.cs.AppsV1().Deployments(name).Create(ctx, d, metav1.CreateOptions{})
+	return cl, err
+}
+
+func (m *miniCloner) Delete(ctx context.Context, c pipeline.Clone) error {
+	if c.Namespace == "" {
+		return nil
+	}
+	return m.cs.CoreV1().Namespaces().Delete(ctx, c.Namespace, metav1.DeleteOptions{})
+}
+
+type recorder struct{ r *signals.Recorder }
+
+func (a recorder) Record(ctx context.Context, c pipeline.Clone, d time.Duration, early func(oracle.Recording) bool) (oracle.Recording, error) {
+	return a.r.Record(ctx, signals.Target{Namespace: c.Namespace, Selector: c.Selector, Duration: d, Start: c.CreatedAt}, early)
+}
