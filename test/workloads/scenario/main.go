@@ -179,7 +179,7 @@ func connSpool() error {
 // filesystem; /healthz (its readiness probe) keeps answering 200.
 func http500() error {
 	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if err := os.WriteFile("/var/cache/scenario-page", []byte("page"), 0o644); err != nil {
+		if err := writeFile("/var/cache/scenario/page")(); err != nil {
 			http.Error(w, "internal error", http.StatusInternalServerError)
 			return
 		}
