@@ -16,6 +16,9 @@ type Recording struct {
 	Resources []ResourceSample
 	// Events are the Kubernetes Events of the run's namespace.
 	Events []Event
+	// Probes are the answers of the workload's declared ports to a minimal
+	// client (TC-05), in the order they were taken.
+	Probes []ProbeObservation
 }
 
 // PodObservation is what was seen of one pod over the run.
@@ -76,4 +79,24 @@ type Event struct {
 	Object  string
 	Message string
 	Count   int32
+}
+
+// ProbeObservation is one answer of one declared port of one pod to the
+// recorder's minimal client: a TCP connect, a short read of what the server
+// sends unprompted and, when it sends nothing, one `GET <Path> HTTP/1.0`.
+type ProbeObservation struct {
+	Pod       string
+	Container string
+	Port      int32
+	// Path is the HTTP path asked when the port sends no banner ("/" unless
+	// an httpGet probe or the cinch.dev/probe-paths annotation names one).
+	// Port and Path identify the probed target across runs.
+	Path string
+	// Offset is the time since the run started.
+	Offset time.Duration
+	// Accepted reports whether the TCP connection was accepted.
+	Accepted bool
+	// Answer is the answer as one line, built by BannerAnswer, ReplyAnswer,
+	// HTTPAnswer or one of the Answer* constants.
+	Answer string
 }

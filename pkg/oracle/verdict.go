@@ -13,11 +13,13 @@ const (
 	TestReadiness = "TC-02"
 	TestLogs      = "TC-03"
 	TestResources = "TC-04"
+	TestServices  = "TC-05"
 
 	NameStability = "stability"
 	NameReadiness = "readiness"
 	NameLogs      = "logs"
 	NameResources = "resources"
+	NameServices  = "service-answers"
 )
 
 // Config holds the oracle's thresholds. DefaultConfig is the single
@@ -126,16 +128,23 @@ type Evidence struct {
 	Value  float64 `json:"value,omitempty"`
 	Low    float64 `json:"low,omitempty"`
 	High   float64 `json:"high,omitempty"`
+	// Port, Path and Baseline describe a port that answers differently
+	// than in the baselines: Baseline is a baseline answer, Template and
+	// Example the trial's.
+	Port     int32  `json:"port,omitempty"`
+	Path     string `json:"path,omitempty"`
+	Baseline string `json:"baseline,omitempty"`
 }
 
 // Judge compares one trial with its two baselines. It is deterministic and
-// pure. TC-01..TC-03 are hard; TC-04 is advisory.
+// pure. TC-01..TC-03 and TC-05 are hard; TC-04 is advisory.
 func Judge(cfg Config, baselines [2]Recording, trial Recording) Verdict {
 	tests := []TestResult{
 		judgeStability(baselines, trial, false),
 		judgeReadiness(cfg, baselines, trial),
 		CompareLogs(cfg, baselines, trial).Result(),
 		CompareResources(cfg, baselines, trial).Result(),
+		CompareServices(cfg, baselines, trial).Result(),
 	}
 	v := Verdict{Pass: true, Tests: tests}
 	for _, t := range tests {
@@ -150,10 +159,17 @@ func Judge(cfg Config, baselines [2]Recording, trial Recording) Verdict {
 // hard test and true when the partial recording already fails beyond doubt:
 // a waiting reason that cannot resolve by itself (CreateContainerConfigError,
 // CrashLoopBackOff, ...), a failed termination (OOMKilled, Error, ...) or
-// more restarts than the baselines show. Zero baselines (not yet known)
-// stand for "no restarts, no bad waiting or termination reason".
+// more restarts than the baselines show (TC-01); or a port that answered
+// consistently in both baselines refusing a connection after the baselines
+// were answering on it (TC-05). Zero baselines (not yet known) stand for "no
+// restarts, no bad waiting or termination reason, no port to judge".
 func EarlyFailure(cfg Config, baselines [2]Recording, partial Recording) (TestResult, bool) {
-	_ = cfg
 	r := judgeStability(baselines, partial, true)
-	return r, !r.Pass
+	if !r.Pass {
+		return r, true
+	}
+	if s, fail := earlyServiceFailure(cfg, baselines, partial); fail {
+		return s, true
+	}
+	return r, false
 }
