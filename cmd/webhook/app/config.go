@@ -1,0 +1,136 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/pkg/admission"
+)
+
+// Config is the webhook's configuration.
+type Config struct {
+	// Host and Port the webhook server listens on (TLS).
+	Host string
+	Port int
+	// CertDir holds CertName and KeyName; the files are reloaded on change.
+	CertDir  string
+	CertName string
+	KeyName  string
+
+	// HealthAddr serves /healthz and /readyz; MetricsAddr serves /metrics.
+	HealthAddr  string
+	MetricsAddr string
+
+	// Kubeconfig is used outside a cluster; in-cluster config when empty.
+	Kubeconfig string
+	// Namespace is Cinch's own namespace; it is never hardened.
+	Namespace string
+	// NamespaceResync is the resync period of the namespace cache.
+	NamespaceResync time.Duration
+
+	// NATSURL, with optional credentials and CA file.
+	NATSURL   string
+	NATSCreds string
+	NATSCA    string
+	// Stream is the job stream; EnsureStream creates/updates it at start
+	// (in the background, so a NATS outage never delays serving).
+	Stream       string
+	EnsureStream bool
+	// PublishTimeout bounds the wait for one publish.
+	PublishTimeout time.Duration
+
+	// ShutdownTimeout bounds the graceful shutdown.
+	ShutdownTimeout time.Duration
+}
+
+// DefaultConfig returns the defaults (the flag defaults).
+func DefaultConfig() Config {
+	ns := os.Getenv("POD_NAMESPACE")
+	if ns == "" {
+		ns = "cinch-system"
+	}
+	return Config{
+		Port:            9443,
+		CertDir:         "/tmp/k8s-webhook-server/serving-certs",
+		CertName:        "tls.crt",
+		KeyName:         "tls.key",
+		HealthAddr:      ":8081",
+		MetricsAddr:     ":8080",
+		Namespace:       ns,
+		NamespaceResync: 10 * time.Minute,
+		NATSURL:         "nats://nats." + ns + ".svc:4222",
+		Stream:          jobs.DefaultStreamConfig().Name,
+		EnsureStream:    true,
+		PublishTimeout:  admission.DefaultPublishTimeout,
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// Bind registers the flags of c on fs, with c's values as defaults.
+func (c *Config) Bind(fs *flag.FlagSet) {
+	fs.StringVar(&c.Host, "host", c.Host, "address the webhook server listens on (all when empty)")
+	fs.IntVar(&c.Port, "port", c.Port, "TLS port of the webhook server")
+	fs.StringVar(&c.CertDir, "cert-dir", c.CertDir, "directory with the serving certificate and key (reloaded on change)")
+	fs.StringVar(&c.CertName, "cert-name", c.CertName, "certificate file name in cert-dir")
+	fs.StringVar(&c.KeyName, "key-name", c.KeyName, "key file name in cert-dir")
+	fs.StringVar(&c.HealthAddr, "health-addr", c.HealthAddr, "address of /healthz and /readyz")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "address of /metrics")
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig outside a cluster (in-cluster config when empty)")
+	fs.StringVar(&c.Namespace, "namespace", c.Namespace, "Cinch's own namespace, never hardened (env POD_NAMESPACE)")
+	fs.DurationVar(&c.NamespaceResync, "namespace-resync", c.NamespaceResync, "resync period of the namespace cache")
+	fs.StringVar(&c.NATSURL, "nats-url", c.NATSURL, "NATS server URL(s), comma separated")
+	fs.StringVar(&c.NATSCreds, "nats-creds", c.NATSCreds, "NATS credentials file (optional)")
+	fs.StringVar(&c.NATSCA, "nats-ca", c.NATSCA, "CA file for NATS TLS (optional)")
+	fs.StringVar(&c.Stream, "stream", c.Stream, "JetStream stream of hardening jobs")
+	fs.BoolVar(&c.EnsureStream, "ensure-stream", c.EnsureStream, "create or update the job stream at start")
+	fs.DurationVar(&c.PublishTimeout, "publish-timeout", c.PublishTimeout, "longest wait for one job publish; the request is allowed either way")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "graceful shutdown bound")
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Port < 1 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("--port %d not in 1..65535", c.Port))
+	}
+	if c.CertDir == "" || c.CertName == "" || c.KeyName == "" {
+		errs = append(errs, errors.New("--cert-dir, --cert-name and --key-name must be set"))
+	}
+	for name, addr := range map[string]string{"--health-addr": c.HealthAddr, "--metrics-addr": c.MetricsAddr} {
+		if addr == "0" {
+			continue // disabled
+		}
+		if _, port, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: %w", name, addr, err))
+		} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+			errs = append(errs, fmt.Errorf("%s %q: bad port", name, addr))
+		}
+	}
+	if msgs := validation.IsDNS1123Label(c.Namespace); len(msgs) > 0 {
+		errs = append(errs, fmt.Errorf("--namespace %q: %v", c.Namespace, msgs))
+	}
+	if c.NamespaceResync < 0 {
+		errs = append(errs, fmt.Errorf("--namespace-resync %s is negative", c.NamespaceResync))
+	}
+	if c.NATSURL == "" {
+		errs = append(errs, errors.New("--nats-url is empty"))
+	}
+	if c.Stream == "" {
+		errs = append(errs, errors.New("--stream is empty"))
+	}
+	if c.PublishTimeout <= 0 || c.PublishTimeout > 5*time.Second {
+		errs = append(errs, fmt.Errorf("--publish-timeout %s not in (0, 5s]: it is added to every deploy when NATS is slow", c.PublishTimeout))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-timeout %s must be positive", c.ShutdownTimeout))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,78 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestConfigFlags(t *testing.T) {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	cfg.Bind(fs)
+	require.NoError(t, fs.Parse([]string{"--port=10443", "--publish-timeout=50ms", "--namespace=cinch", "--nats-url=nats://127.0.0.1:4222"}))
+	assert.Equal(t, 10443, cfg.Port)
+	assert.Equal(t, 50*time.Millisecond, cfg.PublishTimeout)
+	assert.Equal(t, "cinch", cfg.Namespace)
+	assert.Equal(t, "nats://127.0.0.1:4222", cfg.NATSURL)
+	assert.NoError(t, cfg.Validate())
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		mutate  func(*Config)
+		wantErr string
+	}{
+		{name: "defaults", mutate: func(*Config) {}},
+		{name: "metrics disabled", mutate: func(c *Config) { c.MetricsAddr = "0" }},
+		{name: "bad port", mutate: func(c *Config) { c.Port = 0 }, wantErr: "--port"},
+		{name: "no cert dir", mutate: func(c *Config) { c.CertDir = "" }, wantErr: "--cert-dir"},
+		{name: "bad health addr", mutate: func(c *Config) { c.HealthAddr = "8081" }, wantErr: "--health-addr"},
+		{name: "bad namespace", mutate: func(c *Config) { c.Namespace = "Cinch_System" }, wantErr: "--namespace"},
+		{name: "no nats", mutate: func(c *Config) { c.NATSURL = "" }, wantErr: "--nats-url"},
+		{name: "no stream", mutate: func(c *Config) { c.Stream = "" }, wantErr: "--stream"},
+		{name: "zero publish timeout", mutate: func(c *Config) { c.PublishTimeout = 0 }, wantErr: "--publish-timeout"},
+		{name: "huge publish timeout", mutate: func(c *Config) { c.PublishTimeout = time.Minute }, wantErr: "--publish-timeout"},
+		{name: "zero shutdown", mutate: func(c *Config) { c.ShutdownTimeout = 0 }, wantErr: "--shutdown-timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tt.mutate(&c)
+			err := c.Validate()
+			if tt.wantErr == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorContains(t, err, tt.wantErr)
+		})
+	}
+}
+
+func TestMainRejectsBadConfig(t *testing.T) {
+	var stderr bytes.Buffer
+	code := Main(t.Context(), []string{"--port=0"}, &stderr)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr.String(), "--port 0")
+
+	stderr.Reset()
+	assert.Equal(t, 2, Main(t.Context(), []string{"--no-such-flag"}, &stderr))
+}
+
+func TestGroupStopsOnFirstError(t *testing.T) {
+	g := newGroup(t.Context(), time.Second)
+	stopped := make(chan struct{})
+	g.Go("waits", func(ctx context.Context) error { <-ctx.Done(); close(stopped); return nil })
+	g.Go("done early", func(context.Context) error { return nil })
+	g.Go("fails", func(context.Context) error { return assert.AnError })
+	err := g.Wait()
+	assert.ErrorIs(t, err, assert.AnError)
+	assert.ErrorContains(t, err, "fails: ")
+	<-stopped
+}

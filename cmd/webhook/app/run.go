@@ -1,0 +1,238 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/pkg/admission"
+)
+
+// Paths the webhook configurations call.
+const (
+	ValidatePath = "/validate"
+	MutatePath   = "/mutate"
+)
+
+var _ admission.Publisher = (*jobs.JetStreamPublisher)(nil)
+
+// Main parses args, validates the configuration and runs until ctx ends. It
+// returns the process exit code.
+func Main(ctx context.Context, args []string, stderr io.Writer) int {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("webhook", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.Bind(fs)
+	verbosity := fs.Int("v", 0, "log verbosity")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	log := funcr.NewJSON(func(obj string) { fmt.Fprintln(stderr, obj) }, funcr.Options{LogTimestamp: true, Verbosity: *verbosity})
+	if err := cfg.Validate(); err != nil {
+		log.Error(err, "Invalid configuration")
+		return 2
+	}
+	if err := Run(logr.NewContext(ctx, log), cfg); err != nil {
+		log.Error(err, "Webhook failed")
+		return 1
+	}
+	return 0
+}
+
+// DisableHTTP2 restricts a TLS config to HTTP/1.1 (CVE-2023-44487 and
+// CVE-2023-39325: rapid reset and stream cancellation).
+func DisableHTTP2(c *tls.Config) {
+	c.NextProtos = []string{"http/1.1"}
+	c.MinVersion = tls.VersionTLS12
+}
+
+// Run serves the webhook until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	log := logr.FromContextOrDiscard(ctx)
+	ctrllog.SetLogger(log)
+
+	restCfg, err := restConfig(cfg.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	namespaces := admission.NewCachedNamespaces(client, cfg.NamespaceResync)
+
+	nc, err := connectNATS(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	pub := jobs.NewPublisher(js, jobs.PublisherOptions{Timeout: cfg.PublishTimeout, Stream: cfg.Stream})
+
+	server := webhook.NewServer(webhook.Options{
+		Host: cfg.Host, Port: cfg.Port,
+		CertDir: cfg.CertDir, CertName: cfg.CertName, KeyName: cfg.KeyName,
+		TLSOpts: []func(*tls.Config){DisableHTTP2},
+	})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handlers := admission.New(pub, namespaces, admission.NewMetrics(reg), admission.Options{
+		OwnNamespace:   cfg.Namespace,
+		PublishTimeout: cfg.PublishTimeout,
+	})
+	validate, mutate := handlers.Webhooks()
+	server.Register(ValidatePath, validate)
+	server.Register(MutatePath, mutate)
+
+	health := http.NewServeMux()
+	health.Handle("/healthz", &healthz.Handler{Checks: map[string]healthz.Checker{"ping": healthz.Ping}})
+	health.Handle("/readyz", &healthz.Handler{Checks: map[string]healthz.Checker{
+		"webhook": server.StartedChecker(),
+		"namespaces": func(*http.Request) error {
+			if !namespaces.Synced() {
+				return errors.New("namespace cache not synced")
+			}
+			return nil
+		},
+	}})
+	metrics := http.NewServeMux()
+	metrics.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+
+	log.Info("Starting webhook", "port", cfg.Port, "certDir", cfg.CertDir, "nats", cfg.NATSURL, "publishTimeout", cfg.PublishTimeout)
+	g := newGroup(ctx, cfg.ShutdownTimeout)
+	g.Go("webhook server", server.Start)
+	g.Go("health server", func(ctx context.Context) error { return serveHTTP(ctx, cfg.HealthAddr, health, cfg.ShutdownTimeout) })
+	g.Go("metrics server", func(ctx context.Context) error { return serveHTTP(ctx, cfg.MetricsAddr, metrics, cfg.ShutdownTimeout) })
+	g.Go("namespace cache", func(ctx context.Context) error {
+		defer namespaces.Shutdown()
+		if err := namespaces.Start(ctx); err != nil && ctx.Err() == nil {
+			return err
+		}
+		<-ctx.Done()
+		return nil
+	})
+	if cfg.EnsureStream {
+		g.Go("stream setup", func(ctx context.Context) error {
+			ensureStream(ctx, js, cfg.Stream)
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// serveHTTP serves h on addr ("0" disables it) until ctx ends, then shuts
+// down within timeout.
+func serveHTTP(ctx context.Context, addr string, h http.Handler, timeout time.Duration) error {
+	if addr == "0" {
+		<-ctx.Done()
+		return nil
+	}
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("listen %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shut down %s: %w", addr, err)
+	}
+	return nil
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig != "" {
+		c, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
+		}
+		return c, nil
+	}
+	c, err := rest.InClusterConfig()
+	if err != nil {
+		return nil, fmt.Errorf("in-cluster config: %w", err)
+	}
+	return c, nil
+}
+
+// connectNATS connects without waiting for the server: the webhook serves
+// (and allows) while NATS is down, and reconnects forever. Publishes are not
+// buffered while disconnected; they fail at once and resync catches up.
+func connectNATS(cfg Config, log logr.Logger) (*nats.Conn, error) {
+	opts := []nats.Option{
+		nats.Name("cinch-webhook"),
+		nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Second),
+		nats.ReconnectBufSize(-1),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Info("NATS disconnected; jobs are not published until it is back", "error", fmt.Sprint(err))
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", "server", c.ConnectedUrlRedacted()) }),
+		nats.ConnectHandler(func(c *nats.Conn) { log.Info("NATS connected", "server", c.ConnectedUrlRedacted()) }),
+	}
+	if cfg.NATSCreds != "" {
+		opts = append(opts, nats.UserCredentials(cfg.NATSCreds))
+	}
+	if cfg.NATSCA != "" {
+		opts = append(opts, nats.RootCAs(cfg.NATSCA))
+	}
+	nc, err := nats.Connect(strings.TrimSpace(cfg.NATSURL), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("nats %s: %w", cfg.NATSURL, err)
+	}
+	return nc, nil
+}
+
+// ensureStream creates or updates the job stream, retrying until it succeeds
+// or ctx ends.
+func ensureStream(ctx context.Context, js jetstream.JetStream, name string) {
+	log := logr.FromContextOrDiscard(ctx)
+	sc := jobs.DefaultStreamConfig()
+	sc.Name = name
+	for delay := time.Second; ; delay = min(2*delay, time.Minute) {
+		attempt, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := jobs.EnsureStream(attempt, js, sc)
+		cancel()
+		if err == nil {
+			log.Info("Job stream ready", "stream", name)
+			return
+		}
+		log.Error(err, "Cannot set up the job stream; retrying", "retryIn", delay)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+	}
+}
