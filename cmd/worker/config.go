@@ -1,0 +1,181 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/internal/pipeline"
+	"github.com/cinch-dev/cinch/internal/worker"
+)
+
+// Common holds the flags of both modes.
+type Common struct {
+	Kubeconfig        string
+	RecordingDuration time.Duration
+	Strategy          string
+	MaxClones         int
+	Stagger           time.Duration
+	Node              string
+	LogLevel          int
+}
+
+func (c *Common) bind(fs *flag.FlagSet) {
+	d := pipeline.DefaultConfig()
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
+	fs.DurationVar(&c.RecordingDuration, "recording-duration", d.Duration, "R: how long a trial that passes is recorded")
+	fs.StringVar(&c.Strategy, "strategy", string(d.Strategy), "trial scheduling: frugal, parallel or sequential")
+	fs.IntVar(&c.MaxClones, "max-clones", d.MaxClones, "clones alive at once per job (0 = no bound)")
+	fs.DurationVar(&c.Stagger, "baseline-stagger", d.Stagger, "delay of the second baseline")
+	fs.StringVar(&c.Node, "node", "", "restrict kubelet stats to this node (optional)")
+	fs.IntVar(&c.LogLevel, "v", 0, "log verbosity")
+}
+
+// Pipeline returns the pipeline configuration.
+func (c Common) Pipeline() (pipeline.Config, error) {
+	cfg := pipeline.DefaultConfig()
+	st, err := pipeline.ParseStrategy(c.Strategy)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Strategy, cfg.Duration, cfg.MaxClones, cfg.Stagger = st, c.RecordingDuration, c.MaxClones, c.Stagger
+	return cfg, cfg.Validate()
+}
+
+// RunConfig configures the daemon (worker run).
+type RunConfig struct {
+	Common
+	NATSURL        string
+	Concurrency    int
+	MetricsAddr    string
+	ResyncInterval time.Duration
+	SweepInterval  time.Duration
+	SweepOlderThan time.Duration
+	ShutdownGrace  time.Duration
+	Stream         jobs.StreamConfig
+	Consumer       jobs.ConsumerConfig
+}
+
+// Validate checks the configuration.
+func (c RunConfig) Validate() error {
+	var errs []error
+	if _, err := c.Pipeline(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.NATSURL == "" {
+		errs = append(errs, errors.New("--nats-url is required"))
+	}
+	if c.Concurrency < 1 {
+		errs = append(errs, fmt.Errorf("--concurrency %d must be at least 1", c.Concurrency))
+	}
+	if c.ResyncInterval <= 0 || c.SweepInterval <= 0 {
+		errs = append(errs, errors.New("--resync-interval and --sweep-interval must be positive"))
+	}
+	if c.SweepOlderThan < 2*time.Hour/4 {
+		errs = append(errs, fmt.Errorf("--sweep-older-than %s must be at least 30m (longer than any job)", c.SweepOlderThan))
+	}
+	if c.ShutdownGrace < 0 {
+		errs = append(errs, errors.New("--shutdown-grace must not be negative"))
+	}
+	if err := c.Stream.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Consumer.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func parseRun(args []string) (RunConfig, error) {
+	c := RunConfig{Stream: jobs.DefaultStreamConfig(), Consumer: jobs.DefaultConsumerConfig()}
+	fs := flag.NewFlagSet("worker run", flag.ContinueOnError)
+	c.bind(fs)
+	fs.StringVar(&c.NATSURL, "nats-url", "", "NATS server URL (required)")
+	fs.IntVar(&c.Concurrency, "concurrency", 1, "jobs run at once")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", ":9090", "address of /metrics and /healthz (empty = off)")
+	fs.DurationVar(&c.ResyncInterval, "resync-interval", 5*time.Minute, "interval of the resync pass")
+	fs.DurationVar(&c.SweepInterval, "sweep-interval", 10*time.Minute, "interval of the left-over clone sweep")
+	fs.DurationVar(&c.SweepOlderThan, "sweep-older-than", time.Hour, "age from which a clone counts as left over")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 20*time.Second, "time a running job may go on after SIGTERM before it is cancelled and returned to the queue")
+	fs.StringVar(&c.Stream.Name, "stream", c.Stream.Name, "JetStream stream name")
+	fs.StringVar(&c.Consumer.Durable, "consumer", c.Consumer.Durable, "durable consumer name")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	// Jobs in flight across workers: at least this worker's concurrency.
+	c.Consumer.MaxAckPending = max(c.Consumer.MaxAckPending, c.Concurrency)
+	return c, c.Validate()
+}
+
+// consumerConfig derives the consumer settings.
+func (c RunConfig) consumerConfig() worker.ConsumerConfig {
+	cc := worker.DefaultConsumerConfig()
+	cc.Concurrency = c.Concurrency
+	cc.MaxDeliver = c.Consumer.MaxDeliver
+	cc.ShutdownGrace = c.ShutdownGrace
+	ackWait := c.Consumer.AckWait
+	if len(c.Consumer.BackOff) > 0 {
+		ackWait = c.Consumer.BackOff[0]
+	}
+	cc.Heartbeat = min(cc.Heartbeat, ackWait/3)
+	return cc
+}
+
+// HardenConfig configures the one-shot mode (worker harden).
+type HardenConfig struct {
+	Common
+	Namespace string
+	Kind      string
+	Name      string
+	Output    string
+	Write     bool
+}
+
+// Validate checks the configuration.
+func (c HardenConfig) Validate() error {
+	var errs []error
+	if _, err := c.Pipeline(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Namespace == "" || c.Name == "" {
+		errs = append(errs, errors.New("--namespace and --name are required"))
+	}
+	if !jobs.KnownKind(c.Kind) {
+		errs = append(errs, fmt.Errorf("--kind %q: must be Deployment, StatefulSet or DaemonSet", c.Kind))
+	}
+	switch c.Output {
+	case "json", "yaml", "table":
+	default:
+		errs = append(errs, fmt.Errorf("-o %q: must be json, yaml or table", c.Output))
+	}
+	return errors.Join(errs...)
+}
+
+func parseHarden(args []string) (HardenConfig, error) {
+	var c HardenConfig
+	fs := flag.NewFlagSet("worker harden", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.bind(fs)
+	fs.StringVar(&c.Namespace, "namespace", "", "namespace of the workload (required)")
+	fs.StringVar(&c.Kind, "kind", "Deployment", "Deployment, StatefulSet or DaemonSet")
+	fs.StringVar(&c.Name, "name", "", "name of the workload (required)")
+	fs.StringVar(&c.Output, "o", "table", "output: json (the annotations), yaml or table")
+	fs.BoolVar(&c.Write, "write", true, "write the annotations and Events to the workload, like the daemon")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(nil)
+			fs.PrintDefaults()
+		}
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	return c, c.Validate()
+}

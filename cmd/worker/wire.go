@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/cinch-dev/cinch/internal/clone"
+	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/internal/pipeline"
+	"github.com/cinch-dev/cinch/internal/results"
+	"github.com/cinch-dev/cinch/internal/worker"
+	"github.com/cinch-dev/cinch/pkg/oracle"
+	"github.com/cinch-dev/cinch/pkg/signals"
+)
+
+const component = "cinch-worker"
+
+func newLogger(level int) logr.Logger {
+	h := slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.Level(-level)})
+	return logr.FromSlogHandler(h)
+}
+
+func kubeClient(path string) (kubernetes.Interface, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = path
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if clientcmd.IsEmptyConfig(err) {
+		cfg, err = rest.InClusterConfig()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kube config: %w", err)
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	cfg.UserAgent = component
+	return kubernetes.NewForConfig(cfg)
+}
+
+// stack is what both modes share: the pipeline over the real cloner and
+// recorder, the result writer and the job handler.
+type stack struct {
+	cs      kubernetes.Interface
+	cloner  *clone.Cloner
+	writer  *results.Writer
+	handler *worker.Handler
+}
+
+func newStack(c Common, reg prometheus.Registerer) (*stack, error) {
+	cs, err := kubeClient(c.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	pcfg, err := c.Pipeline()
+	if err != nil {
+		return nil, err
+	}
+	cl := clone.New(cs, clone.DefaultOptions())
+	rec := signals.NewRecorder(cs, signals.Options{Node: c.Node})
+	p, err := pipeline.New(pcfg, cloneAdapter{cl}, recorderAdapter{rec}, pipeline.NewMetrics(reg))
+	if err != nil {
+		return nil, err
+	}
+	w := results.NewWriter(cs, component)
+	return &stack{cs: cs, cloner: cl, writer: w, handler: worker.NewHandler(cs, p, w)}, nil
+}
+
+// cloneAdapter binds internal/clone to pipeline.Cloner.
+type cloneAdapter struct{ c *clone.Cloner }
+
+var _ pipeline.Cloner = cloneAdapter{}
+
+func (a cloneAdapter) Create(ctx context.Context, src pipeline.Source, trial string, tmpl *corev1.PodTemplateSpec) (pipeline.Clone, error) {
+	cl, err := a.c.Create(ctx, clone.Source{Namespace: src.Namespace, Kind: src.Kind, Name: src.Name}, trial, tmpl)
+	if cl == nil {
+		return pipeline.Clone{}, err
+	}
+	return pipeline.Clone{Namespace: cl.Namespace, Selector: cl.Selector, CreatedAt: cl.CreatedAt, Ref: cl}, err
+}
+
+func (a cloneAdapter) Delete(ctx context.Context, c pipeline.Clone) error {
+	cl, ok := c.Ref.(*clone.Clone)
+	if !ok || cl == nil {
+		return nil
+	}
+	return a.c.Delete(ctx, cl)
+}
+
+// recorderAdapter binds pkg/signals to pipeline.Recorder.
+type recorderAdapter struct{ r *signals.Recorder }
+
+var _ pipeline.Recorder = recorderAdapter{}
+
+func (a recorderAdapter) Record(ctx context.Context, c pipeline.Clone, d time.Duration, early func(oracle.Recording) bool) (oracle.Recording, error) {
+	return a.r.Record(ctx, signals.Target{Namespace: c.Namespace, Selector: c.Selector, Duration: d, Start: c.CreatedAt}, early)
+}
+
+// runHarden is the one-shot mode; it returns the exit code: 0 when a
+// recommendation was verified, 1 when not, 2 on usage errors.
+func runHarden(ctx context.Context, cfg HardenConfig, stdout io.Writer) int {
+	log := newLogger(cfg.LogLevel)
+	ctx = logr.NewContext(ctx, log)
+	st, err := newStack(cfg.Common, prometheus.NewRegistry())
+	if err != nil {
+		log.Error(err, "setup")
+		return 1
+	}
+	ref := results.Ref{Namespace: cfg.Namespace, Kind: cfg.Kind, Name: cfg.Name}
+	res, ann, err := st.handler.Once(ctx, ref, cfg.Write)
+	if err != nil {
+		log.Error(err, "harden", "workload", ref.String())
+		return 1
+	}
+	if err := worker.Print(stdout, cfg.Output, ref, res, ann); err != nil {
+		log.Error(err, "print")
+		return 1
+	}
+	if res.Outcome != pipeline.OutcomeVerified {
+		return 1
+	}
+	return 0
+}
+
+// runDaemon is the daemon: consumer, resync, sweeper and metrics server
+// until ctx ends.
+func runDaemon(ctx context.Context, cfg RunConfig) error {
+	log := newLogger(cfg.LogLevel)
+	ctx = logr.NewContext(ctx, log)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	st, err := newStack(cfg.Common, reg)
+	if err != nil {
+		return err
+	}
+	m := worker.NewMetrics(reg)
+
+	nc, err := nats.Connect(cfg.NATSURL, nats.Name(component), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second))
+	if err != nil {
+		return fmt.Errorf("connect nats: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	if _, err := jobs.EnsureStream(ctx, js, cfg.Stream); err != nil {
+		return err
+	}
+	cons, err := jobs.EnsureConsumer(ctx, js, cfg.Stream.Name, cfg.Consumer)
+	if err != nil {
+		return err
+	}
+	consumer, err := worker.NewConsumer(cfg.consumerConfig(), cons, st.handler, st.writer, m)
+	if err != nil {
+		return err
+	}
+	pub := jobs.NewPublisher(js, jobs.PublisherOptions{Stream: cfg.Stream.Name, Timeout: 2 * time.Second})
+	resync := worker.NewResyncer(st.cs, pub, st.writer, cfg.ResyncInterval, m)
+	sweeper := worker.NewSweeper(st.cloner, cfg.SweepInterval, cfg.SweepOlderThan, m)
+
+	parts := []func(context.Context) error{consumer.Start, resync.Start, sweeper.Start}
+	if cfg.MetricsAddr != "" {
+		parts = append(parts, metricsServer(cfg.MetricsAddr, reg))
+	}
+	log.Info("worker started", "nats", cfg.NATSURL, "concurrency", cfg.Concurrency, "strategy", cfg.Strategy, "recordingDuration", cfg.RecordingDuration)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, start := range parts {
+		wg.Go(func() {
+			if err := start(ctx); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	log.Info("worker stopped")
+	return errors.Join(errs...)
+}
+
+func metricsServer(addr string, reg *prometheus.Registry) func(context.Context) error {
+	return func(ctx context.Context) error {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+		srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			<-ctx.Done()
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("metrics server: %w", err)
+		}
+		return nil
+	}
+}
