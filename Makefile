@@ -50,9 +50,30 @@ lint: ## gofmt, go vet (both modules).
 	$(GO) vet -tags e2e ./test/e2e/...
 	cd test/cluster && $(GO) vet ./cmd/ocipack ./cmd/pause
 
-.PHONY: bench-oracle
-bench-oracle: ## Log-oracle benchmark on the labelled LogHub sample (LOGHUB=dir).
+FUZZTIME ?= 20s
+FUZZ_TARGETS := ./pkg/oracle:FuzzMask ./pkg/oracle:FuzzDrain ./pkg/hardening:FuzzDecodeRecommendation \
+	./pkg/hardening:FuzzDecodeChecks ./pkg/admission:FuzzReview ./pkg/admission:FuzzObject \
+	./internal/jobs:FuzzDecode ./pkg/signals:FuzzSumUsage ./pkg/signals:FuzzReadBounded
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 20s).
+	@set -e; for t in $(FUZZ_TARGETS); do echo "fuzz $$t"; $(GOTEST) -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; done
+
+##@ Benchmarks
+.PHONY: bench
+bench: ## Go benchmarks of the pure packages (Drain, masking, hardening, admission).
+	$(GOTEST) -run '^$$' -bench . -benchmem ./pkg/...
+
+.PHONY: bench-loghub
+bench-loghub: ## Log-oracle accuracy and throughput on labelled LogHub logs (LOGHUB=dir, default ../shared/loghub).
 	$(GO) run ./test/bench/loghub -data $(or $(LOGHUB),../shared/loghub)
+
+.PHONY: bench-admission
+bench-admission: ## Webhook latency over HTTPS at 200/500/1000 req/s, NATS up and down (DURATION=30s).
+	$(GO) run ./test/bench/admission $(if $(DURATION),-duration $(DURATION))
+
+.PHONY: bench-trials
+bench-trials: ## Wall time (in units of R) and pod-seconds per scenario workload and strategy, on the local cluster.
+	$(GO) run ./test/bench/trials -kubeconfig $(KUBECONFIG_LOCAL)
 
 ##@ Local cluster
 .PHONY: cluster-up
