@@ -80,7 +80,7 @@ func toWorkload(t *testing.T, obj any) *Workload {
 	return &w
 }
 
-func raw(t *testing.T, obj any) runtime.RawExtension {
+func raw(t testing.TB, obj any) runtime.RawExtension {
 	t.Helper()
 	if obj == nil {
 		return runtime.RawExtension{}
@@ -94,7 +94,7 @@ type reqOpt func(*admission.Request)
 
 func dryRun(r *admission.Request) { v := true; r.DryRun = &v }
 
-func request(t *testing.T, op admissionv1.Operation, obj, old any, opts ...reqOpt) admission.Request {
+func request(t testing.TB, op admissionv1.Operation, obj, old any, opts ...reqOpt) admission.Request {
 	t.Helper()
 	r := admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
 		UID:       types.UID("req-1"),

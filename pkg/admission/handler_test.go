@@ -130,7 +130,7 @@ func post(t *testing.T, srv *httptest.Server, body []byte) admissionv1.Admission
 	return *review.Response
 }
 
-func review(t *testing.T, req admission.Request) []byte {
+func review(t testing.TB, req admission.Request) []byte {
 	t.Helper()
 	b, err := json.Marshal(admissionv1.AdmissionReview{
 		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},

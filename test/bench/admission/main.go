@@ -1,0 +1,312 @@
+// Command admission benchmarks the admission webhook end to end on loopback:
+// the production handlers behind controller-runtime's TLS webhook server
+// (HTTP/2 off, as in production) publishing to an in-process NATS JetStream.
+// It drives CREATE reviews of Deployments at fixed rates (every request is a
+// new workload, so every request publishes a job), first with NATS up, then
+// with NATS stopped, and prints p50/p99/max latency and the allowed ratio.
+//
+//	go run ./test/bench/admission [-duration 30s] [-rates 200,500,1000] [-publish-timeout 100ms]
+//
+// Latency is measured from each request's scheduled send time to the end of
+// its answer (open loop: a slow answer does not delay later requests, so
+// queueing shows up in the figures).
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	admissionv1 "k8s.io/api/admission/v1"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/cinch-dev/cinch/cmd/webhook/app"
+	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/internal/jobs/jobstest"
+	"github.com/cinch-dev/cinch/pkg/admission"
+	"github.com/cinch-dev/cinch/pkg/admission/admissiontest"
+	"github.com/cinch-dev/cinch/pkg/hardening"
+)
+
+type config struct {
+	duration       time.Duration
+	warmup         time.Duration
+	rates          []int
+	publishTimeout time.Duration
+	modes          string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	cfg := config{}
+	fs := flag.NewFlagSet("bench-admission", flag.ExitOnError)
+	fs.DurationVar(&cfg.duration, "duration", 30*time.Second, "duration of each rate step")
+	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "unmeasured warm-up at the first rate of each mode")
+	rates := fs.String("rates", "200,500,1000", "request rates (per second), comma separated")
+	fs.DurationVar(&cfg.publishTimeout, "publish-timeout", admission.DefaultPublishTimeout, "the webhook's publish bound")
+	fs.StringVar(&cfg.modes, "modes", "up,down", "NATS modes to run: up, down")
+	_ = fs.Parse(os.Args[1:])
+	for _, r := range strings.Split(*rates, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(r))
+		if err != nil || n <= 0 {
+			fmt.Fprintf(os.Stderr, "bad rate %q\n", r)
+			os.Exit(2)
+		}
+		cfg.rates = append(cfg.rates, n)
+	}
+	if err := run(ctx, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-admission:", err)
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	mode          string
+	rate          int
+	sent          int
+	allowed       int
+	failed        int // transport errors or non-200
+	p50, p99, max time.Duration
+	achieved      float64
+}
+
+func run(ctx context.Context, cfg config) error {
+	ctrllog.SetLogger(logr.Discard())
+	dir, err := os.MkdirTemp("", "bench-admission-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	certDir := dir + "/certs"
+	if err := os.Mkdir(certDir, 0o700); err != nil {
+		return err
+	}
+	caPEM, err := admissiontest.WriteServingCert(certDir, "127.0.0.1")
+	if err != nil {
+		return err
+	}
+
+	ns, err := jobstest.StartServer(dir+"/nats", -1)
+	if err != nil {
+		return err
+	}
+	defer ns.Shutdown()
+	nc, err := nats.Connect(ns.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second), nats.ReconnectBufSize(-1))
+	if err != nil {
+		return fmt.Errorf("connect nats: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	sc := jobs.DefaultStreamConfig()
+	sc.MaxMsgs = -1
+	stream, err := jobs.EnsureStream(ctx, js, sc)
+	if err != nil {
+		return err
+	}
+	pub := jobs.NewPublisher(js, jobs.PublisherOptions{Timeout: cfg.publishTimeout, Stream: sc.Name})
+	handlers := admission.New(pub, admissiontest.StaticNamespaces{"shop": {hardening.LabelHarden: hardening.HardenEnabled}},
+		admission.NewMetrics(prometheus.NewRegistry()), admission.Options{OwnNamespace: "cinch-system", PublishTimeout: cfg.publishTimeout})
+
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	srv := webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir, TLSOpts: []func(*tls.Config){app.DisableHTTP2}})
+	validate, _ := handlers.Webhooks()
+	srv.Register(app.ValidatePath, validate)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { _ = srv.Start(sctx) }()
+
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	client := &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+			MaxIdleConnsPerHost: 256,
+			IdleConnTimeout:     90 * time.Second,
+		},
+	}
+	url := fmt.Sprintf("https://127.0.0.1:%d%s", port, app.ValidatePath)
+	if err := waitReady(ctx, client, url); err != nil {
+		return err
+	}
+
+	fmt.Printf("admission benchmark: %d CPUs, %s per step, publish bound %s, every request a new Deployment (publishes a job)\n",
+		cpus(), cfg.duration, cfg.publishTimeout)
+	var results []result
+	var seq atomic.Uint64
+	for _, mode := range strings.Split(cfg.modes, ",") {
+		switch mode {
+		case "up":
+		case "down":
+			ns.Shutdown()
+			ns.WaitForShutdown()
+			deadline := time.Now().Add(10 * time.Second)
+			for nc.IsConnected() && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+		default:
+			return fmt.Errorf("unknown mode %q", mode)
+		}
+		if cfg.warmup > 0 {
+			drive(ctx, client, url, cfg.rates[0], cfg.warmup, &seq)
+		}
+		for _, rate := range cfg.rates {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			r := drive(ctx, client, url, rate, cfg.duration, &seq)
+			r.mode = "NATS " + mode
+			results = append(results, r)
+			fmt.Fprintf(os.Stderr, "%s %d req/s: p50 %s p99 %s max %s allowed %d/%d\n", r.mode, r.rate, r.p50, r.p99, r.max, r.allowed, r.sent)
+		}
+		if mode == "up" {
+			info, err := stream.Info(ctx)
+			if err == nil {
+				fmt.Printf("jobs stored in the stream with NATS up: %d\n", info.State.Msgs)
+			}
+		}
+	}
+
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "mode\trate/s\tachieved/s\trequests\tp50\tp99\tmax\tallowed\terrors\t")
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%d\t%s\t%s\t%s\t%.2f%%\t%d\t\n", r.mode, r.rate, r.achieved, r.sent,
+			ms(r.p50), ms(r.p99), ms(r.max), 100*float64(r.allowed)/float64(max(r.sent, 1)), r.failed)
+	}
+	return tw.Flush()
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+
+func cpus() int {
+	n := 0
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		n = bytes.Count(b, []byte("processor\t:"))
+	}
+	return n
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func waitReady(ctx context.Context, client *http.Client, url string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := client.Post(url, "application/json", bytes.NewReader([]byte("{}")))
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("webhook not ready: %w", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+const reviewTemplate = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"req-%[1]d",` +
+	`"kind":{"group":"apps","version":"v1","kind":"Deployment"},"resource":{"group":"apps","version":"v1","resource":"deployments"},` +
+	`"name":"web-%[1]d","namespace":"shop","operation":"CREATE","userInfo":{"username":"bench"},` +
+	`"object":{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web-%[1]d","namespace":"shop","uid":"uid-%[1]d",` +
+	`"labels":{"app":"web"}},"spec":{"replicas":2,"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},` +
+	`"spec":{"containers":[{"name":"web","image":"nginx:1.27","ports":[{"containerPort":8080}],"env":[{"name":"MODE","value":"prod"}],` +
+	`"resources":{"requests":{"cpu":"100m","memory":"64Mi"}}}]}}}},"oldObject":null,"dryRun":false}}`
+
+// drive sends rate requests per second for d and summarises the answers.
+func drive(ctx context.Context, client *http.Client, url string, rate int, d time.Duration, seq *atomic.Uint64) result {
+	interval := time.Second / time.Duration(rate)
+	n := int(d / interval)
+	lat := make([]time.Duration, n)
+	var allowed, failed atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	sent := 0
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		at := start.Add(time.Duration(i) * interval)
+		if wait := time.Until(at); wait > 0 {
+			time.Sleep(wait)
+		}
+		id := seq.Add(1)
+		body := fmt.Appendf(nil, reviewTemplate, id)
+		sent++
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			ok, err := send(client, url, body)
+			lat[i] = time.Since(at)
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			if ok {
+				allowed.Add(1)
+			}
+		}(i)
+	}
+	elapsed := time.Since(start)
+	wg.Wait()
+	lat = lat[:sent]
+	slices.Sort(lat)
+	r := result{rate: rate, sent: sent, allowed: int(allowed.Load()), failed: int(failed.Load()), achieved: float64(sent) / elapsed.Seconds()}
+	if sent > 0 {
+		r.p50 = lat[sent*50/100]
+		r.p99 = lat[min(sent-1, sent*99/100)]
+		r.max = lat[sent-1]
+	}
+	return r
+}
+
+func send(client *http.Client, url string, body []byte) (bool, error) {
+	resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	var review admissionv1.AdmissionReview
+	if err := json.NewDecoder(resp.Body).Decode(&review); err != nil {
+		return false, err
+	}
+	if review.Response == nil {
+		return false, errors.New("no response")
+	}
+	return review.Response.Allowed, nil
+}
