@@ -1,0 +1,89 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/yaml"
+)
+
+// KubeClient returns a client for the cluster in $KUBECONFIG (t.Fatal when
+// unset).
+func KubeClient(t *testing.T) kubernetes.Interface {
+	t.Helper()
+	path := os.Getenv("KUBECONFIG")
+	if path == "" {
+		t.Fatal("KUBECONFIG is not set")
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	require.NoError(t, err)
+	cfg.QPS, cfg.Burst = 50, 100
+	cs, err := kubernetes.NewForConfig(cfg)
+	require.NoError(t, err)
+	return cs
+}
+
+// Namespace creates a namespace with labels, deleted when t ends.
+func Namespace(t *testing.T, cs kubernetes.Interface, prefix string, labels map[string]string) string {
+	t.Helper()
+	ns, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		GenerateName: prefix + "-", Labels: labels,
+	}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}) })
+	return ns.Name
+}
+
+// WorkloadManifest reads a Deployment from test/workloads/manifests/NAME.yaml.
+func WorkloadManifest(t *testing.T, name string) *appsv1.Deployment {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "workloads", "manifests", name+".yaml"))
+	require.NoError(t, err)
+	var d appsv1.Deployment
+	require.NoError(t, yaml.Unmarshal(b, &d))
+	return &d
+}
+
+// CreateDeployment creates d in ns.
+func CreateDeployment(t *testing.T, cs kubernetes.Interface, ns string, d *appsv1.Deployment) *appsv1.Deployment {
+	t.Helper()
+	out, err := cs.AppsV1().Deployments(ns).Create(t.Context(), d, metav1.CreateOptions{})
+	require.NoError(t, err)
+	return out
+}
+
+// WaitFor polls cond every interval until it returns true or timeout ends.
+func WaitFor(t *testing.T, interval, timeout time.Duration, cond func(ctx context.Context) (bool, error)) {
+	t.Helper()
+	require.NoError(t, wait.PollUntilContextTimeout(t.Context(), interval, timeout, true, cond))
+}
+
+// WaitDeploymentReady waits until every replica of a Deployment is ready.
+func WaitDeploymentReady(t *testing.T, cs kubernetes.Interface, ns, name string, timeout time.Duration) {
+	t.Helper()
+	WaitFor(t, time.Second, timeout, func(ctx context.Context) (bool, error) {
+		d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		want := int32(1)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		return d.Status.ReadyReplicas >= want, nil
+	})
+}
