@@ -75,6 +75,15 @@ func (t *podTracker) currentPods() []corev1.Pod {
 	return out
 }
 
+// allPods returns the last state of every pod seen, oldest first.
+func (t *podTracker) allPods() []corev1.Pod {
+	var out []corev1.Pod
+	for _, s := range t.sorted() {
+		out = append(out, s.pod)
+	}
+	return out
+}
+
 func (t *podTracker) sorted() []*podState {
 	out := make([]*podState, 0, len(t.pods))
 	for _, s := range t.pods {
@@ -218,33 +227,4 @@ func (s *podState) observation() oracle.PodObservation {
 		}
 	}
 	return o
-}
-
-// logRequest is one container log to fetch at the end of a run.
-type logRequest struct {
-	pod, container string
-	previous       bool
-}
-
-// logRequests lists the logs worth fetching for pod: the current instance of
-// every container that has started, and the previous instance of every
-// container that has restarted. A container waiting after a crash
-// (CrashLoopBackOff) has no current instance: the kubelet would serve the
-// previous one twice, so only previous is fetched.
-func logRequests(p corev1.Pod) []logRequest {
-	var out []logRequest
-	add := func(statuses []corev1.ContainerStatus) {
-		for _, st := range statuses {
-			hasPrev := st.LastTerminationState.Terminated != nil && st.LastTerminationState.Terminated.ContainerID != ""
-			if st.State.Running != nil || (st.State.Terminated != nil && st.State.Terminated.ContainerID != "") {
-				out = append(out, logRequest{pod: p.Name, container: st.Name})
-			}
-			if hasPrev {
-				out = append(out, logRequest{pod: p.Name, container: st.Name, previous: true})
-			}
-		}
-	}
-	add(p.Status.InitContainerStatuses)
-	add(p.Status.ContainerStatuses)
-	return out
 }

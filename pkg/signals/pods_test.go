@@ -51,6 +51,9 @@ func readyCond(status corev1.ConditionStatus, sec int) func(*corev1.Pod) {
 func app(st corev1.ContainerStatus) func(*corev1.Pod) {
 	return func(p *corev1.Pod) {
 		st.Name = "app"
+		if st.State.Running != nil && st.ContainerID == "" {
+			st.ContainerID = "containerd://running"
+		}
 		p.Status.ContainerStatuses = []corev1.ContainerStatus{st}
 	}
 }
@@ -221,53 +224,4 @@ func TestPodTrackerCurrentPods(t *testing.T) {
 	require.Len(t, cur, 1)
 	assert.Equal(t, "web-6d4cf56db6-bbbbb", cur[0].Name)
 	assert.Len(t, tr.observations(), 2, "a pod that disappeared stays observed")
-}
-
-func TestLogRequests(t *testing.T) {
-	tests := []struct {
-		name string
-		pod  corev1.Pod
-		want []logRequest
-	}{
-		{
-			name: "running, never restarted",
-			pod:  pod("web-6d4cf56db6-abcde", app(corev1.ContainerStatus{State: running(1)})),
-			want: []logRequest{{pod: "web-6d4cf56db6-abcde", container: "app"}},
-		},
-		{
-			name: "running after a restart: current and previous",
-			pod: pod("web-6d4cf56db6-abcde", app(corev1.ContainerStatus{
-				State: running(9), RestartCount: 1,
-				LastTerminationState: corev1.ContainerState{Terminated: crashed(1, "Error", "")},
-			})),
-			want: []logRequest{{pod: "web-6d4cf56db6-abcde", container: "app"}, {pod: "web-6d4cf56db6-abcde", container: "app", previous: true}},
-		},
-		{
-			name: "crash loop back-off: previous only",
-			pod: pod("web-6d4cf56db6-abcde", app(corev1.ContainerStatus{
-				State:        corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
-				RestartCount: 4, LastTerminationState: corev1.ContainerState{Terminated: crashed(1, "Error", "")},
-			})),
-			want: []logRequest{{pod: "web-6d4cf56db6-abcde", container: "app", previous: true}},
-		},
-		{
-			name: "never started",
-			pod: pod("web-6d4cf56db6-abcde", app(corev1.ContainerStatus{
-				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CreateContainerConfigError"}},
-			})),
-			want: nil,
-		},
-		{
-			name: "init container first",
-			pod: pod("web-6d4cf56db6-abcde", app(corev1.ContainerStatus{State: running(2)}), func(p *corev1.Pod) {
-				p.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "setup", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed", ContainerID: "containerd://1"}}}}
-			}),
-			want: []logRequest{{pod: "web-6d4cf56db6-abcde", container: "setup"}, {pod: "web-6d4cf56db6-abcde", container: "app"}},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, logRequests(tt.pod))
-		})
-	}
 }

@@ -117,6 +117,7 @@ type run struct {
 	start   time.Time
 	tracker *podTracker
 	samples []oracle.ResourceSample
+	logs    *logCollector
 }
 
 // Record observes the pods of t for t.Duration and returns what it saw. After
@@ -136,6 +137,7 @@ func (r *Recorder) Record(ctx context.Context, t Target, early func(partial orac
 		start = r.now()
 	}
 	ru := &run{r: r, t: t, start: start, tracker: newPodTracker()}
+	ru.logs = newLogCollector(ru)
 	end := start.Add(t.Duration)
 
 	var (
@@ -160,6 +162,9 @@ func (r *Recorder) Record(ctx context.Context, t Target, early func(partial orac
 			polled = true
 			last = now
 			ru.tracker.observe(pods, now)
+			if err := ru.logs.capture(ctx, pods, false); err != nil {
+				return ru.recording(last), fmt.Errorf("record %s: %w", t.Namespace, err)
+			}
 			if !now.Before(nextStats) {
 				ru.sample(ctx, now)
 				nextStats = now.Add(r.opts.StatsInterval)
@@ -187,8 +192,8 @@ func (r *Recorder) Record(ctx context.Context, t Target, early func(partial orac
 	}
 
 	rec := ru.recording(last)
-	logs, err := ru.logs(ctx)
-	rec.Logs = logs
+	err := ru.logs.capture(ctx, ru.tracker.currentPods(), true)
+	rec.Logs = ru.logs.result(ru.tracker.allPods())
 	if err != nil {
 		return rec, fmt.Errorf("record %s: %w", t.Namespace, err)
 	}
@@ -266,82 +271,6 @@ func (ru *run) sample(ctx context.Context, now time.Time) {
 		CPUNanoCores:     total.CPUNanoCores,
 		MemoryWorkingSet: total.MemoryWorkingSet,
 	})
-}
-
-// logs fetches the bounded logs of every started container instance of the
-// pods of the last poll. A log that cannot be read (e.g. the container was
-// removed meanwhile) is skipped; only a cancelled ctx is an error.
-func (ru *run) logs(ctx context.Context) ([]oracle.LogStream, error) {
-	var out []oracle.LogStream
-	for _, p := range ru.tracker.currentPods() {
-		for _, req := range logRequests(p) {
-			s, err := ru.log(ctx, req)
-			if err != nil {
-				if ctx.Err() != nil {
-					return out, fmt.Errorf("get logs: %w", ctx.Err())
-				}
-				logr.FromContextOrDiscard(ctx).V(1).Info("Log unavailable", "pod", req.pod, "container", req.container, "previous", req.previous, "err", err)
-				continue
-			}
-			out = append(out, s)
-		}
-	}
-	return out, nil
-}
-
-func (ru *run) log(ctx context.Context, req logRequest) (oracle.LogStream, error) {
-	o := ru.r.opts
-	s := oracle.LogStream{Pod: req.pod, Container: req.container, Previous: req.previous}
-	b, capped, err := ru.readLog(ctx, req, &corev1.PodLogOptions{
-		Container:  req.container,
-		Previous:   req.previous,
-		LimitBytes: &o.LogBytesPerContainer,
-	}, o.LogLinesPerContainer)
-	if err != nil {
-		return s, err
-	}
-	if capped && b.Read > (o.LogLinesPerContainer+1)/2 {
-		// The log is longer than the byte cap: what was read ends somewhere
-		// in the middle. Keep the head and fetch the true last lines.
-		headN := (o.LogLinesPerContainer + 1) / 2
-		tailN := int64(o.LogLinesPerContainer - headN)
-		if tailN > 0 {
-			t, _, err := ru.readLog(ctx, req, &corev1.PodLogOptions{
-				Container:  req.container,
-				Previous:   req.previous,
-				TailLines:  &tailN,
-				LimitBytes: &o.LogBytesPerContainer,
-			}, int(tailN))
-			if err != nil {
-				return s, err
-			}
-			head := b.Lines[:min(headN, len(b.Lines))]
-			s.Lines = append(append([]string(nil), head...), t.Lines...)
-			s.Dropped = b.Read - len(head)
-			return s, nil
-		}
-	}
-	s.Lines = b.Lines
-	s.Dropped = b.Dropped
-	return s, nil
-}
-
-// readLog reads one log request bounded to maxLines; capped reports that the
-// byte limit was reached.
-func (ru *run) readLog(ctx context.Context, req logRequest, opts *corev1.PodLogOptions, maxLines int) (boundedLog, bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, ru.r.opts.RequestTimeout)
-	defer cancel()
-	rc, err := ru.r.src.Logs(ctx, ru.t.Namespace, req.pod, opts)
-	if err != nil {
-		return boundedLog{}, false, err
-	}
-	defer func() { _ = rc.Close() }()
-	cr := &countingReader{r: rc}
-	b, err := readBounded(cr, maxLines, ru.r.opts.LogBytesPerLine)
-	if err != nil {
-		return b, false, fmt.Errorf("read logs of %s/%s: %w", req.pod, req.container, err)
-	}
-	return b, opts.LimitBytes != nil && cr.n >= *opts.LimitBytes, nil
 }
 
 func (ru *run) events(ctx context.Context) ([]oracle.Event, error) {

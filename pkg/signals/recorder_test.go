@@ -25,6 +25,7 @@ type fakeSource struct {
 	summary  string
 	nodes    []string
 	logs     map[string]string
+	logFn    func(*corev1.PodLogOptions) (string, bool)
 	logOpts  []corev1.PodLogOptions
 	events   []corev1.Event
 	selector string
@@ -57,6 +58,9 @@ func logKey(container string, previous bool) string {
 func (f *fakeSource) Logs(_ context.Context, _, _ string, opts *corev1.PodLogOptions) (io.ReadCloser, error) {
 	f.logOpts = append(f.logOpts, *opts)
 	s, ok := f.logs[logKey(opts.Container, opts.Previous)]
+	if f.logFn != nil {
+		s, ok = f.logFn(opts)
+	}
 	if !ok {
 		return nil, errors.New("container is waiting to start")
 	}
@@ -183,9 +187,14 @@ func TestRecordLogs(t *testing.T) {
 			name: "current and previous",
 			logs: map[string]string{"app": "started\n", "app/previous": "started\nfatal: open /var/lib/scenario/state: read-only file system\n"},
 			want: []oracle.LogStream{
-				{Pod: "web-6d4cf56db6-abcde", Container: "app", Lines: []string{"started"}},
 				{Pod: "web-6d4cf56db6-abcde", Container: "app", Previous: true, Lines: []string{"started", "fatal: open /var/lib/scenario/state: read-only file system"}},
+				{Pod: "web-6d4cf56db6-abcde", Container: "app", Lines: []string{"started"}},
 			},
+		},
+		{
+			name: "kubelet placeholder instead of a log: skipped",
+			logs: map[string]string{"app": "started\n", "app/previous": "unable to retrieve container logs for containerd://0a1b2c\n"},
+			want: []oracle.LogStream{{Pod: "web-6d4cf56db6-abcde", Container: "app", Lines: []string{"started"}}},
 		},
 		{
 			name: "previous log gone: skipped",
@@ -197,8 +206,8 @@ func TestRecordLogs(t *testing.T) {
 			opts: Options{LogLinesPerContainer: 4},
 			logs: map[string]string{"app": "1\n2\n3\n4\n5\n6\n", "app/previous": "x\n"},
 			want: []oracle.LogStream{
-				{Pod: "web-6d4cf56db6-abcde", Container: "app", Lines: []string{"1", "2", "5", "6"}, Dropped: 2},
 				{Pod: "web-6d4cf56db6-abcde", Container: "app", Previous: true, Lines: []string{"x"}},
+				{Pod: "web-6d4cf56db6-abcde", Container: "app", Lines: []string{"1", "2", "5", "6"}, Dropped: 2},
 			},
 		},
 		{
@@ -206,8 +215,8 @@ func TestRecordLogs(t *testing.T) {
 			opts: Options{LogLinesPerContainer: 4, LogBytesPerContainer: 8},
 			logs: map[string]string{"app": "1\n2\n3\n4\n5\n6\n7\n8\n9\n", "app/previous": "x\n"},
 			want: []oracle.LogStream{
-				{Pod: "web-6d4cf56db6-abcde", Container: "app", Lines: []string{"1", "2", "8", "9"}, Dropped: 2},
 				{Pod: "web-6d4cf56db6-abcde", Container: "app", Previous: true, Lines: []string{"x"}},
+				{Pod: "web-6d4cf56db6-abcde", Container: "app", Lines: []string{"1", "2", "8", "9"}, Dropped: 2},
 			},
 		},
 	}
@@ -249,4 +258,78 @@ func TestRecordCallsProber(t *testing.T) {
 	assert.Equal(t, 3, p.probes)
 	assert.Equal(t, 1, p.pods)
 	assert.Equal(t, []oracle.Event{{Reason: "Probed", Count: 3}}, rec.Events)
+}
+
+// TestRecordCapturesEveryCrash follows a crash loop: the kubelet keeps only
+// the newest dead instance, so each crashed instance's log is fetched when a
+// poll first shows it, and all of them end up in the recording.
+func TestRecordCapturesEveryCrash(t *testing.T) {
+	crash := func(id string) *corev1.ContainerStateTerminated {
+		return &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", ContainerID: id}
+	}
+	polls := [][]corev1.Pod{
+		// First instance crashed.
+		{pod("web-6d4cf56db6-abcde", app(corev1.ContainerStatus{State: corev1.ContainerState{Terminated: crash("c1")}}))},
+		// Restarted and crashed again: c1 is now lastState, c2 current.
+		{pod("web-6d4cf56db6-abcde", app(corev1.ContainerStatus{RestartCount: 1,
+			State: corev1.ContainerState{Terminated: crash("c2")}, LastTerminationState: corev1.ContainerState{Terminated: crash("c1")}}))},
+		// Back-off: waiting, c2 in lastState; c1 gone from the node.
+		{pod("web-6d4cf56db6-abcde", app(corev1.ContainerStatus{RestartCount: 2,
+			State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+			LastTerminationState: corev1.ContainerState{Terminated: crash("c2")}}))},
+	}
+	src := &fakeSource{polls: polls}
+	// The log served depends on which instance the kubelet would pick.
+	src.logFn = func(opts *corev1.PodLogOptions) (string, bool) {
+		switch i := src.polled - 1; {
+		case i == 0 && !opts.Previous:
+			return "instance 1\nfatal: read-only file system\n", true
+		case i == 1 && !opts.Previous:
+			return "instance 2\nfatal: read-only file system\n", true
+		case i >= 2:
+			return "instance 2\nfatal: read-only file system\n", true
+		}
+		return "unable to retrieve container logs for containerd://c1\n", true
+	}
+	rec, err := testRecorder(src, Options{}).Record(t.Context(), target(time.Hour), func(oracle.Recording) bool { return src.polled == 3 })
+	require.NoError(t, err)
+	assert.Equal(t, []oracle.LogStream{
+		{Pod: "web-6d4cf56db6-abcde", Container: "app", Previous: true, Lines: []string{"instance 1", "fatal: read-only file system"}},
+		{Pod: "web-6d4cf56db6-abcde", Container: "app", Previous: true, Lines: []string{"instance 2", "fatal: read-only file system"}},
+	}, rec.Logs)
+	assert.Len(t, src.logOpts, 2, "each instance is fetched once")
+}
+
+func TestInstanceFetches(t *testing.T) {
+	p := pod("web-6d4cf56db6-abcde", app(corev1.ContainerStatus{
+		State: running(9), ContainerID: "c3", RestartCount: 2,
+		LastTerminationState: corev1.ContainerState{Terminated: crashed(1, "Error", "")},
+	}), func(p *corev1.Pod) {
+		p.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "setup", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed", ContainerID: "i1"}}}}
+	})
+	none := func(string) bool { return false }
+	tests := []struct {
+		name  string
+		done  func(string) bool
+		final bool
+		want  []logFetch
+	}{
+		{name: "during the run: terminated instances only", done: none, want: []logFetch{
+			{pod: p.Name, container: "setup", init: true, id: "i1"},
+			{pod: p.Name, container: "app", id: "containerd://0a1b2c", previous: true},
+		}},
+		{name: "at the end: running too", done: none, final: true, want: []logFetch{
+			{pod: p.Name, container: "setup", init: true, id: "i1"},
+			{pod: p.Name, container: "app", id: "containerd://0a1b2c", previous: true},
+			{pod: p.Name, container: "app", id: "c3"},
+		}},
+		{name: "fetched ones are skipped", done: func(id string) bool { return id != "c3" }, final: true, want: []logFetch{
+			{pod: p.Name, container: "app", id: "c3"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, instanceFetches(p, tt.done, tt.final))
+		})
+	}
 }
