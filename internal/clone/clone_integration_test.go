@@ -458,3 +458,86 @@ func TestIntegrationCloneSweep(t *testing.T) {
 	_, err = cs.CoreV1().Namespaces().Get(ctx, src, metav1.GetOptions{})
 	assert.NoError(t, err, "the source is never swept")
 }
+
+func TestIntegrationCloneOtherKinds(t *testing.T) {
+	cs := client(t)
+	ctx := t.Context()
+	src := sourceNamespace(t, cs)
+	cl := clone.New(cs, clone.DefaultOptions())
+	sc := &corev1.SecurityContext{ReadOnlyRootFilesystem: ptr.To(true)}
+
+	tests := []struct {
+		kind, name string
+		template   func(n string) (corev1.PodTemplateSpec, error)
+	}{
+		{clone.KindStatefulSet, "db", func(n string) (corev1.PodTemplateSpec, error) {
+			s, err := cs.AppsV1().StatefulSets(n).Get(ctx, "db", metav1.GetOptions{})
+			if err != nil {
+				return corev1.PodTemplateSpec{}, err
+			}
+			return s.Spec.Template, nil
+		}},
+		{clone.KindDaemonSet, "agent", func(n string) (corev1.PodTemplateSpec, error) {
+			s, err := cs.AppsV1().DaemonSets(n).Get(ctx, "agent", metav1.GetOptions{})
+			if err != nil {
+				return corev1.PodTemplateSpec{}, err
+			}
+			return s.Spec.Template, nil
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			tmpl, err := tt.template(src)
+			require.NoError(t, err)
+			tmpl.Spec.Containers[0].SecurityContext = sc
+			c, err := cl.Create(ctx, clone.Source{Namespace: src, Kind: tt.kind, Name: tt.name}, "read-only-root-filesystem", &tmpl)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = cl.Delete(context.Background(), c) })
+			got, err := tt.template(c.Namespace)
+			require.NoError(t, err)
+			assert.Equal(t, sc, got.Spec.Containers[0].SecurityContext, "the target has the trial template")
+			assert.True(t, c.Selector.Matches(labels.Set(got.Labels)))
+			deps, err := cs.AppsV1().Deployments(c.Namespace).List(ctx, metav1.ListOptions{})
+			require.NoError(t, err)
+			for _, d := range deps.Items {
+				assert.Nil(t, d.Spec.Template.Spec.Containers[0].SecurityContext, "%s is copied unmodified", d.Name)
+			}
+			assert.Equal(t, []string{"other", "web"}, names(deps.Items, func(o appsv1.Deployment) string { return o.Name }))
+		})
+	}
+}
+
+// BenchmarkIntegrationCloneCreateDelete measures one clone of the full
+// three-Deployment, three-ConfigMap, three-Service namespace plus its deletion.
+func BenchmarkIntegrationCloneCreateDelete(b *testing.B) {
+	path := os.Getenv("CINCH_TEST_KUBECONFIG")
+	if path == "" {
+		b.Fatal("CINCH_TEST_KUBECONFIG is not set")
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	require.NoError(b, err)
+	cfg.WarningHandler = rest.NoWarnings{}
+	cfg.QPS, cfg.Burst = 100, 200
+	cs, err := kubernetes.NewForConfig(cfg)
+	require.NoError(b, err)
+	ctx := b.Context()
+	ns, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "clonebench-"}}, metav1.CreateOptions{})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}) })
+	for _, name := range []string{"web", "a", "b"} {
+		_, err := cs.AppsV1().Deployments(ns.Name).Create(ctx, deployment(name, 0), metav1.CreateOptions{})
+		require.NoError(b, err)
+		_, err = cs.CoreV1().ConfigMaps(ns.Name).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+		require.NoError(b, err)
+		_, err = cs.CoreV1().Services(ns.Name).Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}}, metav1.CreateOptions{})
+		require.NoError(b, err)
+	}
+	cl := clone.New(cs, clone.Options{Replicas: 1, DenyEgress: true})
+	tmpl := podTemplate("web")
+	b.ResetTimer()
+	for b.Loop() {
+		c, err := cl.Create(ctx, clone.Source{Namespace: ns.Name, Kind: clone.KindDeployment, Name: "web"}, "bench", &tmpl)
+		require.NoError(b, err)
+		require.NoError(b, cl.Delete(ctx, c))
+	}
+}
