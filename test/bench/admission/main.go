@@ -26,11 +26,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -68,7 +70,19 @@ func main() {
 	rates := fs.String("rates", "200,500,1000", "request rates (per second), comma separated")
 	fs.DurationVar(&cfg.publishTimeout, "publish-timeout", admission.DefaultPublishTimeout, "the webhook's publish bound")
 	fs.StringVar(&cfg.modes, "modes", "up,down", "NATS modes to run: up, down")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	_ = fs.Parse(os.Args[1:])
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "cpu profile:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	for _, r := range strings.Split(*rates, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(r))
 		if err != nil || n <= 0 {
@@ -79,6 +93,7 @@ func main() {
 	}
 	if err := run(ctx, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-admission:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -91,6 +106,8 @@ type result struct {
 	failed        int // transport errors or non-200
 	p50, p99, max time.Duration
 	achieved      float64
+	cpuPerReq     time.Duration // process CPU (client + webhook + NATS) per request
+	load          string        // 1-minute load average at the end of the step
 }
 
 func run(ctx context.Context, cfg config) error {
@@ -159,8 +176,8 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 
-	fmt.Printf("admission benchmark: %d CPUs, %s per step, publish bound %s, every request a new Deployment (publishes a job)\n",
-		cpus(), cfg.duration, cfg.publishTimeout)
+	fmt.Printf("admission benchmark: %d CPUs (load %s at start), %s per step, publish bound %s, every request a new Deployment (publishes a job)\n",
+		cpus(), loadAvg(), cfg.duration, cfg.publishTimeout)
 	var results []result
 	var seq atomic.Uint64
 	for _, mode := range strings.Split(cfg.modes, ",") {
@@ -197,10 +214,11 @@ func run(ctx context.Context, cfg config) error {
 	}
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\trate/s\tachieved/s\trequests\tp50\tp99\tmax\tallowed\terrors\t")
+	fmt.Fprintln(tw, "mode\trate/s\tachieved/s\trequests\tp50\tp99\tmax\tallowed\terrors\tcpu/req\tload1\t")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%d\t%s\t%s\t%s\t%.2f%%\t%d\t\n", r.mode, r.rate, r.achieved, r.sent,
-			ms(r.p50), ms(r.p99), ms(r.max), 100*float64(r.allowed)/float64(max(r.sent, 1)), r.failed)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%d\t%s\t%s\t%s\t%.2f%%\t%d\t%dµs\t%s\t\n", r.mode, r.rate, r.achieved, r.sent,
+			ms(r.p50), ms(r.p99), ms(r.max), 100*float64(r.allowed)/float64(max(r.sent, 1)), r.failed,
+			r.cpuPerReq.Microseconds(), r.load)
 	}
 	return tw.Flush()
 }
@@ -213,6 +231,29 @@ func cpus() int {
 		n = bytes.Count(b, []byte("processor\t:"))
 	}
 	return n
+}
+
+// processCPU is the user + system CPU time of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadAvg is the 1-minute load average: the machine is shared, and the
+// figures only mean something next to it.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
 }
 
 func freePort() (int, error) {
@@ -255,6 +296,7 @@ func drive(ctx context.Context, client *http.Client, url string, rate int, d tim
 	lat := make([]time.Duration, n)
 	var allowed, failed atomic.Int64
 	var wg sync.WaitGroup
+	cpu0 := processCPU()
 	start := time.Now()
 	sent := 0
 	for i := 0; i < n && ctx.Err() == nil; i++ {
@@ -281,9 +323,13 @@ func drive(ctx context.Context, client *http.Client, url string, rate int, d tim
 	}
 	elapsed := time.Since(start)
 	wg.Wait()
+	cpu := processCPU() - cpu0
 	lat = lat[:sent]
 	slices.Sort(lat)
-	r := result{rate: rate, sent: sent, allowed: int(allowed.Load()), failed: int(failed.Load()), achieved: float64(sent) / elapsed.Seconds()}
+	r := result{rate: rate, sent: sent, allowed: int(allowed.Load()), failed: int(failed.Load()), achieved: float64(sent) / elapsed.Seconds(), load: loadAvg()}
+	if sent > 0 {
+		r.cpuPerReq = cpu / time.Duration(sent)
+	}
 	if sent > 0 {
 		r.p50 = lat[sent*50/100]
 		r.p99 = lat[min(sent-1, sent*99/100)]
