@@ -57,7 +57,7 @@ func Combine(t *corev1.PodTemplateSpec, passed []CheckID, opts Options, addBack 
 	if len(refs) > 0 && !isWindows(&v.Spec) {
 		for _, f := range hoistable {
 			first := f.eff(v.Spec.SecurityContext, refs[0].c.SecurityContext)
-			if first == nil {
+			if first == nil || (f.needsPodUser && pod.RunAsUser == nil) {
 				continue
 			}
 			agree := true
@@ -107,6 +107,11 @@ type hoistField struct {
 	clearCtr func(*corev1.SecurityContext)
 	// weaker reports whether pod-level value a is weaker than b.
 	weaker func(a, b any) bool
+	// needsPodUser: hoist only when the pod level also sets runAsUser.
+	// containerd 1.6 refuses a pod sandbox whose securityContext has
+	// runAsGroup without runAsUser ("user group is specified without
+	// user"), while the same runAsGroup per container runs.
+	needsPodUser bool
 }
 
 func nilIfNil[T any](p *T) any {
@@ -158,9 +163,10 @@ var hoistable = []hoistField{
 			}
 			return nilIfNil(s.RunAsGroup)
 		},
-		setPod:   func(p *corev1.PodSecurityContext, v any) { p.RunAsGroup = ptr(*v.(*int64)) },
-		clearCtr: func(s *corev1.SecurityContext) { s.RunAsGroup = nil },
-		weaker:   func(a, b any) bool { return *a.(*int64) == 0 && *b.(*int64) != 0 },
+		setPod:       func(p *corev1.PodSecurityContext, v any) { p.RunAsGroup = ptr(*v.(*int64)) },
+		clearCtr:     func(s *corev1.SecurityContext) { s.RunAsGroup = nil },
+		weaker:       func(a, b any) bool { return *a.(*int64) == 0 && *b.(*int64) != 0 },
+		needsPodUser: true,
 	},
 	{
 		eff: func(p *corev1.PodSecurityContext, s *corev1.SecurityContext) any {

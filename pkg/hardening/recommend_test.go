@@ -64,6 +64,26 @@ func TestCombineNginxAllPassed(t *testing.T) {
 	assert.Equal(t, LevelRestricted, level)
 }
 
+// TestCombineNoPodGroupWithoutUser: a root image whose user Cinch does not
+// know passes run-as-group but not run-as-non-root. The group must stay per
+// container: containerd 1.6 refuses a pod sandbox with runAsGroup and no
+// runAsUser.
+func TestCombineNoPodGroupWithoutUser(t *testing.T) {
+	orig := nginxStock()
+	passed := []CheckID{CheckRunAsGroup, CheckReadOnlyRootFilesystem}
+	rec := Combine(orig, passed, DefaultOptions(), nil)
+	applied := rec.Apply(orig)
+	if pod := applied.Spec.SecurityContext; pod != nil {
+		assert.True(t, pod.RunAsGroup == nil || pod.RunAsUser != nil, "pod-level runAsGroup without runAsUser: %+v", pod)
+	}
+	for _, c := range applied.Spec.Containers {
+		require.NotNil(t, c.SecurityContext)
+		require.NotNil(t, c.SecurityContext.RunAsGroup, "container %s keeps its group", c.Name)
+		assert.Equal(t, int64(65532), *c.SecurityContext.RunAsGroup)
+	}
+	assert.True(t, SameSettings(Variant(orig, passed, DefaultOptions(), nil), applied))
+}
+
 func TestCombinePerContainer(t *testing.T) {
 	orig := multi()
 	opts := Options{ImageUsers: map[string]ImageUser{"app": {UID: 10001, GID: ptr(int64(10001))}}}
