@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -25,9 +24,9 @@ import (
 	"github.com/cinch-dev/cinch/internal/clone"
 	"github.com/cinch-dev/cinch/internal/jobs"
 	"github.com/cinch-dev/cinch/internal/pipeline"
+	"github.com/cinch-dev/cinch/internal/pipeline/kube"
 	"github.com/cinch-dev/cinch/internal/results"
 	"github.com/cinch-dev/cinch/internal/worker"
-	"github.com/cinch-dev/cinch/pkg/oracle"
 	"github.com/cinch-dev/cinch/pkg/signals"
 )
 
@@ -73,42 +72,12 @@ func newStack(c Common, reg prometheus.Registerer) (*stack, error) {
 	}
 	cl := clone.New(cs, clone.DefaultOptions())
 	rec := signals.NewRecorder(cs, signals.Options{Node: c.Node})
-	p, err := pipeline.New(pcfg, cloneAdapter{cl}, recorderAdapter{rec}, pipeline.NewMetrics(reg))
+	p, err := pipeline.New(pcfg, kube.Cloner{C: cl}, kube.Recorder{CS: cs, R: rec}, pipeline.NewMetrics(reg))
 	if err != nil {
 		return nil, err
 	}
 	w := results.NewWriter(cs, component)
 	return &stack{cs: cs, cloner: cl, writer: w, handler: worker.NewHandler(cs, p, w)}, nil
-}
-
-// cloneAdapter binds internal/clone to pipeline.Cloner.
-type cloneAdapter struct{ c *clone.Cloner }
-
-var _ pipeline.Cloner = cloneAdapter{}
-
-func (a cloneAdapter) Create(ctx context.Context, src pipeline.Source, trial string, tmpl *corev1.PodTemplateSpec) (pipeline.Clone, error) {
-	cl, err := a.c.Create(ctx, clone.Source{Namespace: src.Namespace, Kind: src.Kind, Name: src.Name}, trial, tmpl)
-	if cl == nil {
-		return pipeline.Clone{}, err
-	}
-	return pipeline.Clone{Namespace: cl.Namespace, Selector: cl.Selector, CreatedAt: cl.CreatedAt, Ref: cl}, err
-}
-
-func (a cloneAdapter) Delete(ctx context.Context, c pipeline.Clone) error {
-	cl, ok := c.Ref.(*clone.Clone)
-	if !ok || cl == nil {
-		return nil
-	}
-	return a.c.Delete(ctx, cl)
-}
-
-// recorderAdapter binds pkg/signals to pipeline.Recorder.
-type recorderAdapter struct{ r *signals.Recorder }
-
-var _ pipeline.Recorder = recorderAdapter{}
-
-func (a recorderAdapter) Record(ctx context.Context, c pipeline.Clone, d time.Duration, early func(oracle.Recording) bool) (oracle.Recording, error) {
-	return a.r.Record(ctx, signals.Target{Namespace: c.Namespace, Selector: c.Selector, Duration: d, Start: c.CreatedAt}, early)
 }
 
 // runHarden is the one-shot mode; it returns the exit code: 0 when a

@@ -172,9 +172,17 @@ func (r *Recorder) Record(ctx context.Context, t Target, early func(partial orac
 			if t.Prober != nil {
 				t.Prober.Probe(ctx, ru.tracker.currentPods(), now.Sub(start))
 			}
-			if early != nil && early(ru.recording(now)) {
-				log.V(1).Info("Recording stopped early", "after", now.Sub(start))
-				break
+			if early != nil {
+				partial := ru.recording(now)
+				if t.Prober != nil {
+					// Lets a refused port end the trial early (TC-05); waits
+					// for a probe round in flight, at most a few seconds.
+					t.Prober.Fill(&partial)
+				}
+				if early(partial) {
+					log.V(1).Info("Recording stopped early", "after", now.Sub(start))
+					break
+				}
 			}
 		}
 		if !now.Before(end) {

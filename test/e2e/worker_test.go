@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"os"
 	"strings"
 	"testing"
@@ -12,39 +11,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/cinch-dev/cinch/internal/clone"
 	"github.com/cinch-dev/cinch/internal/pipeline"
+	"github.com/cinch-dev/cinch/internal/pipeline/kube"
 	"github.com/cinch-dev/cinch/internal/results"
 	"github.com/cinch-dev/cinch/internal/worker"
 	"github.com/cinch-dev/cinch/pkg/hardening"
-	"github.com/cinch-dev/cinch/pkg/oracle"
 	"github.com/cinch-dev/cinch/pkg/signals"
 )
-
-type cloneAdapter struct{ c *clone.Cloner }
-
-func (a cloneAdapter) Create(ctx context.Context, src pipeline.Source, trial string, tmpl *corev1.PodTemplateSpec) (pipeline.Clone, error) {
-	cl, err := a.c.Create(ctx, clone.Source{Namespace: src.Namespace, Kind: src.Kind, Name: src.Name}, trial, tmpl)
-	if cl == nil {
-		return pipeline.Clone{}, err
-	}
-	return pipeline.Clone{Namespace: cl.Namespace, Selector: cl.Selector, CreatedAt: cl.CreatedAt, Ref: cl}, err
-}
-
-func (a cloneAdapter) Delete(ctx context.Context, c pipeline.Clone) error {
-	cl, _ := c.Ref.(*clone.Clone)
-	return a.c.Delete(ctx, cl)
-}
-
-type recorderAdapter struct{ r *signals.Recorder }
-
-func (a recorderAdapter) Record(ctx context.Context, c pipeline.Clone, d time.Duration, early func(oracle.Recording) bool) (oracle.Recording, error) {
-	return a.r.Record(ctx, signals.Target{Namespace: c.Namespace, Selector: c.Selector, Duration: d, Start: c.CreatedAt}, early)
-}
 
 func recordingDuration(t *testing.T) time.Duration {
 	if s := os.Getenv("CINCH_E2E_R"); s != "" {
@@ -58,8 +35,8 @@ func recordingDuration(t *testing.T) time.Duration {
 func newHandler(t *testing.T, cs kubernetes.Interface, st pipeline.Strategy) *worker.Handler {
 	cfg := pipeline.DefaultConfig()
 	cfg.Duration, cfg.Strategy = recordingDuration(t), st
-	p, err := pipeline.New(cfg, cloneAdapter{clone.New(cs, clone.DefaultOptions())},
-		recorderAdapter{signals.NewRecorder(cs, signals.Options{})}, pipeline.NewMetrics(prometheus.NewRegistry()))
+	p, err := pipeline.New(cfg, kube.Cloner{C: clone.New(cs, clone.DefaultOptions())},
+		kube.Recorder{CS: cs, R: signals.NewRecorder(cs, signals.Options{})}, pipeline.NewMetrics(prometheus.NewRegistry()))
 	require.NoError(t, err)
 	return worker.NewHandler(cs, p, results.NewWriter(cs, "cinch-worker-e2e"))
 }

@@ -33,10 +33,10 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/cinch-dev/cinch/internal/pipeline"
+	"github.com/cinch-dev/cinch/internal/pipeline/kube"
 	"github.com/cinch-dev/cinch/internal/results"
 	"github.com/cinch-dev/cinch/internal/worker"
 	"github.com/cinch-dev/cinch/pkg/hardening"
-	"github.com/cinch-dev/cinch/pkg/oracle"
 	"github.com/cinch-dev/cinch/pkg/signals"
 )
 
@@ -119,7 +119,7 @@ func run(ctx context.Context, cfg Config) error {
 		for _, st := range cfg.Strategies {
 			pcfg := pipeline.DefaultConfig()
 			pcfg.Duration, pcfg.Strategy, pcfg.MaxClones = cfg.R, st, 0
-			p, err := pipeline.New(pcfg, &miniCloner{cs: cs}, recorder{signals.NewRecorder(cs, signals.Options{})}, nil)
+			p, err := pipeline.New(pcfg, &miniCloner{cs: cs}, kube.Recorder{CS: cs, R: signals.NewRecorder(cs, signals.Options{})}, nil)
 			if err != nil {
 				return err
 			}
@@ -191,10 +191,4 @@ func (m *miniCloner) Delete(ctx context.Context, c pipeline.Clone) error {
 		return nil
 	}
 	return m.cs.CoreV1().Namespaces().Delete(ctx, c.Namespace, metav1.DeleteOptions{})
-}
-
-type recorder struct{ r *signals.Recorder }
-
-func (a recorder) Record(ctx context.Context, c pipeline.Clone, d time.Duration, early func(oracle.Recording) bool) (oracle.Recording, error) {
-	return a.r.Record(ctx, signals.Target{Namespace: c.Namespace, Selector: c.Selector, Duration: d, Start: c.CreatedAt}, early)
 }

@@ -1,0 +1,64 @@
+// Package kube binds the pipeline's small Cloner and Recorder interfaces to
+// the Kubernetes-facing packages: internal/clone for throw-away namespaces
+// and pkg/signals for recording a trial, including the TC-05 service prober.
+// The worker, the e2e tests and the trial benchmark share these bindings.
+package kube
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/cinch-dev/cinch/internal/clone"
+	"github.com/cinch-dev/cinch/internal/pipeline"
+	"github.com/cinch-dev/cinch/pkg/oracle"
+	"github.com/cinch-dev/cinch/pkg/signals"
+)
+
+// Cloner runs every trial in a clone of the workload's namespace.
+type Cloner struct{ C *clone.Cloner }
+
+var _ pipeline.Cloner = Cloner{}
+
+// Create clones src's namespace with tmpl as the target's pod template.
+func (a Cloner) Create(ctx context.Context, src pipeline.Source, trial string, tmpl *corev1.PodTemplateSpec) (pipeline.Clone, error) {
+	cl, err := a.C.Create(ctx, clone.Source{Namespace: src.Namespace, Kind: src.Kind, Name: src.Name}, trial, tmpl)
+	if cl == nil {
+		return pipeline.Clone{}, err
+	}
+	return pipeline.Clone{Namespace: cl.Namespace, Selector: cl.Selector, CreatedAt: cl.CreatedAt, Ref: cl}, err
+}
+
+// Delete deletes the clone; a clone that was never created is no error.
+func (a Cloner) Delete(ctx context.Context, c pipeline.Clone) error {
+	cl, ok := c.Ref.(*clone.Clone)
+	if !ok || cl == nil {
+		return nil
+	}
+	return a.C.Delete(ctx, cl)
+}
+
+// Recorder records a trial with pkg/signals and acts as a minimal client of
+// the trial's own pods (TC-05) through a ServiceProber per recording.
+type Recorder struct {
+	CS kubernetes.Interface
+	R  *signals.Recorder
+	// Probe configures the service prober; the zero value takes its defaults.
+	Probe signals.ProbeOptions
+}
+
+var _ pipeline.Recorder = Recorder{}
+
+// Record records the clone's target pods for d.
+func (a Recorder) Record(ctx context.Context, c pipeline.Clone, d time.Duration, early func(oracle.Recording) bool) (oracle.Recording, error) {
+	svcs, err := a.CS.CoreV1().Services(c.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return oracle.Recording{}, fmt.Errorf("list services: %w", err)
+	}
+	p := signals.NewServiceProber(a.Probe, d, svcs.Items)
+	return a.R.Record(ctx, signals.Target{Namespace: c.Namespace, Selector: c.Selector, Duration: d, Start: c.CreatedAt, Prober: p}, early)
+}
