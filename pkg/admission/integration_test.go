@@ -107,8 +107,10 @@ func setup(t *testing.T) *env {
 	// The webhook server, as in production but on loopback.
 	namespaces := admission.NewCachedNamespaces(client, time.Minute)
 	nsCtx, stopNS := context.WithCancel(ctx)
-	t.Cleanup(func() { stopNS(); namespaces.Shutdown() })
-	require.NoError(t, namespaces.Start(nsCtx))
+	nsDone := make(chan error, 1)
+	go func() { nsDone <- namespaces.Start(nsCtx) }()
+	t.Cleanup(func() { stopNS(); <-nsDone })
+	require.Eventually(t, namespaces.Synced, 30*time.Second, 10*time.Millisecond, "namespace cache never synced")
 	handlers := admission.New(
 		jobs.NewPublisher(js, jobs.PublisherOptions{Timeout: publishTimeout, Stream: jobs.DefaultStreamConfig().Name}),
 		namespaces, admission.NewMetrics(e.reg),

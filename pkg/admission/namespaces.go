@@ -52,18 +52,17 @@ func NewCachedNamespaces(client kubernetes.Interface, resync time.Duration) *Cac
 	}
 }
 
-// Start runs the informer until ctx ends; it returns once the cache has
-// synced (or ctx ended first).
+// Start runs the informer until ctx ends and then waits for its goroutines.
+// It fails when ctx ends before the cache has synced.
 func (c *CachedNamespaces) Start(ctx context.Context) error {
 	c.factory.Start(ctx.Done())
+	defer c.factory.Shutdown()
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
 		return errors.New("namespace cache did not sync")
 	}
+	<-ctx.Done()
 	return nil
 }
-
-// Shutdown waits for the informer goroutines after the Start context ended.
-func (c *CachedNamespaces) Shutdown() { c.factory.Shutdown() }
 
 // Synced reports whether the cache has synced (for readiness).
 func (c *CachedNamespaces) Synced() bool { return c.synced() }

@@ -131,11 +131,9 @@ func Run(ctx context.Context, cfg Config) error {
 	g.Go("health server", func(ctx context.Context) error { return serveHTTP(ctx, cfg.HealthAddr, health, cfg.ShutdownTimeout) })
 	g.Go("metrics server", func(ctx context.Context) error { return serveHTTP(ctx, cfg.MetricsAddr, metrics, cfg.ShutdownTimeout) })
 	g.Go("namespace cache", func(ctx context.Context) error {
-		defer namespaces.Shutdown()
 		if err := namespaces.Start(ctx); err != nil && ctx.Err() == nil {
 			return err
 		}
-		<-ctx.Done()
 		return nil
 	})
 	if cfg.EnsureStream {

@@ -166,8 +166,12 @@ func run(ctx context.Context, cfg config) error {
 	client := &http.Client{
 		Timeout: 10 * time.Second,
 		Transport: &http.Transport{
-			TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-			MaxIdleConnsPerHost: 256,
+			TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+			// Like the API server's webhook client, reuse connections; the cap
+			// keeps a latency spike from turning into a storm of TLS
+			// handshakes (requests beyond it wait, and that wait counts).
+			MaxConnsPerHost:     64,
+			MaxIdleConnsPerHost: 64,
 			IdleConnTimeout:     90 * time.Second,
 		},
 	}
