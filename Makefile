@@ -42,13 +42,23 @@ test-integration: ## Integration tests against the local API server and an in-pr
 test-e2e: ## End-to-end tests on the local cluster with real containers.
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(GOTEST) -count=1 -tags e2e -timeout 40m ./test/e2e/...
 
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOLANGCI_LINT := $(CLUSTER_DIR)/bin/golangci-lint-$(GOLANGCI_LINT_VERSION)
+$(GOLANGCI_LINT):
+	mkdir -p $(CLUSTER_DIR)/bin
+	GOBIN=$(CLUSTER_DIR)/bin $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv $(CLUSTER_DIR)/bin/golangci-lint $@
+
 .PHONY: lint
-lint: ## gofmt, go vet (both modules).
+lint: $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint (.golangci.yml) for every build tag, both modules.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
 	$(GO) vet -tags e2e ./test/e2e/...
 	cd test/cluster && $(GO) vet ./cmd/ocipack ./cmd/pause
+	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --build-tags integration ./...
+	$(GOLANGCI_LINT) run --build-tags e2e ./test/e2e/...
 
 FUZZTIME ?= 20s
 FUZZ_TARGETS := ./pkg/oracle:FuzzMask ./pkg/oracle:FuzzDrain ./pkg/hardening:FuzzDecodeRecommendation \

@@ -136,7 +136,7 @@ func (r *Resyncer) enqueue(ctx context.Context, wl results.Workload) (bool, erro
 	running := wl.Status() == hardening.StatusRunning && wl.Annotations[hardening.AnnotationTemplateHash] == wl.Hash
 	if r.writer != nil && !running {
 		if err := r.writer.SetStatus(ctx, wl.Ref, types.UID(wl.UID), wl.Hash, hardening.StatusPending); err != nil {
-			logr.FromContextOrDiscard(ctx).V(1).Info("set Pending", "workload", wl.Ref.String(), "err", err.Error())
+			logr.FromContextOrDiscard(ctx).V(1).Info("set Pending", "workload", wl.String(), "err", err.Error())
 		}
 	}
 	return true, nil

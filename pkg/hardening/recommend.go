@@ -68,7 +68,7 @@ func Combine(t *corev1.PodTemplateSpec, passed []CheckID, opts Options, addBack 
 				}
 			}
 			podVal := f.pod(pod)
-			if !agree || !(podVal == nil || reflect.DeepEqual(podVal, first) || f.weaker(podVal, first)) {
+			if !agree || (podVal != nil && !reflect.DeepEqual(podVal, first) && !f.weaker(podVal, first)) {
 				continue
 			}
 			f.setPod(pod, first)
