@@ -112,8 +112,8 @@ func Run(ctx context.Context, cfg Config) error {
 	server.Register(MutatePath, mutate)
 
 	health := http.NewServeMux()
-	health.Handle("/healthz", &healthz.Handler{Checks: map[string]healthz.Checker{"ping": healthz.Ping}})
-	health.Handle("/readyz", &healthz.Handler{Checks: map[string]healthz.Checker{
+	probe(health, "/healthz", map[string]healthz.Checker{"ping": healthz.Ping})
+	probe(health, "/readyz", map[string]healthz.Checker{
 		"webhook": server.StartedChecker(),
 		"namespaces": func(*http.Request) error {
 			if !namespaces.Synced() {
@@ -121,7 +121,7 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 			return nil
 		},
-	}})
+	})
 	metrics := http.NewServeMux()
 	metrics.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 
@@ -143,6 +143,13 @@ func Run(ctx context.Context, cfg Config) error {
 		})
 	}
 	return g.Wait()
+}
+
+// probe serves checks at path (all of them) and path/<name> (one).
+func probe(mux *http.ServeMux, path string, checks map[string]healthz.Checker) {
+	h := http.StripPrefix(path, &healthz.Handler{Checks: checks})
+	mux.Handle(path, h)
+	mux.Handle(path+"/", h)
 }
 
 // serveHTTP serves h on addr ("0" disables it) until ctx ends, then shuts
