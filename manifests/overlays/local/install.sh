@@ -24,6 +24,15 @@ up() {
 	kubectl apply --server-side --force-conflicts -k "$repo/manifests/crds/cert-manager" >/dev/null
 	kubectl wait --for=condition=Established --timeout=60s crd/issuers.cert-manager.io crd/certificates.cert-manager.io >/dev/null
 	kubectl apply -k "$here" | { grep -v ' unchanged$' || true; }
+	# The local images keep their tag (docker.io/local/cinch:1): roll the pods
+	# when the image archive changed since they started.
+	local img
+	if img=$(sha256sum "$D/images/cinch.tar" 2>/dev/null | cut -c1-16); then
+		for d in cinch-webhook cinch-worker; do
+			kubectl -n $NS patch deployment $d --type=merge \
+				-p "{\"spec\":{\"template\":{\"metadata\":{\"annotations\":{\"cinch.dev/image-archive\":\"$img\"}}}}}" >/dev/null
+		done
+	fi
 	kubectl -n $NS rollout status statefulset/cinch-nats --timeout=180s
 	kubectl -n $NS rollout status deployment/cinch-webhook --timeout=180s
 	kubectl -n $NS rollout status deployment/cinch-worker --timeout=180s
