@@ -5,11 +5,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/cinch-dev/cinch/internal/jobs"
 	"github.com/cinch-dev/cinch/internal/pipeline"
 	"github.com/cinch-dev/cinch/internal/worker"
+	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
 // Common holds the flags of both modes.
@@ -21,6 +25,9 @@ type Common struct {
 	Stagger           time.Duration
 	Node              string
 	LogLevel          int
+	// CloneLabels are added to every clone namespace; the daemon's sweeper
+	// then sweeps only clones carrying them.
+	CloneLabels map[string]string
 }
 
 func (c *Common) bind(fs *flag.FlagSet) {
@@ -32,6 +39,17 @@ func (c *Common) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Stagger, "baseline-stagger", d.Stagger, "delay of the second baseline")
 	fs.StringVar(&c.Node, "node", "", "restrict kubelet stats to this node (optional)")
 	fs.IntVar(&c.LogLevel, "v", 0, "log verbosity")
+	fs.Func("clone-labels", "labels k=v,... on every clone namespace; the sweeper then deletes only clones carrying them (one set per installation sharing a cluster)", func(s string) error {
+		m, err := labels.ConvertSelectorToLabelsMap(s)
+		if err != nil {
+			return fmt.Errorf("--clone-labels: %w", err)
+		}
+		if _, ok := m[hardening.LabelHarden]; ok {
+			return fmt.Errorf("--clone-labels must not set %s", hardening.LabelHarden)
+		}
+		c.CloneLabels = m
+		return nil
+	})
 }
 
 // Pipeline returns the pipeline configuration.
@@ -74,8 +92,11 @@ func (c RunConfig) Validate() error {
 	if c.ResyncInterval <= 0 || c.SweepInterval <= 0 {
 		errs = append(errs, errors.New("--resync-interval and --sweep-interval must be positive"))
 	}
-	if c.SweepOlderThan < 2*time.Hour/4 {
-		errs = append(errs, fmt.Errorf("--sweep-older-than %s must be at least 30m (longer than any job)", c.SweepOlderThan))
+	// Below the longest job a sweep may delete another worker's live
+	// clones; only a worker with its own --clone-labels (a test, a single
+	// worker) may go lower.
+	if c.SweepOlderThan <= 0 || (c.SweepOlderThan < 30*time.Minute && len(c.CloneLabels) == 0) {
+		errs = append(errs, fmt.Errorf("--sweep-older-than %s must be at least 30m (longer than any job), or positive with --clone-labels", c.SweepOlderThan))
 	}
 	if c.ShutdownGrace < 0 {
 		errs = append(errs, errors.New("--shutdown-grace must not be negative"))
@@ -102,6 +123,18 @@ func parseRun(args []string) (RunConfig, error) {
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 20*time.Second, "time a running job may go on after SIGTERM before it is cancelled and returned to the queue")
 	fs.StringVar(&c.Stream.Name, "stream", c.Stream.Name, "JetStream stream name")
 	fs.StringVar(&c.Consumer.Durable, "consumer", c.Consumer.Durable, "durable consumer name")
+	fs.Func("ack-backoff", "redelivery delays after a missed ack, comma-separated (the first is the ack wait; default 1m,2m,5m,10m)", func(s string) error {
+		var bo []time.Duration
+		for _, f := range strings.Split(s, ",") {
+			d, err := time.ParseDuration(strings.TrimSpace(f))
+			if err != nil {
+				return fmt.Errorf("--ack-backoff: %w", err)
+			}
+			bo = append(bo, d)
+		}
+		c.Consumer.BackOff, c.Consumer.AckWait = bo, bo[0]
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -70,14 +70,17 @@ func newStack(c Common, reg prometheus.Registerer) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl := clone.New(cs, clone.DefaultOptions())
+	copts := clone.DefaultOptions()
+	copts.Labels = c.CloneLabels
+	cl := clone.New(cs, copts)
 	rec := signals.NewRecorder(cs, signals.Options{Node: c.Node})
-	p, err := pipeline.New(pcfg, kube.Cloner{C: cl}, kube.Recorder{CS: cs, R: rec}, pipeline.NewMetrics(reg))
+	gate := worker.NewReadinessGate(kube.Recorder{CS: cs, R: rec})
+	p, err := pipeline.New(pcfg, kube.Cloner{C: cl}, gate, pipeline.NewMetrics(reg))
 	if err != nil {
 		return nil, err
 	}
 	w := results.NewWriter(cs, component)
-	return &stack{cs: cs, cloner: cl, writer: w, handler: worker.NewHandler(cs, p, w)}, nil
+	return &stack{cs: cs, cloner: cl, writer: w, handler: worker.NewHandler(cs, p, w, worker.WithReadinessGate(gate))}, nil
 }
 
 // runHarden is the one-shot mode; it returns the exit code: 0 when a
@@ -141,7 +144,15 @@ func runDaemon(ctx context.Context, cfg RunConfig) error {
 	}
 	pub := jobs.NewPublisher(js, jobs.PublisherOptions{Stream: cfg.Stream.Name, Timeout: 2 * time.Second})
 	resync := worker.NewResyncer(st.cs, pub, st.writer, cfg.ResyncInterval, m)
-	sweeper := worker.NewSweeper(st.cloner, cfg.SweepInterval, cfg.SweepOlderThan, m)
+	var sweepable worker.CloneSweeper = st.cloner
+	if len(cfg.CloneLabels) > 0 {
+		if sweepable, err = worker.NewScopedSweeper(st.cs, st.cloner, cfg.CloneLabels); err != nil {
+			return err
+		}
+	}
+	sweeper := worker.NewSweeper(sweepable, cfg.SweepInterval, cfg.SweepOlderThan, m)
+	// Old clones of a worker that died go before this one takes its jobs.
+	sweeper.SweepOnce(ctx)
 
 	parts := []func(context.Context) error{consumer.Start, resync.Start, sweeper.Start}
 	if cfg.MetricsAddr != "" {

@@ -50,11 +50,11 @@ func (w Workload) Status() hardening.Status {
 }
 
 // Done reports whether the annotations hold a final result (Verified or
-// Failed) for the current template.
+// Failed) for the current template, also when the current template is the
+// enforced form of the verified one (see Describes).
 func (w Workload) Done() bool {
 	s := w.Status()
-	return w.Annotations[hardening.AnnotationTemplateHash] == w.Hash &&
-		(s == hardening.StatusVerified || s == hardening.StatusFailed)
+	return Describes(w.Annotations, w.Hash) && (s == hardening.StatusVerified || s == hardening.StatusFailed)
 }
 
 // OptedOut reports whether the workload carries cinch.dev/harden: disabled.

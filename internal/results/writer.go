@@ -42,6 +42,9 @@ type Writer struct {
 	cs        kubernetes.Interface
 	component string
 	now       func() time.Time
+	// beforePatch, when set (tests), runs between the read a patch is
+	// decided on and the patch itself.
+	beforePatch func(ctx context.Context, wl Workload)
 }
 
 // NewWriter returns a writer whose Events name component as their source.
@@ -77,10 +80,14 @@ func (w *Writer) SetStatus(ctx context.Context, ref Ref, uid types.UID, hash str
 		if err != nil {
 			return err
 		}
-		return w.patch(ctx, wl, map[string]*string{
+		set := map[string]*string{
 			hardening.AnnotationStatus:       ptr(string(status)),
 			hardening.AnnotationTemplateHash: ptr(hash),
-		})
+		}
+		if _, has := wl.Annotations[AnnotationEnforcedTemplateHash]; has {
+			set[AnnotationEnforcedTemplateHash] = nil // belongs to the previous result
+		}
+		return w.patch(ctx, wl, set)
 	})
 }
 
@@ -126,6 +133,9 @@ func (w *Writer) patch(ctx context.Context, wl Workload, ann map[string]*string)
 	}})
 	if err != nil {
 		return fmt.Errorf("encode patch: %w", err)
+	}
+	if w.beforePatch != nil {
+		w.beforePatch(ctx, wl)
 	}
 	apps := w.cs.AppsV1()
 	switch wl.Kind {

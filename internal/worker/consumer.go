@@ -23,6 +23,7 @@ import (
 type Message interface {
 	Data() []byte
 	Ack() error
+	DoubleAck(ctx context.Context) error
 	Nak() error
 	NakWithDelay(delay time.Duration) error
 	TermWithReason(reason string) error
@@ -70,6 +71,8 @@ type ConsumerConfig struct {
 	ShutdownGrace time.Duration
 	// DepthInterval is how often the queue depth is read (0 = never).
 	DepthInterval time.Duration
+	// AckTimeout bounds the wait for the server to confirm an ack.
+	AckTimeout time.Duration
 }
 
 // DefaultConsumerConfig matches jobs.DefaultConsumerConfig.
@@ -83,6 +86,7 @@ func DefaultConsumerConfig() ConsumerConfig {
 		MaxDeliver:    jobs.DefaultConsumerConfig().MaxDeliver,
 		ShutdownGrace: 20 * time.Second,
 		DepthInterval: 15 * time.Second,
+		AckTimeout:    time.Minute,
 	}
 }
 
@@ -97,6 +101,9 @@ func (c ConsumerConfig) Validate() error {
 	}
 	if c.MaxDeliver == 0 || c.MaxDeliver < -1 {
 		errs = append(errs, fmt.Errorf("max deliver %d must be positive or -1", c.MaxDeliver))
+	}
+	if c.AckTimeout <= 0 {
+		errs = append(errs, errors.New("ack timeout must be positive"))
 	}
 	if c.ShutdownGrace < 0 || c.DepthInterval < 0 {
 		errs = append(errs, errors.New("shutdown grace and depth interval must not be negative"))
@@ -213,7 +220,7 @@ func (c *Consumer) Handle(ctx context.Context, m Message) {
 	switch {
 	case err == nil:
 		log.Info("job done", "outcome", out, "took", time.Since(start).Round(time.Second))
-		c.settle(log, "ack", m.Ack())
+		c.settle(log, "ack", c.ack(ctx, m))
 	case errors.Is(err, ErrPoison) || errors.Is(err, jobs.ErrPoison):
 		out = OutcomePoison
 		log.Error(err, "poison job")
@@ -264,6 +271,29 @@ func (c *Consumer) heartbeat(ctx context.Context, m Message, cancel context.Canc
 		case <-grace:
 			cancel()
 			return
+		}
+	}
+}
+
+// ack acknowledges a finished job and waits for the server to confirm it,
+// retrying while the connection is down (a NATS restart): an ack lost then
+// would have the job run again. It gives up after AckTimeout; the job is
+// then redelivered and skipped, its result being written already.
+func (c *Consumer) ack(ctx context.Context, m Message) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.AckTimeout)
+	defer cancel()
+	for {
+		actx, acancel := context.WithTimeout(ctx, 2*time.Second)
+		err := m.DoubleAck(actx)
+		acancel()
+		if err == nil || errors.Is(err, jetstream.ErrMsgAlreadyAckd) {
+			return nil
+		}
+		logr.FromContextOrDiscard(ctx).V(1).Info("ack not confirmed, retrying", "err", err.Error())
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("ack: %w", err)
+		case <-time.After(500 * time.Millisecond):
 		}
 	}
 }

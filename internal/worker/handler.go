@@ -52,11 +52,38 @@ type Handler struct {
 	runner Runner
 	writer *results.Writer
 	now    func() time.Time
+	gate   *ReadinessGate
+	// watchEvery is the interval at which a running job re-reads its
+	// workload and stops early when it was deleted or its template changed
+	// (0 = never).
+	watchEvery time.Duration
 }
 
+// HandlerOption configures a Handler.
+type HandlerOption func(*Handler)
+
+// WithReadinessGate makes the handler end a job Failed when a baseline's
+// pods never became Ready; g must be the Recorder of the handler's runner.
+func WithReadinessGate(g *ReadinessGate) HandlerOption {
+	return func(h *Handler) { h.gate = g }
+}
+
+// WithWatchInterval sets how often a running job re-reads its workload
+// (DefaultWatchInterval; 0 = never).
+func WithWatchInterval(d time.Duration) HandlerOption {
+	return func(h *Handler) { h.watchEvery = d }
+}
+
+// DefaultWatchInterval is how often a running job re-reads its workload.
+const DefaultWatchInterval = 5 * time.Second
+
 // NewHandler returns a handler.
-func NewHandler(cs kubernetes.Interface, runner Runner, writer *results.Writer) *Handler {
-	return &Handler{cs: cs, runner: runner, writer: writer, now: time.Now}
+func NewHandler(cs kubernetes.Interface, runner Runner, writer *results.Writer, opts ...HandlerOption) *Handler {
+	h := &Handler{cs: cs, runner: runner, writer: writer, now: time.Now, watchEvery: DefaultWatchInterval}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
 }
 
 func refOf(j jobs.Job) results.Ref {
@@ -155,7 +182,13 @@ func (h *Handler) harden(ctx context.Context, wl results.Workload, write bool) (
 	planned := hardening.PlannedChecks(wl.Template, hardening.Options{})
 	ev(corev1.EventTypeNormal, results.ReasonStarted, fmt.Sprintf("hardening pod template %s: %d checks planned (%s)",
 		wl.Hash, len(planned), joinIDs(planned)))
+	var baselines []baselineReadiness
 	obs := observerFunc(func(ctx context.Context, r pipeline.TrialResult) {
+		if h.gate != nil {
+			if ready, known := h.gate.take(r.Clone); known && r.Trial.Kind == hardening.TrialBaseline {
+				baselines = append(baselines, baselineReadiness{trial: r.Trial.Name, ready: ready})
+			}
+		}
 		if r.Verdict.Pass {
 			return
 		}
@@ -163,14 +196,19 @@ func (h *Handler) harden(ctx context.Context, wl results.Workload, write bool) (
 		ev(corev1.EventTypeWarning, results.ReasonTrialFail, fmt.Sprintf("trial %s failed: %s; evidence: %s", r.Trial.Name, cr.Reason, compactJSON(cr.Evidence)))
 	})
 	src := pipeline.Source{Namespace: wl.Namespace, Kind: wl.Kind, Name: wl.Name}
-	res, err := h.runner.Run(ctx, src, wl.Template, obs)
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	if h.watchEvery > 0 {
+		go h.watch(runCtx, stop, wl)
+	}
+	res, err := h.runner.Run(runCtx, src, wl.Template, obs)
 	if err != nil {
-		if write && ctx.Err() == nil {
-			if serr := h.writer.SetStatus(context.WithoutCancel(ctx), wl.Ref, wl.UID, wl.Hash, hardening.StatusPending); serr != nil {
-				log.Error(serr, "reset status to Pending")
-			}
-		}
-		return OutcomeRetry, res, nil, fmt.Errorf("pipeline: %w", err)
+		return h.runFailed(ctx, runCtx, wl, write, res, err)
+	}
+	if notReady := neverReady(baselines); notReady != "" {
+		res.Outcome, res.Recommendation, res.Level, res.VerifiedBy = pipeline.OutcomeFailed, hardening.Recommendation{}, "", ""
+		res.Reason = fmt.Sprintf("the unmodified workload never became Ready in baseline %s (recorded %s): "+
+			"there is no working reference to judge trials against; fix its readiness first", notReady, res.Ended.Sub(res.Started).Round(time.Second))
 	}
 	ann, err := results.Annotations(res, wl.Hash, h.now())
 	if err != nil {
@@ -198,6 +236,77 @@ func (h *Handler) harden(ctx context.Context, wl results.Workload, write bool) (
 		ev(corev1.EventTypeWarning, results.ReasonFailed, res.Reason)
 	}
 	return out, res, ann, nil
+}
+
+// runFailed ends a job whose pipeline returned err: a workload deleted or
+// changed meanwhile ends it (acknowledged), anything else is transient and
+// the status goes back to Pending.
+func (h *Handler) runFailed(ctx, runCtx context.Context, wl results.Workload, write bool, res pipeline.Result, err error) (Outcome, pipeline.Result, map[string]string, error) {
+	log := logr.FromContextOrDiscard(ctx)
+	cause := context.Cause(runCtx)
+	if ctx.Err() == nil && !errors.Is(cause, results.ErrGone) && !errors.Is(cause, results.ErrSuperseded) {
+		// A clone may have failed because its source just went away.
+		_, cause = h.writer.Current(ctx, wl.Ref, wl.UID, wl.Hash)
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	switch {
+	case errors.Is(cause, results.ErrGone):
+		log.Info("workload gone during the job; nothing written", "err", err.Error())
+		return OutcomeGone, res, nil, nil
+	case errors.Is(cause, results.ErrSuperseded):
+		log.Info("pod template changed during the job; stopped", "err", err.Error())
+		if write {
+			// Superseded when the template is still another one; should it
+			// be the job's again, the job is only pending once more.
+			pending := map[string]string{hardening.AnnotationStatus: string(hardening.StatusPending), hardening.AnnotationTemplateHash: wl.Hash}
+			if _, werr := h.writer.WriteResult(wctx, wl.Ref, wl.UID, wl.Hash, pending); werr != nil && !errors.Is(werr, results.ErrGone) {
+				log.Error(werr, "mark superseded")
+			}
+		}
+		return OutcomeSuperseded, res, nil, nil
+	}
+	if write {
+		// Interrupted (shutdown) or failed: the job goes back to the queue.
+		if serr := h.writer.SetStatus(wctx, wl.Ref, wl.UID, wl.Hash, hardening.StatusPending); serr != nil {
+			log.Error(serr, "reset status to Pending")
+		}
+	}
+	return OutcomeRetry, res, nil, fmt.Errorf("pipeline: %w", err)
+}
+
+// watch re-reads the workload every watchEvery and cancels the run when it
+// was deleted, re-created or its template changed.
+func (h *Handler) watch(ctx context.Context, stop context.CancelCauseFunc, wl results.Workload) {
+	t := time.NewTicker(h.watchEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		_, err := h.writer.Current(ctx, wl.Ref, wl.UID, wl.Hash)
+		if errors.Is(err, results.ErrGone) || errors.Is(err, results.ErrSuperseded) {
+			stop(err)
+			return
+		}
+	}
+}
+
+type baselineReadiness struct {
+	trial string
+	ready bool
+}
+
+// neverReady names the first baseline whose pods never became Ready, or "".
+func neverReady(bs []baselineReadiness) string {
+	for _, b := range bs {
+		if !b.ready {
+			return b.trial
+		}
+	}
+	return ""
 }
 
 type observerFunc func(ctx context.Context, r pipeline.TrialResult)

@@ -97,9 +97,9 @@ func (r *Resyncer) Pass(ctx context.Context) (int, error) {
 			c.OptedIn++
 			if wl.Done() && wl.Status() == hardening.StatusVerified {
 				c.Verified++
-			}
-			if runsWithRecommendation(wl) {
-				c.Hardened++
+				if runsWithRecommendation(wl) {
+					c.Hardened++
+				}
 			}
 			if wl.Done() || r.pub == nil {
 				continue
@@ -142,8 +142,10 @@ func (r *Resyncer) enqueue(ctx context.Context, wl results.Workload) (bool, erro
 	return true, nil
 }
 
-// runsWithRecommendation reports whether the workload has a verified
-// recommendation (for any template) and no setting weaker than it.
+// runsWithRecommendation reports whether the workload's template has no
+// setting weaker than its recommendation. Callers check first that the
+// recommendation is verified for the current template, which includes the
+// enforced form of the verified one (results.Describes).
 func runsWithRecommendation(wl results.Workload) bool {
 	s, ok := wl.Annotations[hardening.AnnotationRecommendation]
 	if !ok {

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/internal/results"
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
@@ -31,6 +32,10 @@ const (
 	// OutcomeEnforced: an UPDATE whose new template is exactly the verified
 	// recommendation applied to the old one (enforce mode); already verified.
 	OutcomeEnforced Outcome = "enforced"
+	// OutcomeDescribed: the incoming object's annotations already hold a
+	// final result for its pod template (results.Describes), e.g. a
+	// template reverted to the verified one; nothing published.
+	OutcomeDescribed Outcome = "described"
 	// OutcomeDryRun: a dry run; nothing published.
 	OutcomeDryRun Outcome = "dry-run"
 	// OutcomeNotOptedIn: the namespace is not labelled for Cinch.
@@ -132,6 +137,11 @@ func verified(w *Workload) (hardening.Recommendation, string, bool) {
 	return rec, a[hardening.AnnotationTemplateHash], true
 }
 
+// failed reports whether annotations hold a Failed result.
+func failed(ann map[string]string) bool {
+	return hardening.Status(ann[hardening.AnnotationStatus]) == hardening.StatusFailed
+}
+
 // Decide is the validating handler's decision for one request.
 //
 // A job is published for CREATE and for an UPDATE that changes the pod
@@ -160,6 +170,13 @@ func Decide(in Input) Decision {
 		hash == hardening.TemplateHash(rec.Apply(&in.OldObject.Spec.Template)) {
 		// The verification run tested exactly this template.
 		return Decision{Outcome: OutcomeEnforced}
+	}
+	if ann := in.Object.Metadata.Annotations; (ok || failed(ann)) && results.Describes(ann, hash) {
+		if ann[hardening.AnnotationTemplateHash] != hash {
+			// The mutating webhook enforced the verified recommendation.
+			return Decision{Outcome: OutcomeEnforced}
+		}
+		return Decision{Outcome: OutcomeDescribed}
 	}
 
 	var d Decision
@@ -210,7 +227,10 @@ func warnings(in Input, rec hardening.Recommendation, verifiedHash string) []str
 // DecideMutation is the mutating handler's decision: in a namespace labelled
 // for enforcement, a template whose hash is the verified one gets the
 // verified recommendation applied. It returns the template to write, or nil
-// when there is nothing to change.
+// when there is nothing to change. The handler also sets
+// results.AnnotationEnforcedTemplateHash to the applied template's hash, so
+// that resync and Decide see the enforced workload as described by its
+// (pre-enforcement) result.
 func DecideMutation(in Input) (Outcome, *corev1.PodTemplateSpec) {
 	if out := scope(in); out != "" {
 		return out, nil

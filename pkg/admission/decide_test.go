@@ -5,10 +5,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/internal/results"
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
@@ -169,3 +171,68 @@ func TestDecideMutation(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestDecideEnforcedWorkload: once the mutating webhook enforced a verified
+// recommendation, the stored template hashes to the enforced hash while
+// cinch.dev/template-hash keeps the verified one; later changes that land
+// on either hash publish nothing, anything else does.
+func TestDecideEnforcedWorkload(t *testing.T) {
+	base := deployment("nginx:1.27")
+	verifiedBase := withVerified(t, base)
+	rec := recommendationFor(t, base.Spec.Template)
+	enforced := verifiedBase.DeepCopy()
+	enforced.Spec.Template = *rec.Apply(&base.Spec.Template)
+	enforcedHash := hardening.TemplateHash(&enforced.Spec.Template)
+	enforced.Annotations[results.AnnotationEnforcedTemplateHash] = enforcedHash
+	// A further change on top of the enforced template (new image).
+	changed := enforced.DeepCopy()
+	changed.Spec.Template.Spec.Containers[0].Image = "nginx:1.28"
+	// Back from an unrelated template to the enforced one: the stored object
+	// had another template, the incoming one is the enforced template again.
+	other := enforced.DeepCopy()
+	other.Spec.Template.Spec.Containers[0].Image = "nginx:1.29"
+	failedObj := verifiedBase.DeepCopy()
+	failedObj.Annotations[hardening.AnnotationStatus] = string(hardening.StatusFailed)
+	running := enforced.DeepCopy()
+	running.Annotations[hardening.AnnotationStatus] = string(hardening.StatusRunning)
+
+	tests := []struct {
+		name     string
+		obj, old *appsv1.Deployment
+		want     Outcome
+	}{
+		{name: "enforced template back from another", obj: enforced, old: other, want: OutcomeEnforced},
+		{name: "verified template back from another", obj: verifiedBase, old: other, want: OutcomeDescribed},
+		{name: "failed result for the template", obj: failedObj, old: other, want: OutcomeDescribed},
+		{name: "change on top of the enforced template", obj: changed, old: enforced, want: OutcomePublished},
+		{name: "enforced hash without a Verified status", obj: running, old: other, want: OutcomePublished},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Decide(Input{
+				Kind: "Deployment", Operation: admissionv1.Update, Namespace: "shop", NamespaceLabels: enforce(),
+				Object: toWorkload(t, tt.obj), OldObject: toWorkload(t, tt.old), Now: testNow,
+			})
+			assert.Equal(t, tt.want, d.Outcome)
+			assert.Equal(t, tt.want == OutcomePublished, d.Job != nil)
+		})
+	}
+}
+
+func TestAnnotationPatch(t *testing.T) {
+	tests := []struct {
+		name string
+		ann  map[string]string
+		want jsonpatch.JsonPatchOperation
+	}{
+		{name: "no annotations", ann: nil, want: jsonpatch.JsonPatchOperation{
+			Operation: "add", Path: "/metadata/annotations", Value: map[string]string{"cinch.dev/x~y": "v"}}},
+		{name: "annotations", ann: map[string]string{"a": "b"}, want: jsonpatch.JsonPatchOperation{
+			Operation: "add", Path: "/metadata/annotations/cinch.dev~1x~0y", Value: "v"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, annotationPatch(tt.ann, "cinch.dev/x~y", "v"))
+		})
+	}
+}

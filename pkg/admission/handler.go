@@ -6,15 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
+	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/internal/results"
+	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
 // Publisher publishes a hardening job, waiting at most its own bound.
@@ -210,6 +214,10 @@ func (h *Handlers) mutate(ctx context.Context, req admission.Request) (resp admi
 		return admission.Allowed("")
 	}
 	resp, err = templatePatch(&in.Object.Spec.Template, applied)
+	if err == nil && len(resp.Patches) > 0 {
+		resp.Patches = append(resp.Patches, annotationPatch(in.Object.Metadata.Annotations,
+			results.AnnotationEnforcedTemplateHash, hardening.TemplateHash(applied)))
+	}
 	if err != nil {
 		log.Error(err, "Cannot build patch; allowing unchanged")
 		h.observe("mutate", req, OutcomeError, start)
@@ -245,6 +253,17 @@ func templatePatch(orig, applied *corev1.PodTemplateSpec) (admission.Response, e
 	}
 	resp.Result = nil
 	return resp, nil
+}
+
+// annotationPatch is the JSON patch operation that sets annotation key to
+// value on an object whose annotations are ann.
+func annotationPatch(ann map[string]string, key, value string) jsonpatch.JsonPatchOperation {
+	if ann == nil {
+		return jsonpatch.JsonPatchOperation{Operation: "add", Path: "/metadata/annotations", Value: map[string]string{key: value}}
+	}
+	// RFC 6901: "~" is "~0" and "/" is "~1" in a path segment.
+	seg := strings.NewReplacer("~", "~0", "/", "~1").Replace(key)
+	return jsonpatch.JsonPatchOperation{Operation: "add", Path: "/metadata/annotations/" + seg, Value: value}
 }
 
 // Webhooks wraps the handlers for an HTTP server: malformed AdmissionReview

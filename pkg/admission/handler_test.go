@@ -320,6 +320,17 @@ func TestMutateEnforce(t *testing.T) {
 			}
 			require.NoError(t, json.Unmarshal(resp.Patch, &ops))
 			require.NotEmpty(t, ops)
+			// The last operation marks the enforced template's hash.
+			last := ops[len(ops)-1]
+			ops = ops[:len(ops)-1]
+			assert.Equal(t, "add", last.Op)
+			assert.Equal(t, "/metadata/annotations/cinch.dev~1enforced-template-hash", last.Path)
+			var enforcedHash string
+			require.NoError(t, json.Unmarshal(last.Value, &enforcedHash))
+			rec, err := hardening.DecodeRecommendation(tt.obj.Annotations[hardening.AnnotationRecommendation])
+			require.NoError(t, err)
+			assert.Equal(t, hardening.TemplateHash(rec.Apply(&tt.obj.Spec.Template)), enforcedHash)
+			require.NotEmpty(t, ops)
 			for _, op := range ops {
 				assert.True(t, strings.HasPrefix(op.Path, "/spec/template/spec/"), op.Path)
 				assert.Contains(t, op.Path, "securityContext")

@@ -30,6 +30,7 @@ import (
 
 	"github.com/cinch-dev/cinch/internal/jobs"
 	"github.com/cinch-dev/cinch/internal/jobs/jobstest"
+	"github.com/cinch-dev/cinch/internal/results"
 	"github.com/cinch-dev/cinch/pkg/admission"
 	"github.com/cinch-dev/cinch/pkg/admission/admissiontest"
 	"github.com/cinch-dev/cinch/pkg/hardening"
@@ -109,7 +110,12 @@ func setup(t *testing.T) *env {
 	nsCtx, stopNS := context.WithCancel(ctx)
 	nsDone := make(chan error, 1)
 	go func() { nsDone <- namespaces.Start(nsCtx) }()
-	t.Cleanup(func() { stopNS(); <-nsDone })
+	t.Cleanup(func() {
+		stopNS()
+		if err := <-nsDone; err != nil {
+			t.Logf("namespace cache: %v", err)
+		}
+	})
 	require.Eventually(t, namespaces.Synced, 30*time.Second, 10*time.Millisecond, "namespace cache never synced")
 	handlers := admission.New(
 		jobs.NewPublisher(js, jobs.PublisherOptions{Timeout: publishTimeout, Stream: jobs.DefaultStreamConfig().Name}),
@@ -127,7 +133,12 @@ func setup(t *testing.T) *env {
 	srvCtx, stopSrv := context.WithCancel(ctx)
 	srvDone := make(chan error, 1)
 	go func() { srvDone <- srv.Start(srvCtx) }()
-	t.Cleanup(func() { stopSrv(); <-srvDone })
+	t.Cleanup(func() {
+		stopSrv()
+		if err := <-srvDone; err != nil {
+			t.Logf("webhook server: %v", err)
+		}
+	})
 
 	// URL-based webhook configurations, scoped to this test's namespaces
 	// only (other tests share the API server). They do not require the
@@ -457,6 +468,9 @@ func TestIntegrationEnforce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, hardening.Weaker(rec, &d.Spec.Template), "the verified recommendation is applied")
 	assert.Equal(t, hardening.TemplateHash(rec.Apply(&tmpl)), hardening.TemplateHash(&d.Spec.Template))
+	assert.Equal(t, hardening.TemplateHash(&d.Spec.Template), d.Annotations[results.AnnotationEnforcedTemplateHash],
+		"the enforced template's hash is recorded, so resync sees the workload as described")
+	assert.True(t, results.Describes(d.Annotations, hardening.TemplateHash(&d.Spec.Template)))
 	assert.Len(t, e.jobsIn(strict), 1, "enforcing a verified recommendation publishes nothing")
 
 	// Re-applying the team's manifest keeps the enforced settings, idempotently.
