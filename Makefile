@@ -11,6 +11,7 @@ PKGS := ./...
 CLUSTER := test/cluster/cluster.sh
 IMAGES := test/cluster/images.sh
 MODE ?= full
+E2E_PARALLEL ?= 4
 
 ##@ General
 .PHONY: help
@@ -40,7 +41,7 @@ test-integration: ## Integration tests against the local API server and an in-pr
 
 .PHONY: test-e2e
 test-e2e: ## End-to-end tests on the local cluster with real containers.
-	KUBECONFIG=$(KUBECONFIG_LOCAL) $(GOTEST) -count=1 -tags e2e -timeout 40m ./test/e2e/...
+	KUBECONFIG=$(KUBECONFIG_LOCAL) $(GOTEST) -count=1 -tags e2e -parallel $(E2E_PARALLEL) -timeout 45m ./test/e2e/...
 
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT := $(CLUSTER_DIR)/bin/golangci-lint-$(GOLANGCI_LINT_VERSION)

@@ -277,3 +277,24 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestNeverReadyFailsWhateverTheBaselines: a trial is recommended only when
+// it was seen Ready, even when a baseline did not get Ready in time.
+func TestNeverReadyFailsWhateverTheBaselines(t *testing.T) {
+	slow := healthy(2)
+	slow.Pods[0].Ready, slow.Pods[0].ReadyAfter = false, 0
+	for name, baselines := range map[string][2]Recording{
+		"baselines Ready":      {healthy(1), healthy(2)},
+		"one baseline not yet": {healthy(1), slow},
+		"no baseline Ready":    {slow, slow},
+	} {
+		t.Run(name, func(t *testing.T) {
+			trial := healthy(3)
+			trial.Pods[0].Ready, trial.Pods[0].ReadyAfter = false, 0
+			trial.Pods[0].Containers[0].Ready = false
+			v := Judge(DefaultConfig(), baselines, trial)
+			assert.False(t, v.Pass)
+			assert.False(t, testByID(v, TestReadiness).Pass, testByID(v, TestReadiness).Reason)
+		})
+	}
+}

@@ -64,6 +64,18 @@ func (t *podTracker) observe(pods []corev1.Pod, now time.Time) {
 	}
 }
 
+// firstReady returns when the first pod of the run became Ready (as this
+// recorder first saw it), or the zero time.
+func (t *podTracker) firstReady() time.Time {
+	var first time.Time
+	for _, s := range t.pods {
+		if !s.firstReady.IsZero() && (first.IsZero() || s.firstReady.Before(first)) {
+			first = s.firstReady
+		}
+	}
+	return first
+}
+
 // currentPods returns the pods of the last poll, oldest first.
 func (t *podTracker) currentPods() []corev1.Pod {
 	var out []corev1.Pod

@@ -78,8 +78,14 @@ type Target struct {
 	Namespace string
 	// Selector selects the workload's pods in Namespace.
 	Selector labels.Selector
-	// Duration is how long to record, counted from Start.
+	// Duration is how long to record, counted from Start, or from the first
+	// Ready pod when ReadyTimeout is set.
 	Duration time.Duration
+	// ReadyTimeout, when set, makes every run observe the same Ready time
+	// however slowly its pods start (a loaded node, image unpacking): the
+	// recording lasts Duration from the moment the first pod became Ready,
+	// and ends at Start+ReadyTimeout when no pod has become Ready by then.
+	ReadyTimeout time.Duration
 	// Start is when the run started (e.g. the clone's creation); resource
 	// sample offsets count from it. Zero means when Record is called.
 	Start time.Time
@@ -139,6 +145,9 @@ func (r *Recorder) Record(ctx context.Context, t Target, early func(partial orac
 	ru := &run{r: r, t: t, start: start, tracker: newPodTracker()}
 	ru.logs = newLogCollector(ru)
 	end := start.Add(t.Duration)
+	if t.ReadyTimeout > 0 {
+		end = start.Add(t.ReadyTimeout)
+	}
 
 	var (
 		polled    bool
@@ -162,6 +171,9 @@ func (r *Recorder) Record(ctx context.Context, t Target, early func(partial orac
 			polled = true
 			last = now
 			ru.tracker.observe(pods, now)
+			if fr := ru.tracker.firstReady(); t.ReadyTimeout > 0 && !fr.IsZero() {
+				end = fr.Add(t.Duration)
+			}
 			if err := ru.logs.capture(ctx, pods, false); err != nil {
 				return ru.recording(last), fmt.Errorf("record %s: %w", t.Namespace, err)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/cinch-dev/cinch/pkg/oracle"
@@ -330,6 +332,50 @@ func TestInstanceFetches(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			assert.Equal(t, tt.want, instanceFetches(p, tt.done, tt.final))
+		})
+	}
+}
+
+// readyNow marks the pod Ready with no transition time, so the recorder
+// takes the poll's time as the moment it became Ready.
+func readyNow(p *corev1.Pod) {
+	readyCond(corev1.ConditionTrue, 0)(p)
+	p.Status.Conditions[1].LastTransitionTime = metav1.Time{}
+}
+
+func TestRecordReadyTimeout(t *testing.T) {
+	notReady := pod("web-6d4cf56db6-abcde", readyCond(corev1.ConditionFalse, 0))
+	ready := pod("web-6d4cf56db6-abcde", readyNow)
+	const d = 60 * time.Millisecond
+	tests := []struct {
+		name         string
+		polls        [][]corev1.Pod
+		readyTimeout time.Duration
+		// min and max bound the recorded duration.
+		min, max time.Duration
+	}{
+		{
+			name: "slow start: Duration counts from the first Ready pod",
+			// 20 polls of 5 ms not Ready (≈100 ms), then Ready for d.
+			polls:        append(slices.Repeat([][]corev1.Pod{{notReady}}, 20), []corev1.Pod{ready}),
+			readyTimeout: time.Minute,
+			min:          100*time.Millisecond + d, max: 30 * time.Second,
+		},
+		{
+			name:         "never Ready: ends at ReadyTimeout",
+			polls:        [][]corev1.Pod{{notReady}},
+			readyTimeout: 300 * time.Millisecond,
+			min:          300 * time.Millisecond, max: 30 * time.Second,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tg := target(d)
+			tg.ReadyTimeout = tt.readyTimeout
+			rec, err := testRecorder(&fakeSource{polls: tt.polls}, Options{PollInterval: 5 * time.Millisecond}).Record(t.Context(), tg, nil)
+			require.NoError(t, err)
+			assert.GreaterOrEqual(t, rec.Duration, tt.min)
+			assert.Less(t, rec.Duration, tt.max)
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,15 +48,33 @@ func Namespace(t *testing.T, cs kubernetes.Interface, prefix string, labels map[
 	return ns.Name
 }
 
-// WorkloadManifest reads a Deployment from test/workloads/manifests/NAME.yaml.
-func WorkloadManifest(t *testing.T, name string) *appsv1.Deployment {
+// ApplyWorkload creates the objects of test/workloads/manifests/NAME.yaml
+// (ConfigMaps, then the Deployment) in ns and returns the Deployment.
+func ApplyWorkload(t *testing.T, cs kubernetes.Interface, ns, name string) *appsv1.Deployment {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "workloads", "manifests", name+".yaml"))
 	require.NoError(t, err)
-	var d appsv1.Deployment
-	require.NoError(t, yaml.Unmarshal(b, &d))
-	return &d
+	var dep *appsv1.Deployment
+	for _, doc := range strings.Split(string(b), "\n---\n") {
+		var meta metav1.TypeMeta
+		require.NoError(t, yaml.Unmarshal([]byte(doc), &meta))
+		switch meta.Kind {
+		case "ConfigMap":
+			var cm corev1.ConfigMap
+			require.NoError(t, yaml.Unmarshal([]byte(doc), &cm))
+			_, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), &cm, metav1.CreateOptions{})
+			require.NoError(t, err)
+		case "Deployment":
+			var d appsv1.Deployment
+			require.NoError(t, yaml.Unmarshal([]byte(doc), &d))
+			dep = CreateDeployment(t, cs, ns, &d)
+		default:
+			t.Fatalf("%s.yaml: unexpected kind %q", name, meta.Kind)
+		}
+	}
+	require.NotNil(t, dep, "%s.yaml has no Deployment", name)
+	return dep
 }
 
 // CreateDeployment creates d in ns.

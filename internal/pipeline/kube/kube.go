@@ -42,13 +42,22 @@ func (a Cloner) Delete(ctx context.Context, c pipeline.Clone) error {
 	return a.C.Delete(ctx, cl)
 }
 
+// DefaultReadyTimeout bounds the wait for a trial's first Ready pod.
+const DefaultReadyTimeout = 90 * time.Second
+
 // Recorder records a trial with pkg/signals and acts as a minimal client of
-// the trial's own pods (TC-05) through a ServiceProber per recording.
+// the trial's own pods (TC-05) through a ServiceProber per recording. Every
+// run is recorded for its duration from its first Ready pod, so a slowly
+// starting clone (a busy node) is judged on the same Ready time as the
+// baselines; a run with no Ready pod ends after ReadyTimeout.
 type Recorder struct {
 	CS kubernetes.Interface
 	R  *signals.Recorder
 	// Probe configures the service prober; the zero value takes its defaults.
 	Probe signals.ProbeOptions
+	// ReadyTimeout bounds the wait for the first Ready pod (default
+	// DefaultReadyTimeout).
+	ReadyTimeout time.Duration
 }
 
 var _ pipeline.Recorder = Recorder{}
@@ -60,5 +69,11 @@ func (a Recorder) Record(ctx context.Context, c pipeline.Clone, d time.Duration,
 		return oracle.Recording{}, fmt.Errorf("list services: %w", err)
 	}
 	p := signals.NewServiceProber(a.Probe, d, svcs.Items)
-	return a.R.Record(ctx, signals.Target{Namespace: c.Namespace, Selector: c.Selector, Duration: d, Start: c.CreatedAt, Prober: p}, early)
+	rt := a.ReadyTimeout
+	if rt <= 0 {
+		rt = DefaultReadyTimeout
+	}
+	return a.R.Record(ctx, signals.Target{
+		Namespace: c.Namespace, Selector: c.Selector, Duration: d, ReadyTimeout: rt, Start: c.CreatedAt, Prober: p,
+	}, early)
 }
