@@ -12,6 +12,7 @@ import (
 
 	"github.com/cinch-dev/cinch/internal/jobs"
 	"github.com/cinch-dev/cinch/internal/pipeline"
+	"github.com/cinch-dev/cinch/internal/pipeline/kube"
 	"github.com/cinch-dev/cinch/internal/worker"
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
@@ -25,6 +26,7 @@ type Common struct {
 	Stagger           time.Duration
 	Node              string
 	LogLevel          int
+	ReadyTimeout      time.Duration
 	// CloneLabels are added to every clone namespace; the daemon's sweeper
 	// then sweeps only clones carrying them.
 	CloneLabels map[string]string
@@ -39,13 +41,16 @@ func (c *Common) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Stagger, "baseline-stagger", d.Stagger, "delay of the second baseline")
 	fs.StringVar(&c.Node, "node", "", "restrict kubelet stats to this node (optional)")
 	fs.IntVar(&c.LogLevel, "v", 0, "log verbosity")
+	fs.DurationVar(&c.ReadyTimeout, "ready-timeout", kube.DefaultReadyTimeout, "how long a trial waits for its first Ready pod before it is recorded as never Ready")
 	fs.Func("clone-labels", "labels k=v,... on every clone namespace; the sweeper then deletes only clones carrying them (one set per installation sharing a cluster)", func(s string) error {
 		m, err := labels.ConvertSelectorToLabelsMap(s)
 		if err != nil {
 			return fmt.Errorf("--clone-labels: %w", err)
 		}
-		if _, ok := m[hardening.LabelHarden]; ok {
-			return fmt.Errorf("--clone-labels must not set %s", hardening.LabelHarden)
+		for k := range m {
+			if strings.HasPrefix(k, hardening.AnnotationPrefix) {
+				return fmt.Errorf("--clone-labels: %s: keys under %s are Cinch's own (clones never carry them)", k, hardening.AnnotationPrefix)
+			}
 		}
 		c.CloneLabels = m
 		return nil
@@ -60,6 +65,9 @@ func (c Common) Pipeline() (pipeline.Config, error) {
 		return cfg, err
 	}
 	cfg.Strategy, cfg.Duration, cfg.MaxClones, cfg.Stagger = st, c.RecordingDuration, c.MaxClones, c.Stagger
+	if c.ReadyTimeout <= 0 {
+		return cfg, fmt.Errorf("--ready-timeout %s must be positive", c.ReadyTimeout)
+	}
 	return cfg, cfg.Validate()
 }
 
@@ -89,8 +97,8 @@ func (c RunConfig) Validate() error {
 	if c.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("--concurrency %d must be at least 1", c.Concurrency))
 	}
-	if c.ResyncInterval <= 0 || c.SweepInterval <= 0 {
-		errs = append(errs, errors.New("--resync-interval and --sweep-interval must be positive"))
+	if c.ResyncInterval < 0 || c.SweepInterval <= 0 {
+		errs = append(errs, errors.New("--resync-interval must not be negative, --sweep-interval must be positive"))
 	}
 	// Below the longest job a sweep may delete another worker's live
 	// clones; only a worker with its own --clone-labels (a test, a single
@@ -117,7 +125,7 @@ func parseRun(args []string) (RunConfig, error) {
 	fs.StringVar(&c.NATSURL, "nats-url", "", "NATS server URL (required)")
 	fs.IntVar(&c.Concurrency, "concurrency", 1, "jobs run at once")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", ":9090", "address of /metrics and /healthz (empty = off)")
-	fs.DurationVar(&c.ResyncInterval, "resync-interval", 5*time.Minute, "interval of the resync pass")
+	fs.DurationVar(&c.ResyncInterval, "resync-interval", 5*time.Minute, "interval of the resync pass (0 = no resync, no coverage metrics)")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", 10*time.Minute, "interval of the left-over clone sweep")
 	fs.DurationVar(&c.SweepOlderThan, "sweep-older-than", time.Hour, "age from which a clone counts as left over")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 20*time.Second, "time a running job may go on after SIGTERM before it is cancelled and returned to the queue")

@@ -74,7 +74,7 @@ func newStack(c Common, reg prometheus.Registerer) (*stack, error) {
 	copts.Labels = c.CloneLabels
 	cl := clone.New(cs, copts)
 	rec := signals.NewRecorder(cs, signals.Options{Node: c.Node})
-	gate := worker.NewReadinessGate(kube.Recorder{CS: cs, R: rec})
+	gate := worker.NewReadinessGate(kube.Recorder{CS: cs, R: rec, ReadyTimeout: c.ReadyTimeout})
 	p, err := pipeline.New(pcfg, kube.Cloner{C: cl}, gate, pipeline.NewMetrics(reg))
 	if err != nil {
 		return nil, err
@@ -154,7 +154,10 @@ func runDaemon(ctx context.Context, cfg RunConfig) error {
 	// Old clones of a worker that died go before this one takes its jobs.
 	sweeper.SweepOnce(ctx)
 
-	parts := []func(context.Context) error{consumer.Start, resync.Start, sweeper.Start}
+	parts := []func(context.Context) error{consumer.Start, sweeper.Start}
+	if cfg.ResyncInterval > 0 {
+		parts = append(parts, resync.Start)
+	}
 	if cfg.MetricsAddr != "" {
 		parts = append(parts, metricsServer(cfg.MetricsAddr, reg))
 	}

@@ -1,0 +1,119 @@
+//go:build integration
+
+package results
+
+import (
+	"context"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/cinch-dev/cinch/pkg/hardening"
+)
+
+func integrationClient(t *testing.T) kubernetes.Interface {
+	t.Helper()
+	path := os.Getenv("CINCH_TEST_KUBECONFIG")
+	if path == "" {
+		t.Fatal("CINCH_TEST_KUBECONFIG is not set")
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	require.NoError(t, err)
+	cs, err := kubernetes.NewForConfig(cfg)
+	require.NoError(t, err)
+	return cs
+}
+
+// TestWriteResultConflictIntegration makes the result write race a real
+// concurrent update: between the writer's read and its patch another client
+// changes the workload (a label, or a label and the template). The API
+// server refuses the stale patch (409), the writer reads again and writes;
+// the concurrent change survives.
+func TestWriteResultConflictIntegration(t *testing.T) {
+	cs := integrationClient(t)
+	nsObj, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "results-it-"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	ns := nsObj.Name
+	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+
+	tests := []struct {
+		name string
+		// change is the concurrent update (a merge patch).
+		change     string
+		wantStatus hardening.Status
+	}{
+		{name: "label", change: `{"metadata":{"labels":{"concurrent":"yes"}}}`, wantStatus: hardening.StatusVerified},
+		{name: "template", change: `{"metadata":{"labels":{"concurrent":"yes"}},"spec":{"template":{"spec":{"terminationGracePeriodSeconds":7}}}}`,
+			wantStatus: hardening.StatusSuperseded},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := "web-" + string(rune('a'+i))
+			labels := map[string]string{"app": name}
+			d, err := cs.AppsV1().Deployments(ns).Create(t.Context(), &appsv1.Deployment{
+				ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": name}},
+				Spec: appsv1.DeploymentSpec{
+					Replicas: new(int32),
+					Selector: &metav1.LabelSelector{MatchLabels: labels},
+					Template: corev1.PodTemplateSpec{
+						ObjectMeta: metav1.ObjectMeta{Labels: labels},
+						Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "docker.io/local/scenario:1", Args: []string{"fine"}}}},
+					},
+				},
+			}, metav1.CreateOptions{})
+			require.NoError(t, err)
+			ref := Ref{Namespace: ns, Kind: KindDeployment, Name: name}
+			hash := hardening.TemplateHash(&d.Spec.Template)
+			w := NewWriter(cs, "cinch-results-test")
+			require.NoError(t, w.SetStatus(t.Context(), ref, d.UID, hash, hardening.StatusRunning))
+			calls := raceFirstPatch(t, w, tt.change)
+
+			ann := map[string]string{
+				hardening.AnnotationStatus:       string(hardening.StatusVerified),
+				hardening.AnnotationTemplateHash: hash,
+				hardening.AnnotationChecks:       `{"version":1,"checks":[]}`,
+				hardening.AnnotationVerifiedAt:   time.Now().UTC().Format(time.RFC3339),
+			}
+			status, err := w.WriteResult(t.Context(), ref, d.UID, hash, ann)
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantStatus, status)
+			assert.Equal(t, int32(2), calls.Load(), "first patch refused with a conflict, the second one on a fresh read")
+
+			cur, err := cs.AppsV1().Deployments(ns).Get(t.Context(), name, metav1.GetOptions{})
+			require.NoError(t, err)
+			assert.Equal(t, "yes", cur.Labels["concurrent"], "the concurrent change survives")
+			assert.Equal(t, string(tt.wantStatus), cur.Annotations[hardening.AnnotationStatus])
+			if tt.wantStatus == hardening.StatusVerified {
+				for k, v := range ann {
+					assert.Equal(t, v, cur.Annotations[k], k)
+				}
+			}
+		})
+	}
+}
+
+// raceFirstPatch makes the writer's first patch race change: it is applied
+// (as another client would) right after the writer read the object. It
+// returns the number of patches attempted.
+func raceFirstPatch(t *testing.T, w *Writer, change string) *atomic.Int32 {
+	var calls atomic.Int32
+	w.beforePatch = func(ctx context.Context, wl Workload) {
+		if calls.Add(1) > 1 {
+			return
+		}
+		d, err := w.cs.AppsV1().Deployments(wl.Namespace).Patch(ctx, wl.Name, types.MergePatchType, []byte(change), metav1.PatchOptions{})
+		require.NoError(t, err)
+		require.NotEqual(t, wl.ResourceVersion, d.ResourceVersion)
+	}
+	return &calls
+}

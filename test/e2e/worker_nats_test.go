@@ -1,0 +1,393 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/internal/jobs/jobstest"
+	"github.com/cinch-dev/cinch/internal/results"
+	"github.com/cinch-dev/cinch/pkg/hardening"
+)
+
+// The daemon tests run `worker run` as a subprocess (the binary built from
+// cmd/worker, as it is deployed) against a JetStream server inside the test
+// process. Each test has its own server, namespace and clone labels
+// (--clone-labels), so its worker never touches another test's clones, and
+// resync is off (--resync-interval 0) so it runs only the jobs the test
+// publishes.
+
+const (
+	// ackWait is the consumer's ack wait in these tests (--ack-backoff).
+	ackWait = 6 * time.Second
+	// shutdownGrace is the workers' --shutdown-grace.
+	shutdownGrace = 3 * time.Second
+)
+
+var (
+	workerBinOnce sync.Once
+	workerBin     string
+	workerBinErr  error
+)
+
+// buildWorker builds cmd/worker once per test binary.
+func buildWorker(t *testing.T) string {
+	t.Helper()
+	workerBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "cinch-e2e-worker-")
+		if err != nil {
+			workerBinErr = err
+			return
+		}
+		workerBin = filepath.Join(dir, "worker")
+		out, err := exec.Command("go", "build", "-o", workerBin, "../../cmd/worker").CombinedOutput()
+		if err != nil {
+			workerBinErr = fmt.Errorf("go build cmd/worker: %w\n%s", err, out)
+		}
+	})
+	require.NoError(t, workerBinErr)
+	return workerBin
+}
+
+// natsServer is a JetStream server in the test process that can be
+// restarted on the same port and store directory.
+type natsServer struct {
+	t    *testing.T
+	dir  string
+	port int
+	s    *server.Server
+}
+
+func startNATS(t *testing.T) *natsServer {
+	t.Helper()
+	n := &natsServer{t: t, dir: t.TempDir(), port: -1}
+	n.start()
+	n.port = n.s.Addr().(*net.TCPAddr).Port
+	t.Cleanup(n.stop)
+	return n
+}
+
+func (n *natsServer) start() {
+	n.t.Helper()
+	s, err := jobstest.StartServer(n.dir, n.port)
+	require.NoError(n.t, err)
+	n.s = s
+}
+
+func (n *natsServer) stop() {
+	if n.s != nil {
+		n.s.Shutdown()
+		n.s.WaitForShutdown()
+		n.s = nil
+	}
+}
+
+func (n *natsServer) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", n.port) }
+
+// jetStream connects the test to n (reconnecting across restarts) and
+// ensures the job stream.
+func (n *natsServer) jetStream() jetstream.JetStream {
+	n.t.Helper()
+	js, err := jetstream.New(jobstest.Connect(n.t, n.s))
+	require.NoError(n.t, err)
+	_, err = jobs.EnsureStream(n.t.Context(), js, jobs.DefaultStreamConfig())
+	require.NoError(n.t, err)
+	return js
+}
+
+// waitQueueEmpty waits until no job is pending or unacknowledged.
+func waitQueueEmpty(t *testing.T, js jetstream.JetStream, timeout time.Duration) *jetstream.ConsumerInfo {
+	t.Helper()
+	var info *jetstream.ConsumerInfo
+	WaitFor(t, time.Second, timeout, func(ctx context.Context) (bool, error) {
+		c, err := js.Consumer(ctx, jobs.DefaultStreamConfig().Name, jobs.DefaultConsumerConfig().Durable)
+		if err != nil {
+			return false, nil //nolint:nilerr // not created yet or server restarting
+		}
+		info, err = c.Info(ctx)
+		if err != nil {
+			return false, nil //nolint:nilerr // server restarting
+		}
+		return info.NumPending == 0 && info.NumAckPending == 0 && info.NumRedelivered == 0 && info.Delivered.Consumer > 0, nil
+	})
+	return info
+}
+
+// workerProc is one `worker run` subprocess.
+type workerProc struct {
+	cmd  *exec.Cmd
+	log  *os.File
+	done chan struct{}
+	err  error
+}
+
+// startWorker runs `worker run` against n with the test's clone labels.
+func startWorker(t *testing.T, n *natsServer, scope string, extra ...string) *workerProc {
+	t.Helper()
+	bin := buildWorker(t)
+	args := []string{"run", "--nats-url", n.url(), "--metrics-addr", "",
+		"--recording-duration", recordingDuration(t).String(), "--baseline-stagger", "2s",
+		"--resync-interval", "0", "--sweep-interval", "1h",
+		"--clone-labels", "e2e.cinch.test/scope=" + scope,
+		"--ack-backoff", ackWait.String(), "--shutdown-grace", shutdownGrace.String(), "-v", "1"}
+	args = append(args, extra...)
+	f, err := os.CreateTemp(t.TempDir(), "worker-*.log")
+	require.NoError(t, err)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	require.NoError(t, cmd.Start())
+	w := &workerProc{cmd: cmd, log: f, done: make(chan struct{})}
+	go func() { w.err = cmd.Wait(); close(w.done) }()
+	t.Cleanup(func() {
+		// SIGTERM first: the worker deletes the clones of a running job.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-w.done:
+		case <-time.After(shutdownGrace + 30*time.Second):
+			_ = cmd.Process.Kill()
+			<-w.done
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(f.Name())
+			t.Logf("worker log (pid %d):\n%s", cmd.Process.Pid, tail(b, 6000))
+			if dir := os.Getenv("CINCH_E2E_LOGS"); dir != "" {
+				_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.log", strings.ReplaceAll(t.Name(), "/", "_"), cmd.Process.Pid)), b, 0o644)
+			}
+		}
+	})
+	return w
+}
+
+// wait waits for the process to exit and returns its exit code.
+func (w *workerProc) wait(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case <-w.done:
+	case <-time.After(timeout):
+		t.Fatalf("worker did not exit within %s", timeout)
+	}
+	return w.cmd.ProcessState.ExitCode()
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+// publishJob publishes the job the webhook would publish for d.
+func publishJob(t *testing.T, js jetstream.JetStream, d *appsv1.Deployment) jobs.Job {
+	t.Helper()
+	j := jobs.Job{Namespace: d.Namespace, Kind: jobs.KindDeployment, Name: d.Name, UID: string(d.UID),
+		TemplateHash: hardening.TemplateHash(&d.Spec.Template), Reason: jobs.ReasonAdmission}
+	ack, err := jobs.NewPublisher(js, jobs.PublisherOptions{Stream: jobs.DefaultStreamConfig().Name, Timeout: 5 * time.Second}).Publish(t.Context(), j)
+	require.NoError(t, err)
+	require.False(t, ack.Duplicate)
+	return j
+}
+
+// optIn labels ns for Cinch. Tests opt in after creating their workloads,
+// so that a Cinch installed in the cluster (its admission webhook) does not
+// take them.
+func optIn(t *testing.T, cs kubernetes.Interface, ns string) {
+	t.Helper()
+	patch := fmt.Sprintf(`{"metadata":{"labels":{%q:%q}}}`, hardening.LabelHarden, hardening.HardenEnabled)
+	_, err := cs.CoreV1().Namespaces().Patch(t.Context(), ns, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+	require.NoError(t, err)
+}
+
+// liveClones lists the clone namespaces of ns that are not terminating.
+func liveClones(ctx context.Context, cs kubernetes.Interface, ns string) ([]string, error) {
+	l, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: hardening.LabelCloneOf + "=" + ns})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range l.Items {
+		if n.DeletionTimestamp == nil {
+			out = append(out, n.Name)
+		}
+	}
+	return out, nil
+}
+
+// waitClones waits until at least n clones of ns are alive and returns them.
+func waitClones(t *testing.T, cs kubernetes.Interface, ns string, n int, timeout time.Duration) []string {
+	t.Helper()
+	var live []string
+	WaitFor(t, 500*time.Millisecond, timeout, func(ctx context.Context) (bool, error) {
+		var err error
+		live, err = liveClones(ctx, cs, ns)
+		return len(live) >= n, err
+	})
+	return live
+}
+
+// assertNoClones checks that every clone of ns is gone or being deleted.
+func assertNoClones(t *testing.T, cs kubernetes.Interface, ns string) {
+	t.Helper()
+	live, err := liveClones(t.Context(), cs, ns)
+	require.NoError(t, err)
+	assert.Empty(t, live, "clones of %s left", ns)
+}
+
+// waitStatus waits until the workload's status is one of want for its
+// current template and returns its annotations.
+func waitStatus(t *testing.T, cs kubernetes.Interface, ns, name string, timeout time.Duration, want ...hardening.Status) map[string]string {
+	t.Helper()
+	var ann map[string]string
+	WaitFor(t, time.Second, timeout, func(ctx context.Context) (bool, error) {
+		d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		ann = d.Annotations
+		return slices.Contains(want, hardening.Status(ann[hardening.AnnotationStatus])) &&
+			ann[hardening.AnnotationTemplateHash] == hardening.TemplateHash(&d.Spec.Template), nil
+	})
+	return ann
+}
+
+// eventReasons returns the reasons of the Events on the workload, in order.
+func eventReasons(t *testing.T, cs kubernetes.Interface, ns, name string) ([]string, []corev1.Event) {
+	t.Helper()
+	evs, err := cs.CoreV1().Events(ns).List(t.Context(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + name})
+	require.NoError(t, err)
+	var reasons []string
+	for _, e := range evs.Items {
+		reasons = append(reasons, e.Reason)
+	}
+	return reasons, evs.Items
+}
+
+// recommends reports whether the template, with rec applied, has the
+// setting of check for its first container (pod-level settings count).
+func recommends(rec hardening.Recommendation, tmpl *corev1.PodTemplateSpec, check hardening.CheckID) bool {
+	applied := rec.Apply(tmpl)
+	pod := applied.Spec.SecurityContext
+	if pod == nil {
+		pod = &corev1.PodSecurityContext{}
+	}
+	c := applied.Spec.Containers[0].SecurityContext
+	if c == nil {
+		c = &corev1.SecurityContext{}
+	}
+	isTrue := func(b *bool) bool { return b != nil && *b }
+	switch check {
+	case hardening.CheckRunAsNonRoot:
+		return isTrue(c.RunAsNonRoot) || isTrue(pod.RunAsNonRoot)
+	case hardening.CheckRunAsGroup:
+		return c.RunAsGroup != nil || pod.RunAsGroup != nil
+	case hardening.CheckReadOnlyRootFilesystem:
+		return isTrue(c.ReadOnlyRootFilesystem)
+	case hardening.CheckNoPrivilegeEscalation:
+		return c.AllowPrivilegeEscalation != nil && !*c.AllowPrivilegeEscalation
+	case hardening.CheckDropAllCapabilities:
+		return c.Capabilities != nil && slices.Contains(c.Capabilities.Drop, "ALL")
+	case hardening.CheckSeccompRuntimeDefault:
+		sp := c.SeccompProfile
+		if sp == nil {
+			sp = pod.SeccompProfile
+		}
+		return sp != nil && sp.Type == corev1.SeccompProfileTypeRuntimeDefault
+	case hardening.CheckNotPrivileged:
+		return c.Privileged != nil && !*c.Privileged
+	}
+	return false
+}
+
+// TestWorkerNATS runs jobs through NATS as the webhook publishes them: the
+// daemon pulls them, hardens the workloads in clones and writes the
+// ground-truth verdicts back to the original workloads; the queue ends
+// empty and no clone remains.
+func TestWorkerNATS(t *testing.T) {
+	t.Parallel()
+	cs := KubeClient(t)
+	n := startNATS(t)
+	js := n.jetStream()
+	scope := fmt.Sprintf("nats-%d", time.Now().UnixNano())
+	startWorker(t, n, scope, "--concurrency", "2")
+
+	// The group returns when both parallel workloads are done.
+	t.Run("workloads", func(t *testing.T) { hardenThroughNATS(t, cs, js) })
+	if t.Failed() {
+		return
+	}
+	info := waitQueueEmpty(t, js, 30*time.Second)
+	assert.Equal(t, uint64(2), info.Delivered.Consumer, "each job delivered once")
+}
+
+func hardenThroughNATS(t *testing.T, cs kubernetes.Interface, js jetstream.JetStream) {
+	for _, name := range []string{"scenario-fine", "scenario-bind-80"} {
+		i := slices.IndexFunc(groundTruth, func(g struct {
+			manifest string
+			mustFail []hardening.CheckID
+			addBack  []corev1.Capability
+		}) bool {
+			return g.manifest == name
+		})
+		require.GreaterOrEqual(t, i, 0, name)
+		tt := groundTruth[i]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			ns := Namespace(t, cs, "e2e-wnats", nil)
+			d := ApplyWorkload(t, cs, ns, name)
+			optIn(t, cs, ns)
+			publishJob(t, js, d)
+			ann := waitStatus(t, cs, ns, d.Name, 5*time.Minute, hardening.StatusVerified, hardening.StatusFailed)
+			t.Logf("%s: %s after %s", name, ann[hardening.AnnotationStatus], time.Since(start).Round(time.Second))
+			require.Equal(t, string(hardening.StatusVerified), ann[hardening.AnnotationStatus], ann[hardening.AnnotationChecks])
+
+			rec, err := hardening.DecodeRecommendation(ann[hardening.AnnotationRecommendation])
+			require.NoError(t, err)
+			for _, id := range hardening.PlannedChecks(&d.Spec.Template, hardening.Options{}) {
+				want := !slices.Contains(tt.mustFail, id)
+				assert.Equal(t, want, recommends(rec, &d.Spec.Template, id), "check %s", id)
+			}
+			c := rec.Apply(&d.Spec.Template).Spec.Containers[0].SecurityContext
+			var added []corev1.Capability
+			if c != nil && c.Capabilities != nil {
+				added = slices.Clone(c.Capabilities.Add)
+				slices.Sort(added)
+			}
+			assert.Equal(t, tt.addBack, added, "add-back set")
+			assert.NotEmpty(t, ann[hardening.AnnotationPodSecurityLevel])
+			assert.NotEmpty(t, ann[hardening.AnnotationVerifiedAt])
+			checks, err := hardening.DecodeChecks(ann[hardening.AnnotationChecks])
+			require.NoError(t, err)
+			assert.NotEmpty(t, checks)
+
+			reasons, _ := eventReasons(t, cs, ns, d.Name)
+			assert.Contains(t, reasons, results.ReasonStarted)
+			assert.Contains(t, reasons, results.ReasonVerified)
+			if len(tt.mustFail) > 0 || tt.addBack != nil {
+				assert.Contains(t, reasons, results.ReasonTrialFail)
+			}
+			assertNoClones(t, cs, ns)
+		})
+	}
+}
