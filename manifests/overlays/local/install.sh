@@ -42,15 +42,11 @@ up() {
 down() {
 	local t0=$SECONDS
 	kubectl delete -k "$here" --ignore-not-found --wait=true --timeout=180s
-	# Trial clones the in-cluster worker could not delete before it stopped:
-	# those it created (field manager cinch-worker). Clones made by other
-	# processes sharing this cluster (tests running the pipeline in-process)
-	# are theirs to delete.
-	local clones
-	clones=$(kubectl get namespace -l cinch.dev/clone-of \
-		-o jsonpath='{range .items[?(@.metadata.managedFields[0].manager=="cinch-worker")]}{.metadata.name}{" "}{end}')
-	# shellcheck disable=SC2086 # a list of names
-	[ -z "$clones" ] || kubectl delete namespace $clones --ignore-not-found --wait=true --timeout=180s
+	# Trial clones the worker could not delete before it stopped: only this
+	# installation's (--clone-labels); other processes sharing the cluster
+	# (tests running the pipeline in-process) delete their own.
+	kubectl delete namespace -l cinch.dev/clone-of,installation.cinch.dev/namespace=cinch-system \
+		--ignore-not-found --wait=true --timeout=180s
 	log "Cinch removed in $((SECONDS - t0))s"
 }
 
