@@ -82,7 +82,9 @@ func TestWorkerKilledMidJob(t *testing.T) {
 	require.NotEmpty(t, orphans, "the killed worker leaves its clones")
 
 	// The second worker sweeps clones older than 1s of its scope before it
-	// takes jobs; the job comes back after the ack wait.
+	// takes jobs; the job comes back after the ack wait. A clone the killed
+	// worker created just before it died must be old enough by then.
+	time.Sleep(1500 * time.Millisecond)
 	startWorker(t, e.nats, e.scope, "--sweep-older-than", "1s")
 	ann := waitStatus(t, e.cs, e.ns, e.d.Name, 3*time.Minute, hardening.StatusVerified, hardening.StatusFailed)
 	t.Logf("verified %s after the kill", time.Since(killed).Round(time.Second))
