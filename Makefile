@@ -29,7 +29,7 @@ images: ## Build the scenario and application images and import them into the lo
 
 ##@ Test
 .PHONY: test
-test: cluster-up images test-unit test-integration test-e2e ## Run all test tiers; brings up the local cluster and its images first.
+test: cluster-up images test-unit test-integration test-alerts manifests-check test-e2e ## All tiers (unit, integration, alert rules, manifests, e2e); brings up the local cluster first.
 
 .PHONY: test-unit
 test-unit: ## Unit tests of every package (no cluster needed).
