@@ -25,22 +25,9 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/cinch-dev/cinch/internal/clone"
+	"github.com/cinch-dev/cinch/internal/kubetest"
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
-
-func client(t *testing.T) kubernetes.Interface {
-	t.Helper()
-	path := os.Getenv("CINCH_TEST_KUBECONFIG")
-	if path == "" {
-		t.Fatal("CINCH_TEST_KUBECONFIG must name the local API server's kubeconfig (make cluster-up MODE=apiserver)")
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
-	require.NoError(t, err)
-	cfg.WarningHandler = rest.NoWarnings{}
-	cs, err := kubernetes.NewForConfig(cfg)
-	require.NoError(t, err)
-	return cs
-}
 
 func podTemplate(app string) corev1.PodTemplateSpec {
 	return corev1.PodTemplateSpec{
@@ -200,7 +187,7 @@ func names[T any](items []T, name func(T) string) []string {
 }
 
 func TestIntegrationCloneCreateDelete(t *testing.T) {
-	cs := client(t)
+	cs := kubetest.Client(t, kubetest.EnvIntegration)
 	ctx := t.Context()
 	src := sourceNamespace(t, cs)
 	cl := clone.New(cs, clone.Options{Replicas: 1, DenyEgress: true, NamePrefix: "cinch-", Labels: map[string]string{
@@ -360,7 +347,7 @@ func TestIntegrationCloneCreateDelete(t *testing.T) {
 }
 
 func TestIntegrationCloneErrors(t *testing.T) {
-	cs := client(t)
+	cs := kubetest.Client(t, kubetest.EnvIntegration)
 	ctx := t.Context()
 	src := sourceNamespace(t, cs)
 	cl := clone.New(cs, clone.DefaultOptions())
@@ -404,7 +391,7 @@ func TestIntegrationCloneErrors(t *testing.T) {
 }
 
 func TestIntegrationCloneSweep(t *testing.T) {
-	cs := client(t)
+	cs := kubetest.Client(t, kubetest.EnvIntegration)
 	ctx := t.Context()
 	src := sourceNamespace(t, cs)
 	source := clone.Source{Namespace: src, Kind: clone.KindDeployment, Name: "web"}
@@ -460,7 +447,7 @@ func TestIntegrationCloneSweep(t *testing.T) {
 }
 
 func TestIntegrationCloneOtherKinds(t *testing.T) {
-	cs := client(t)
+	cs := kubetest.Client(t, kubetest.EnvIntegration)
 	ctx := t.Context()
 	src := sourceNamespace(t, cs)
 	cl := clone.New(cs, clone.DefaultOptions())

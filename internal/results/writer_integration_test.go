@@ -4,7 +4,6 @@ package results
 
 import (
 	"context"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,24 +14,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/cinch-dev/cinch/internal/kubetest"
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
-
-func integrationClient(t *testing.T) kubernetes.Interface {
-	t.Helper()
-	path := os.Getenv("CINCH_TEST_KUBECONFIG")
-	if path == "" {
-		t.Fatal("CINCH_TEST_KUBECONFIG is not set")
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
-	require.NoError(t, err)
-	cs, err := kubernetes.NewForConfig(cfg)
-	require.NoError(t, err)
-	return cs
-}
 
 // TestWriteResultConflictIntegration makes the result write race a real
 // concurrent update: between the writer's read and its patch another client
@@ -40,7 +25,7 @@ func integrationClient(t *testing.T) kubernetes.Interface {
 // server refuses the stale patch (409), the writer reads again and writes;
 // the concurrent change survives.
 func TestWriteResultConflictIntegration(t *testing.T) {
-	cs := integrationClient(t)
+	cs := kubetest.Client(t, kubetest.EnvIntegration)
 	nsObj, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "results-it-"}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	ns := nsObj.Name

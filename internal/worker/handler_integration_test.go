@@ -5,7 +5,6 @@ package worker
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"testing"
 	"time"
 
@@ -17,35 +16,16 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/internal/kubetest"
 	"github.com/cinch-dev/cinch/internal/pipeline"
 	"github.com/cinch-dev/cinch/internal/results"
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
-func integrationClient(t *testing.T) kubernetes.Interface {
-	t.Helper()
-	path := os.Getenv("CINCH_TEST_KUBECONFIG")
-	if path == "" {
-		t.Fatal("CINCH_TEST_KUBECONFIG is not set")
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
-	require.NoError(t, err)
-	cs, err := kubernetes.NewForConfig(cfg)
-	require.NoError(t, err)
-	return cs
-}
-
 func optedInNamespace(t *testing.T, cs kubernetes.Interface) string {
-	t.Helper()
-	ns, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		GenerateName: "worker-it-", Labels: map[string]string{hardening.LabelHarden: hardening.HardenEnabled},
-	}}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}) })
-	return ns.Name
+	return kubetest.Namespace(t, cs, "worker-it", map[string]string{hardening.LabelHarden: hardening.HardenEnabled})
 }
 
 func deployment(name string) *appsv1.Deployment {
@@ -95,7 +75,7 @@ func verifiedResult(tmpl *corev1.PodTemplateSpec) pipeline.Result {
 }
 
 func TestHandlerIntegration(t *testing.T) {
-	cs := integrationClient(t)
+	cs := kubetest.Client(t, kubetest.EnvIntegration)
 	ns := optedInNamespace(t, cs)
 	writer := results.NewWriter(cs, "cinch-worker-test")
 
@@ -244,7 +224,7 @@ func (p *capturePublisher) Publish(_ context.Context, j jobs.Job) (jobs.Ack, err
 }
 
 func TestResyncIntegration(t *testing.T) {
-	cs := integrationClient(t)
+	cs := kubetest.Client(t, kubetest.EnvIntegration)
 	ns := optedInNamespace(t, cs)
 	writer := results.NewWriter(cs, "cinch-worker-test")
 	for _, name := range []string{"todo", "done", "optout"} {

@@ -17,35 +17,17 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
+
+	"github.com/cinch-dev/cinch/internal/kubetest"
 )
 
-// KubeClient returns a client for the cluster in $KUBECONFIG (t.Fatal when
-// unset).
-func KubeClient(t *testing.T) kubernetes.Interface {
-	t.Helper()
-	path := os.Getenv("KUBECONFIG")
-	if path == "" {
-		t.Fatal("KUBECONFIG is not set")
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
-	require.NoError(t, err)
-	cfg.QPS, cfg.Burst = 50, 100
-	cs, err := kubernetes.NewForConfig(cfg)
-	require.NoError(t, err)
-	return cs
-}
+// KubeClient returns a client of the local cluster (env KUBECONFIG).
+func KubeClient(t *testing.T) kubernetes.Interface { return kubetest.Client(t, kubetest.EnvE2E) }
 
 // Namespace creates a namespace with labels, deleted when t ends.
 func Namespace(t *testing.T, cs kubernetes.Interface, prefix string, labels map[string]string) string {
-	t.Helper()
-	ns, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		GenerateName: prefix + "-", Labels: labels,
-	}}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}) })
-	return ns.Name
+	return kubetest.Namespace(t, cs, prefix, labels)
 }
 
 // ApplyWorkload creates the objects of test/workloads/manifests/NAME.yaml

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -17,8 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
 	"github.com/cinch-dev/cinch/internal/clone"
@@ -26,21 +23,6 @@ import (
 	"github.com/cinch-dev/cinch/pkg/oracle"
 	"github.com/cinch-dev/cinch/pkg/signals"
 )
-
-func scClient(t *testing.T) kubernetes.Interface {
-	t.Helper()
-	path := os.Getenv("KUBECONFIG")
-	if path == "" {
-		t.Fatal("KUBECONFIG must name the local cluster's kubeconfig (make cluster-up)")
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
-	require.NoError(t, err)
-	cfg.QPS, cfg.Burst = 50, 100
-	cfg.WarningHandler = rest.NoWarnings{}
-	cs, err := kubernetes.NewForConfig(cfg)
-	require.NoError(t, err)
-	return cs
-}
 
 // scSource creates an opted-in namespace with one scenario Deployment named
 // "app" in mode, deleted when t ends.
@@ -116,7 +98,7 @@ func scLog(rec oracle.Recording, previous bool) string {
 
 func TestSignalsCloneFine(t *testing.T) {
 	t.Parallel()
-	cs := scClient(t)
+	cs := KubeClient(t)
 	ns, d := scSource(t, cs, "fine")
 	tg := scTrial(t, cs, ns, "baseline-1", &d.Spec.Template, 25*time.Second)
 	rec, err := signals.NewRecorder(cs, signals.Options{StatsInterval: 2 * time.Second}).Record(t.Context(), tg, nil)
@@ -152,7 +134,7 @@ func TestSignalsCloneFine(t *testing.T) {
 
 func TestSignalsReadOnlyRootCrashes(t *testing.T) {
 	t.Parallel()
-	cs := scClient(t)
+	cs := KubeClient(t)
 	ns, d := scSource(t, cs, "write-root")
 	tmpl := d.Spec.Template.DeepCopy()
 	tmpl.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{ReadOnlyRootFilesystem: ptr.To(true)}
@@ -175,7 +157,7 @@ func TestSignalsReadOnlyRootCrashes(t *testing.T) {
 
 func TestSignalsRunAsNonRootWithRootImage(t *testing.T) {
 	t.Parallel()
-	cs := scClient(t)
+	cs := KubeClient(t)
 	ns, d := scSource(t, cs, "fine")
 	tmpl := d.Spec.Template.DeepCopy()
 	tmpl.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{RunAsNonRoot: ptr.To(true)}
@@ -198,7 +180,7 @@ func TestSignalsRunAsNonRootWithRootImage(t *testing.T) {
 
 func TestSignalsEarlyStopAndCancel(t *testing.T) {
 	t.Parallel()
-	cs := scClient(t)
+	cs := KubeClient(t)
 	ns, d := scSource(t, cs, "fine")
 	tg := scTrial(t, cs, ns, "early", &d.Spec.Template, time.Hour)
 	r := signals.NewRecorder(cs, signals.Options{PollInterval: 500 * time.Millisecond})

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 )
 
@@ -24,7 +22,7 @@ import (
 // securityContext enforcement: a scenario pod becomes Ready, its logs are read
 // through the API server, and a write to / fails under readOnlyRootFilesystem.
 func TestSmokeCluster(t *testing.T) {
-	cs := smokeClient(t)
+	cs := KubeClient(t)
 	ctx := t.Context()
 	ns, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "smoke-"}}, metav1.CreateOptions{})
 	require.NoError(t, err)
@@ -73,17 +71,6 @@ func TestSmokeCluster(t *testing.T) {
 		require.NoError(t, err, "no restarted instance logged the error; last previous log: %q", last)
 		assert.Contains(t, last, "read-only file system")
 	})
-}
-
-func smokeClient(t *testing.T) kubernetes.Interface {
-	t.Helper()
-	path := os.Getenv("KUBECONFIG")
-	require.NotEmpty(t, path, "KUBECONFIG must point at the local cluster (make cluster-up)")
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
-	require.NoError(t, err)
-	cs, err := kubernetes.NewForConfig(cfg)
-	require.NoError(t, err)
-	return cs
 }
 
 func smokePod(name, mode string, sc *corev1.SecurityContext) *corev1.Pod {

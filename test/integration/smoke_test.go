@@ -3,8 +3,6 @@
 package integration
 
 import (
-	"context"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -12,24 +10,17 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/cinch-dev/cinch/internal/kubetest"
 )
 
 // TestIntegrationSmoke proves the integration tier's API server works: a
 // namespace and a Deployment are created, defaulted and read back.
 func TestIntegrationSmoke(t *testing.T) {
-	path := os.Getenv("CINCH_TEST_KUBECONFIG")
-	require.NotEmpty(t, path, "CINCH_TEST_KUBECONFIG must name the local API server's kubeconfig (make cluster-up MODE=apiserver)")
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
-	require.NoError(t, err)
-	cs, err := kubernetes.NewForConfig(cfg)
-	require.NoError(t, err)
+	cs := kubetest.Client(t, kubetest.EnvIntegration)
 	ctx := t.Context()
 
-	ns, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "smoke-"}}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}) })
+	ns := kubetest.Namespace(t, cs, "smoke", nil)
 
 	labels := map[string]string{"app": "smoke"}
 	dep := &appsv1.Deployment{
@@ -42,10 +33,10 @@ func TestIntegrationSmoke(t *testing.T) {
 			},
 		},
 	}
-	_, err = cs.AppsV1().Deployments(ns.Name).Create(ctx, dep, metav1.CreateOptions{})
+	_, err := cs.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{})
 	require.NoError(t, err)
 
-	got, err := cs.AppsV1().Deployments(ns.Name).Get(ctx, "smoke", metav1.GetOptions{})
+	got, err := cs.AppsV1().Deployments(ns).Get(ctx, "smoke", metav1.GetOptions{})
 	require.NoError(t, err)
 	require.NotNil(t, got.Spec.Replicas, "the API server defaults replicas")
 	assert.Equal(t, int32(1), *got.Spec.Replicas)
