@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/cinch-dev/cinch/internal/clone"
 	"github.com/cinch-dev/cinch/internal/pipeline"
@@ -74,73 +75,107 @@ var groundTruth = []struct {
 	{"memcached", nil, nil},
 }
 
+// strategies returns the scheduling strategies the one-shot test runs, from
+// CINCH_E2E_STRATEGIES (comma separated; default frugal).
+func strategies(t *testing.T) []pipeline.Strategy {
+	v := os.Getenv("CINCH_E2E_STRATEGIES")
+	if v == "" {
+		return []pipeline.Strategy{pipeline.StrategyFrugal}
+	}
+	var out []pipeline.Strategy
+	for _, f := range strings.Split(v, ",") {
+		st, err := pipeline.ParseStrategy(strings.TrimSpace(f))
+		require.NoError(t, err)
+		out = append(out, st)
+	}
+	return out
+}
+
 // TestWorkerOneShot hardens every scenario workload end to end (real clones,
-// containers, recordings, service probes and oracle) and checks the verdict
-// of every planned check against the ground truth, the add-back set, the
-// annotations and Events written to the original workload, and that no
-// clone is left. Select workloads with -run TestWorkerOneShot/NAME; run
-// several at once with -parallel.
+// containers, recordings, service probes and oracle) under each strategy of
+// CINCH_E2E_STRATEGIES and checks the verdict of every planned check against
+// the ground truth, the add-back set, the annotations and Events written to
+// the original workload, that no clone is left, and that every strategy
+// recommends exactly the same settings. Select workloads with -run
+// TestWorkerOneShot/NAME; run several at once with -parallel.
 func TestWorkerOneShot(t *testing.T) {
 	cs := KubeClient(t)
+	sts := strategies(t)
 	for _, tt := range groundTruth {
 		t.Run(tt.manifest, func(t *testing.T) {
 			t.Parallel()
-			// Not opted in: the one-shot mode needs no opt-in, and an opted-in
-			// namespace would also be hardened by any Cinch installed in the
-			// cluster.
-			ns := Namespace(t, cs, "e2e-worker", nil)
-			d := ApplyWorkload(t, cs, ns, tt.manifest)
-			h := newHandler(t, pipeline.StrategyFrugal)
-			ref := results.Ref{Namespace: ns, Kind: "Deployment", Name: d.Name}
-			ctx := logr.NewContext(t.Context(), testr.NewWithOptions(t, testr.Options{Verbosity: 0}))
-			res, ann, err := h.Once(ctx, ref, true)
-			require.NoError(t, err)
-			var sb strings.Builder
-			require.NoError(t, worker.Print(&sb, "table", ref, res, ann))
-			t.Log("\n" + sb.String())
-
-			// Every workload tolerates some check (seccomp at least).
-			assert.Equal(t, pipeline.OutcomeVerified, res.Outcome, res.Reason)
-			for _, id := range res.Planned {
-				if id == hardening.CheckDropAllCapabilities && tt.addBack != nil {
-					assert.NotContains(t, res.Passed, id, "drop-all-capabilities alone must fail")
+			var first string
+			for _, st := range sts {
+				ann := hardenOnce(t, cs, tt.manifest, tt.mustFail, tt.addBack, st)
+				if first == "" {
+					first = ann[hardening.AnnotationRecommendation]
 					continue
 				}
-				assert.Equal(t, !slices.Contains(tt.mustFail, id), slices.Contains(res.Passed, id), "check %s", id)
+				assert.JSONEq(t, first, ann[hardening.AnnotationRecommendation], "strategy %s recommends what %s does", st, sts[0])
 			}
-			var found []corev1.Capability
-			for _, caps := range res.AddBack {
-				found = append(found, caps...)
-			}
-			slices.Sort(found)
-			if tt.addBack == nil {
-				assert.Empty(t, found, "no add-back expected")
-			} else {
-				assert.Equal(t, tt.addBack, found, "add-back set")
-			}
-
-			cur, err := cs.AppsV1().Deployments(ns).Get(t.Context(), d.Name, metav1.GetOptions{})
-			require.NoError(t, err)
-			assert.Equal(t, ann, pick(cur.Annotations, hardening.AnnotationPrefix))
-			assert.Equal(t, string(res.Outcome), cur.Annotations[hardening.AnnotationStatus])
-			evs, err := cs.CoreV1().Events(ns).List(t.Context(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + d.Name})
-			require.NoError(t, err)
-			reasons := map[string]bool{}
-			for _, e := range evs.Items {
-				reasons[e.Reason] = true
-			}
-			assert.True(t, reasons[results.ReasonStarted], "started event")
-			assert.True(t, reasons[results.ReasonVerified], "verified event")
-			if len(tt.mustFail) > 0 || tt.addBack != nil {
-				assert.True(t, reasons[results.ReasonTrialFail], "trial failed event")
-			}
-			if len(tt.mustFail) == 0 && tt.addBack == nil {
-				assert.Equal(t, hardening.TrialNameEverything, res.VerifiedBy)
-				assert.Len(t, res.Trials, 3, "a workload that tolerates everything costs three clones")
-			}
-			assertNoClones(t, cs, ns)
 		})
 	}
+}
+
+// hardenOnce runs the one-shot worker with strategy st on a fresh copy of
+// the manifest, checks the result against the ground truth and returns the
+// annotations it wrote.
+func hardenOnce(t *testing.T, cs kubernetes.Interface, manifest string, mustFail []hardening.CheckID, addBack []corev1.Capability, st pipeline.Strategy) map[string]string {
+	t.Helper()
+	// Not opted in: the one-shot mode needs no opt-in, and an opted-in
+	// namespace would also be hardened by any Cinch installed in the cluster.
+	ns := Namespace(t, cs, "e2e-worker", nil)
+	d := ApplyWorkload(t, cs, ns, manifest)
+	h := newHandler(t, st)
+	ref := results.Ref{Namespace: ns, Kind: "Deployment", Name: d.Name}
+	ctx := logr.NewContext(t.Context(), testr.NewWithOptions(t, testr.Options{Verbosity: 0}))
+	res, ann, err := h.Once(ctx, ref, true)
+	require.NoError(t, err)
+	var sb strings.Builder
+	require.NoError(t, worker.Print(&sb, "table", ref, res, ann))
+	t.Logf("strategy %s:\n%s", st, sb.String())
+
+	// Every workload tolerates some check (seccomp at least).
+	assert.Equal(t, pipeline.OutcomeVerified, res.Outcome, res.Reason)
+	for _, id := range res.Planned {
+		if id == hardening.CheckDropAllCapabilities && addBack != nil {
+			assert.NotContains(t, res.Passed, id, "drop-all-capabilities alone must fail")
+			continue
+		}
+		assert.Equal(t, !slices.Contains(mustFail, id), slices.Contains(res.Passed, id), "check %s", id)
+	}
+	var found []corev1.Capability
+	for _, caps := range res.AddBack {
+		found = append(found, caps...)
+	}
+	slices.Sort(found)
+	if addBack == nil {
+		assert.Empty(t, found, "no add-back expected")
+	} else {
+		assert.Equal(t, addBack, found, "add-back set")
+	}
+
+	cur, err := cs.AppsV1().Deployments(ns).Get(t.Context(), d.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, ann, pick(cur.Annotations, hardening.AnnotationPrefix))
+	assert.Equal(t, string(res.Outcome), cur.Annotations[hardening.AnnotationStatus])
+	evs, err := cs.CoreV1().Events(ns).List(t.Context(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + d.Name})
+	require.NoError(t, err)
+	reasons := map[string]bool{}
+	for _, e := range evs.Items {
+		reasons[e.Reason] = true
+	}
+	assert.True(t, reasons[results.ReasonStarted], "started event")
+	assert.True(t, reasons[results.ReasonVerified], "verified event")
+	if len(mustFail) > 0 || addBack != nil {
+		assert.True(t, reasons[results.ReasonTrialFail], "trial failed event")
+	}
+	if len(mustFail) == 0 && addBack == nil && st == pipeline.StrategyFrugal {
+		assert.Equal(t, hardening.TrialNameEverything, res.VerifiedBy)
+		assert.Len(t, res.Trials, 3, "a workload that tolerates everything costs three clones")
+	}
+	assertNoClones(t, cs, ns)
+	return ann
 }
 
 func pick(m map[string]string, prefix string) map[string]string {
