@@ -343,7 +343,7 @@ remove_kube_chains() {
 	for ipt in iptables ip6tables; do
 		command -v $ipt >/dev/null || continue
 		for t in filter nat mangle; do
-			$ipt-save -t $t 2>/dev/null | grep '^-A' | grep -E -- '(-j|-g) KUBE-|^-A KUBE-' | grep -v '^-A KUBE-' | while read -r rule; do
+			{ $ipt-save -t $t 2>/dev/null | grep -E -- '^-A .*(-j|-g) KUBE-' | grep -v '^-A KUBE-' || true; } | while read -r rule; do
 				eval "$ipt -t $t ${rule/-A/-D}" 2>/dev/null || true
 			done
 			for chain in $($ipt-save -t $t 2>/dev/null | awk '/^:KUBE-/ {print substr($1, 2)}'); do
