@@ -88,7 +88,8 @@ bench-trials: ## Wall time (in units of R) and pod-seconds per scenario workload
 
 ##@ Local cluster
 .PHONY: cluster-up
-cluster-up: ## Start the local cluster (MODE=apiserver for etcd + kube-apiserver only). Idempotent.
+cluster-up: ## Start the local cluster (MODE=apiserver for etcd + kube-apiserver only); installs its Debian packages. Idempotent.
+	test/cluster/install-deps.sh
 	$(CLUSTER) up $(if $(filter apiserver,$(MODE)),--apiserver-only)
 
 .PHONY: cluster-down
