@@ -83,8 +83,8 @@ bench-admission: ## Webhook latency over HTTPS at 200/500/1000 req/s, NATS up an
 	$(GO) run ./test/bench/admission $(if $(DURATION),-duration $(DURATION))
 
 .PHONY: bench-trials
-bench-trials: ## Wall time (in units of R) and pod-seconds per scenario workload and strategy, on the local cluster.
-	$(GO) run ./test/bench/trials -kubeconfig $(KUBECONFIG_LOCAL)
+bench-trials: ## Wall time (in units of R) and pod-seconds per workload and strategy on the local cluster (R=20s, WORKLOADS=a,b).
+	$(GO) run ./test/bench/trials -kubeconfig $(KUBECONFIG_LOCAL) $(if $(R),-r $(R)) $(if $(WORKLOADS),-workloads $(WORKLOADS))
 
 ##@ Local cluster
 .PHONY: cluster-up
