@@ -130,6 +130,7 @@ func parseRun(args []string) (RunConfig, error) {
 	fs.DurationVar(&c.SweepOlderThan, "sweep-older-than", time.Hour, "age from which a clone counts as left over")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 20*time.Second, "time a running job may go on after SIGTERM before it is cancelled and returned to the queue")
 	fs.StringVar(&c.Stream.Name, "stream", c.Stream.Name, "JetStream stream name")
+	fs.IntVar(&c.Stream.Replicas, "stream-replicas", c.Stream.Replicas, "replicas of the job stream (1..5; 3 on a 3-server NATS cluster)")
 	fs.StringVar(&c.Consumer.Durable, "consumer", c.Consumer.Durable, "durable consumer name")
 	fs.Func("ack-backoff", "redelivery delays after a missed ack, comma-separated (the first is the ack wait; default 1m,2m,5m,10m)", func(s string) error {
 		var bo []time.Duration

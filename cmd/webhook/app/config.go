@@ -44,6 +44,9 @@ type Config struct {
 	// (in the background, so a NATS outage never delays serving).
 	Stream       string
 	EnsureStream bool
+	// StreamReplicas is the stream's replica count when EnsureStream
+	// creates it (3 on a 3-server NATS cluster).
+	StreamReplicas int
 	// PublishTimeout bounds the wait for one publish.
 	PublishTimeout time.Duration
 
@@ -69,6 +72,7 @@ func DefaultConfig() Config {
 		NATSURL:         "nats://nats." + ns + ".svc:4222",
 		Stream:          jobs.DefaultStreamConfig().Name,
 		EnsureStream:    true,
+		StreamReplicas:  jobs.DefaultStreamConfig().Replicas,
 		PublishTimeout:  admission.DefaultPublishTimeout,
 		ShutdownTimeout: 30 * time.Second,
 	}
@@ -91,6 +95,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.NATSCA, "nats-ca", c.NATSCA, "CA file for NATS TLS (optional)")
 	fs.StringVar(&c.Stream, "stream", c.Stream, "JetStream stream of hardening jobs")
 	fs.BoolVar(&c.EnsureStream, "ensure-stream", c.EnsureStream, "create or update the job stream at start")
+	fs.IntVar(&c.StreamReplicas, "stream-replicas", c.StreamReplicas, "replicas of the job stream (1..5; 3 on a 3-server NATS cluster)")
 	fs.DurationVar(&c.PublishTimeout, "publish-timeout", c.PublishTimeout, "longest wait for one job publish; the request is allowed either way")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "graceful shutdown bound")
 }
@@ -125,6 +130,9 @@ func (c Config) Validate() error {
 	}
 	if c.Stream == "" {
 		errs = append(errs, errors.New("--stream is empty"))
+	}
+	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
+		errs = append(errs, fmt.Errorf("--stream-replicas %d not in 1..5", c.StreamReplicas))
 	}
 	if c.PublishTimeout <= 0 || c.PublishTimeout > 5*time.Second {
 		errs = append(errs, fmt.Errorf("--publish-timeout %s not in (0, 5s]: it is added to every deploy when NATS is slow", c.PublishTimeout))

@@ -37,6 +37,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "bad namespace", mutate: func(c *Config) { c.Namespace = "Cinch_System" }, wantErr: "--namespace"},
 		{name: "no nats", mutate: func(c *Config) { c.NATSURL = "" }, wantErr: "--nats-url"},
 		{name: "no stream", mutate: func(c *Config) { c.Stream = "" }, wantErr: "--stream"},
+		{name: "zero stream replicas", mutate: func(c *Config) { c.StreamReplicas = 0 }, wantErr: "--stream-replicas"},
+		{name: "six stream replicas", mutate: func(c *Config) { c.StreamReplicas = 6 }, wantErr: "--stream-replicas"},
 		{name: "zero publish timeout", mutate: func(c *Config) { c.PublishTimeout = 0 }, wantErr: "--publish-timeout"},
 		{name: "huge publish timeout", mutate: func(c *Config) { c.PublishTimeout = time.Minute }, wantErr: "--publish-timeout"},
 		{name: "zero shutdown", mutate: func(c *Config) { c.ShutdownTimeout = 0 }, wantErr: "--shutdown-timeout"},

@@ -138,7 +138,7 @@ func Run(ctx context.Context, cfg Config) error {
 	})
 	if cfg.EnsureStream {
 		g.Go("stream setup", func(ctx context.Context) error {
-			ensureStream(ctx, js, cfg.Stream)
+			ensureStream(ctx, js, cfg.Stream, cfg.StreamReplicas)
 			return nil
 		})
 	}
@@ -221,10 +221,10 @@ func connectNATS(cfg Config, log logr.Logger) (*nats.Conn, error) {
 
 // ensureStream creates or updates the job stream, retrying until it succeeds
 // or ctx ends.
-func ensureStream(ctx context.Context, js jetstream.JetStream, name string) {
+func ensureStream(ctx context.Context, js jetstream.JetStream, name string, replicas int) {
 	log := logr.FromContextOrDiscard(ctx)
 	sc := jobs.DefaultStreamConfig()
-	sc.Name = name
+	sc.Name, sc.Replicas = name, replicas
 	for delay := time.Second; ; delay = min(2*delay, time.Minute) {
 		attempt, cancel := context.WithTimeout(ctx, 10*time.Second)
 		_, err := jobs.EnsureStream(attempt, js, sc)
