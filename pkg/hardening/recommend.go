@@ -121,71 +121,59 @@ func nilIfNil[T any](p *T) any {
 	return p
 }
 
+// hoist builds the hoistField of a *T field from its effective value and
+// the addresses of its pod-level and container-level copies.
+func hoist[T any](
+	eff func(*corev1.PodSecurityContext, *corev1.SecurityContext) *T,
+	pod func(*corev1.PodSecurityContext) **T,
+	ctr func(*corev1.SecurityContext) **T,
+	clone func(*T) *T,
+	weaker func(a, b *T) bool,
+) hoistField {
+	return hoistField{
+		eff: func(p *corev1.PodSecurityContext, s *corev1.SecurityContext) any { return nilIfNil(eff(p, s)) },
+		pod: func(p *corev1.PodSecurityContext) any { return nilIfNil(*pod(p)) },
+		ctr: func(s *corev1.SecurityContext) any {
+			if s == nil {
+				return nil
+			}
+			return nilIfNil(*ctr(s))
+		},
+		setPod:   func(p *corev1.PodSecurityContext, v any) { *pod(p) = clone(v.(*T)) },
+		clearCtr: func(s *corev1.SecurityContext) { *ctr(s) = nil },
+		weaker:   func(a, b any) bool { return weaker(a.(*T), b.(*T)) },
+	}
+}
+
+func clonePtr[T any](v *T) *T { return ptr(*v) }
+
+// rootWeaker: id 0 is weaker than any other id.
+func rootWeaker(a, b *int64) bool { return *a == 0 && *b != 0 }
+
 var hoistable = []hoistField{
-	{
-		eff: func(p *corev1.PodSecurityContext, s *corev1.SecurityContext) any {
-			return nilIfNil(effRunAsNonRoot(p, s))
-		},
-		pod: func(p *corev1.PodSecurityContext) any { return nilIfNil(p.RunAsNonRoot) },
-		ctr: func(s *corev1.SecurityContext) any {
-			if s == nil {
-				return nil
-			}
-			return nilIfNil(s.RunAsNonRoot)
-		},
-		setPod:   func(p *corev1.PodSecurityContext, v any) { p.RunAsNonRoot = ptr(*v.(*bool)) },
-		clearCtr: func(s *corev1.SecurityContext) { s.RunAsNonRoot = nil },
-		weaker:   func(a, b any) bool { return !*a.(*bool) && *b.(*bool) },
-	},
-	{
-		eff: func(p *corev1.PodSecurityContext, s *corev1.SecurityContext) any {
-			return nilIfNil(effRunAsUser(p, s))
-		},
-		pod: func(p *corev1.PodSecurityContext) any { return nilIfNil(p.RunAsUser) },
-		ctr: func(s *corev1.SecurityContext) any {
-			if s == nil {
-				return nil
-			}
-			return nilIfNil(s.RunAsUser)
-		},
-		setPod:   func(p *corev1.PodSecurityContext, v any) { p.RunAsUser = ptr(*v.(*int64)) },
-		clearCtr: func(s *corev1.SecurityContext) { s.RunAsUser = nil },
-		weaker:   func(a, b any) bool { return *a.(*int64) == 0 && *b.(*int64) != 0 },
-	},
-	{
-		eff: func(p *corev1.PodSecurityContext, s *corev1.SecurityContext) any {
-			return nilIfNil(effRunAsGroup(p, s))
-		},
-		pod: func(p *corev1.PodSecurityContext) any { return nilIfNil(p.RunAsGroup) },
-		ctr: func(s *corev1.SecurityContext) any {
-			if s == nil {
-				return nil
-			}
-			return nilIfNil(s.RunAsGroup)
-		},
-		setPod:       func(p *corev1.PodSecurityContext, v any) { p.RunAsGroup = ptr(*v.(*int64)) },
-		clearCtr:     func(s *corev1.SecurityContext) { s.RunAsGroup = nil },
-		weaker:       func(a, b any) bool { return *a.(*int64) == 0 && *b.(*int64) != 0 },
-		needsPodUser: true,
-	},
-	{
-		eff: func(p *corev1.PodSecurityContext, s *corev1.SecurityContext) any {
-			return nilIfNil(effSeccomp(p, s))
-		},
-		pod: func(p *corev1.PodSecurityContext) any { return nilIfNil(p.SeccompProfile) },
-		ctr: func(s *corev1.SecurityContext) any {
-			if s == nil {
-				return nil
-			}
-			return nilIfNil(s.SeccompProfile)
-		},
-		setPod:   func(p *corev1.PodSecurityContext, v any) { p.SeccompProfile = v.(*corev1.SeccompProfile).DeepCopy() },
-		clearCtr: func(s *corev1.SecurityContext) { s.SeccompProfile = nil },
-		weaker: func(a, b any) bool {
-			return a.(*corev1.SeccompProfile).Type == corev1.SeccompProfileTypeUnconfined &&
-				b.(*corev1.SeccompProfile).Type != corev1.SeccompProfileTypeUnconfined
-		},
-	},
+	hoist(effRunAsNonRoot,
+		func(p *corev1.PodSecurityContext) **bool { return &p.RunAsNonRoot },
+		func(s *corev1.SecurityContext) **bool { return &s.RunAsNonRoot },
+		clonePtr[bool], func(a, b *bool) bool { return !*a && *b }),
+	hoist(effRunAsUser,
+		func(p *corev1.PodSecurityContext) **int64 { return &p.RunAsUser },
+		func(s *corev1.SecurityContext) **int64 { return &s.RunAsUser },
+		clonePtr[int64], rootWeaker),
+	func() hoistField {
+		f := hoist(effRunAsGroup,
+			func(p *corev1.PodSecurityContext) **int64 { return &p.RunAsGroup },
+			func(s *corev1.SecurityContext) **int64 { return &s.RunAsGroup },
+			clonePtr[int64], rootWeaker)
+		f.needsPodUser = true
+		return f
+	}(),
+	hoist(effSeccomp,
+		func(p *corev1.PodSecurityContext) **corev1.SeccompProfile { return &p.SeccompProfile },
+		func(s *corev1.SecurityContext) **corev1.SeccompProfile { return &s.SeccompProfile },
+		(*corev1.SeccompProfile).DeepCopy,
+		func(a, b *corev1.SeccompProfile) bool {
+			return a.Type == corev1.SeccompProfileTypeUnconfined && b.Type != corev1.SeccompProfileTypeUnconfined
+		}),
 }
 
 // Apply returns a deep copy of t with rec applied. A field of rec is used
