@@ -20,8 +20,10 @@ const (
 	StrategyFrugal Strategy = "frugal"
 	// StrategyParallel starts every first-round trial at once.
 	StrategyParallel Strategy = "parallel"
-	// StrategySequential runs one trial at a time and never runs
-	// "everything" (the combination is verified at the end).
+	// StrategySequential keeps the frugal order but runs one trial at a
+	// time: fewest pods at once, longest wall time. Strategies change only
+	// cost: every strategy decides the same way (when "everything" passes,
+	// it is the recommendation, whatever single trials showed).
 	StrategySequential Strategy = "sequential"
 )
 

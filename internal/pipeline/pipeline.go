@@ -267,14 +267,7 @@ func (s *run) initial() {
 			}
 		}
 		s.singlesStarted = true
-	case StrategySequential:
-		for _, t := range s.plan.Trials {
-			if t.Kind == hardening.TrialSingle {
-				s.enqueue(t, 0)
-			}
-		}
-		s.singlesStarted = true
-	default:
+	default: // frugal, and sequential in the same order one at a time
 		if t, ok := s.plan.Trial(hardening.TrialNameEverything); ok {
 			s.enqueue(t, 0)
 		} else {
@@ -533,8 +526,16 @@ func (s *run) advance() {
 	if s.decided {
 		return
 	}
-	if r, ok := s.results[hardening.TrialNameEverything]; ok && !r.Verdict.Pass {
-		s.startSingles()
+	if r, ok := s.results[hardening.TrialNameEverything]; ok {
+		if !r.Verdict.Pass {
+			s.startSingles()
+		} else {
+			// Every planned check passed together with nothing added back:
+			// that is the recommendation, whatever a single trial showed (a
+			// process that switches users needs SETUID only while it runs
+			// as root), so every strategy decides alike.
+			s.addBack, s.capDone = nil, true
+		}
 	}
 	known := true
 	var passed []hardening.CheckID

@@ -74,6 +74,17 @@ var (
 		}
 		return works
 	}
+	// drops root at start-up (memcached -u): as root without ALL it needs
+	// SETUID and SETGID; as non-root it never switches users
+	switchesUser behaviour = func(t *corev1.PodTemplateSpec) outcome {
+		sc := ctr(t)
+		c := sc.Capabilities
+		if !isTrue(sc.RunAsNonRoot) && c != nil && slices.Contains(c.Drop, "ALL") &&
+			(!slices.Contains(c.Add, "SETUID") || !slices.Contains(c.Add, "SETGID")) {
+			return crashes
+		}
+		return works
+	}
 	// each check alone works, root filesystem and non-root together do not
 	pairConflict behaviour = func(t *corev1.PodTemplateSpec) outcome {
 		sc := ctr(t)
@@ -219,9 +230,9 @@ func TestRun(t *testing.T) {
 	}{
 		{"tolerates all frugal", toleratesAll, StrategyFrugal, OutcomeVerified, allChecks(), "everything", sorted(base, []string{"everything"}), nil},
 		{"tolerates all parallel", toleratesAll, StrategyParallel, OutcomeVerified, allChecks(), "everything", sorted(base, singles, []string{"everything"}), nil},
-		{"tolerates all sequential", toleratesAll, StrategySequential, OutcomeVerified, allChecks(), "combination", sorted(base, singles, []string{"combination"}), nil},
+		{"tolerates all sequential", toleratesAll, StrategySequential, OutcomeVerified, allChecks(), "everything", sorted(base, []string{"everything"}), nil},
 		{"need-root frugal", needRoot, StrategyFrugal, OutcomeVerified, without(allChecks(), hardening.CheckRunAsNonRoot), "combination", sorted(base, singles, []string{"everything", "combination"}), nil},
-		{"need-root sequential", needRoot, StrategySequential, OutcomeVerified, without(allChecks(), hardening.CheckRunAsNonRoot), "combination", sorted(base, singles, []string{"combination"}), nil},
+		{"need-root sequential", needRoot, StrategySequential, OutcomeVerified, without(allChecks(), hardening.CheckRunAsNonRoot), "combination", sorted(base, singles, []string{"everything", "combination"}), nil},
 		{"write-root frugal", writeRoot, StrategyFrugal, OutcomeVerified, without(allChecks(), hardening.CheckReadOnlyRootFilesystem), "combination", sorted(base, singles, []string{"everything", "combination"}), nil},
 		{"write-root parallel", writeRoot, StrategyParallel, OutcomeVerified, without(allChecks(), hardening.CheckReadOnlyRootFilesystem), "combination", sorted(base, singles, []string{"everything", "combination"}), nil},
 		{"bind-80 frugal", bind80, StrategyFrugal, OutcomeVerified, without(allChecks(), hardening.CheckDropAllCapabilities), "combination",
@@ -258,6 +269,25 @@ func TestRun(t *testing.T) {
 				applied := res.Recommendation.Apply(template())
 				assert.Equal(t, works, tt.b(applied))
 			}
+		})
+	}
+}
+
+// TestStrategiesDecideAlike: when "everything" passes it is the
+// recommendation under every strategy, even where a single drop-all trial
+// failed and its add-back search ran (parallel runs the singles anyway).
+func TestStrategiesDecideAlike(t *testing.T) {
+	for _, st := range Strategies() {
+		t.Run(string(st), func(t *testing.T) {
+			p, err := New(testConfig(st), &fakeCloner{}, fakeRecorder{switchesUser}, nil)
+			require.NoError(t, err)
+			res, err := p.Run(t.Context(), Source{Namespace: "ns", Kind: "Deployment", Name: "web"}, template(), nil)
+			require.NoError(t, err)
+			assert.Equal(t, OutcomeVerified, res.Outcome, res.Reason)
+			assert.Equal(t, allChecks(), res.Passed)
+			assert.Empty(t, res.AddBack)
+			assert.Equal(t, hardening.TrialNameEverything, res.VerifiedBy)
+			assert.Equal(t, works, switchesUser(res.Recommendation.Apply(template())))
 		})
 	}
 }
