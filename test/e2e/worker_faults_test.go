@@ -144,7 +144,7 @@ func TestWorkerBaselinesNeverReady(t *testing.T) {
 	t.Logf("ended %s after %s", ann[hardening.AnnotationStatus], took.Round(time.Second))
 	assert.Equal(t, string(hardening.StatusFailed), ann[hardening.AnnotationStatus])
 	assert.NotContains(t, ann, hardening.AnnotationRecommendation)
-	_, evs := eventReasons(t, e.cs, e.ns, e.d.Name)
+	_, evs := waitEvent(t, e.cs, e.ns, e.d.Name, results.ReasonFailed)
 	var msgs []string
 	for _, ev := range evs {
 		if ev.Reason == results.ReasonFailed {

@@ -283,6 +283,21 @@ func eventReasons(t *testing.T, cs kubernetes.Interface, ns, name string) ([]str
 	return reasons, evs.Items
 }
 
+// waitEvent waits until the workload has an Event with reason (the worker
+// writes the annotations first, then the Event) and returns its Events.
+func waitEvent(t *testing.T, cs kubernetes.Interface, ns, name, reason string) ([]string, []corev1.Event) {
+	t.Helper()
+	var (
+		reasons []string
+		evs     []corev1.Event
+	)
+	WaitFor(t, 500*time.Millisecond, 30*time.Second, func(context.Context) (bool, error) {
+		reasons, evs = eventReasons(t, cs, ns, name)
+		return slices.Contains(reasons, reason), nil
+	})
+	return reasons, evs
+}
+
 // recommends reports whether the template, with rec applied, has the
 // setting of check for its first container (pod-level settings count).
 func recommends(rec hardening.Recommendation, tmpl *corev1.PodTemplateSpec, check hardening.CheckID) bool {
@@ -373,9 +388,8 @@ func hardenThroughNATS(t *testing.T, cs kubernetes.Interface, js jetstream.JetSt
 			require.NoError(t, err)
 			assert.NotEmpty(t, checks)
 
-			reasons, _ := eventReasons(t, cs, ns, d.Name)
+			reasons, _ := waitEvent(t, cs, ns, d.Name, results.ReasonVerified)
 			assert.Contains(t, reasons, results.ReasonStarted)
-			assert.Contains(t, reasons, results.ReasonVerified)
 			if len(tt.mustFail) > 0 || tt.addBack != nil {
 				assert.Contains(t, reasons, results.ReasonTrialFail)
 			}
