@@ -75,6 +75,8 @@ func (c Common) Pipeline() (pipeline.Config, error) {
 type RunConfig struct {
 	Common
 	NATSURL        string
+	NATSCreds      string
+	NATSCA         string
 	Concurrency    int
 	MetricsAddr    string
 	ResyncInterval time.Duration
@@ -123,8 +125,10 @@ func parseRun(args []string) (RunConfig, error) {
 	fs := flag.NewFlagSet("worker run", flag.ContinueOnError)
 	c.bind(fs)
 	fs.StringVar(&c.NATSURL, "nats-url", "", "NATS server URL (required)")
+	fs.StringVar(&c.NATSCreds, "nats-creds", "", "NATS credentials file (optional)")
+	fs.StringVar(&c.NATSCA, "nats-ca", "", "CA file for NATS TLS (optional)")
 	fs.IntVar(&c.Concurrency, "concurrency", 1, "jobs run at once")
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", ":9090", "address of /metrics and /healthz (empty = off)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", ":9090", "address of /metrics, /healthz and /readyz (empty = off)")
 	fs.DurationVar(&c.ResyncInterval, "resync-interval", 5*time.Minute, "interval of the resync pass (0 = no resync, no coverage metrics)")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", 10*time.Minute, "interval of the left-over clone sweep")
 	fs.DurationVar(&c.SweepOlderThan, "sweep-older-than", time.Hour, "age from which a clone counts as left over")

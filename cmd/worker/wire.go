@@ -9,10 +9,10 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -122,20 +122,42 @@ func runDaemon(ctx context.Context, cfg RunConfig) error {
 	}
 	m := worker.NewMetrics(reg)
 
-	nc, err := nats.Connect(cfg.NATSURL, nats.Name(component), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second))
+	// The worker may start before NATS (a fresh install): it connects in
+	// the background and sets up its stream and consumer with retries,
+	// unready until then, instead of exiting into a crash loop whose
+	// back-off would stall a rollout.
+	nc, err := jobs.Connect(jobs.ConnectOptions{URL: cfg.NATSURL, Name: component, Creds: cfg.NATSCreds, CA: cfg.NATSCA}, log)
 	if err != nil {
-		return fmt.Errorf("connect nats: %w", err)
+		return err
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	if _, err := jobs.EnsureStream(ctx, js, cfg.Stream); err != nil {
-		return err
+	ctx, cancel := context.WithCancel(ctx) // an early return stops the metrics server
+	defer cancel()
+	var consuming atomic.Bool
+	g := &group{ctx: ctx}
+	if cfg.MetricsAddr != "" {
+		g.Go(metricsServer(cfg.MetricsAddr, reg, func() bool { return consuming.Load() && nc.IsConnected() }))
 	}
-	cons, err := jobs.EnsureConsumer(ctx, js, cfg.Stream.Name, cfg.Consumer)
+	var cons jetstream.Consumer
+	err = jobs.Retry(ctx, jobs.DefaultRetry, "set up the job stream and consumer", func(ctx context.Context) error {
+		if !nc.IsConnected() {
+			return jobs.ErrUnavailable
+		}
+		if _, err := jobs.EnsureStream(ctx, js, cfg.Stream); err != nil {
+			return err
+		}
+		c, err := jobs.EnsureConsumer(ctx, js, cfg.Stream.Name, cfg.Consumer)
+		cons = c
+		return err
+	})
 	if err != nil {
+		if ctx.Err() != nil { // stopped before NATS came up
+			return g.Wait()
+		}
 		return err
 	}
 	consumer, err := worker.NewConsumer(cfg.consumerConfig(), cons, st.handler, st.writer, m)
@@ -154,38 +176,55 @@ func runDaemon(ctx context.Context, cfg RunConfig) error {
 	// Old clones of a worker that died go before this one takes its jobs.
 	sweeper.SweepOnce(ctx)
 
-	parts := []func(context.Context) error{consumer.Start, sweeper.Start}
-	if cfg.ResyncInterval > 0 {
-		parts = append(parts, resync.Start)
-	}
-	if cfg.MetricsAddr != "" {
-		parts = append(parts, metricsServer(cfg.MetricsAddr, reg))
-	}
 	log.Info("worker started", "nats", cfg.NATSURL, "concurrency", cfg.Concurrency, "strategy", cfg.Strategy, "recordingDuration", cfg.RecordingDuration)
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
-	for _, start := range parts {
-		wg.Go(func() {
-			if err := start(ctx); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		})
+	g.Go(consumer.Start)
+	g.Go(sweeper.Start)
+	if cfg.ResyncInterval > 0 {
+		g.Go(resync.Start)
 	}
-	wg.Wait()
+	consuming.Store(true)
+	err = g.Wait()
 	log.Info("worker stopped")
-	return errors.Join(errs...)
+	return err
 }
 
-func metricsServer(addr string, reg *prometheus.Registry) func(context.Context) error {
+// group runs the daemon's parts until ctx ends and collects their errors.
+type group struct {
+	ctx  context.Context
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	errs []error
+}
+
+func (g *group) Go(start func(context.Context) error) {
+	g.wg.Go(func() {
+		if err := start(g.ctx); err != nil {
+			g.mu.Lock()
+			g.errs = append(g.errs, err)
+			g.mu.Unlock()
+		}
+	})
+}
+
+func (g *group) Wait() error {
+	g.wg.Wait()
+	return errors.Join(g.errs...)
+}
+
+// metricsServer serves /metrics, /healthz (the process is alive) and
+// /readyz (ready() holds: consuming jobs over a live NATS connection).
+func metricsServer(addr string, reg *prometheus.Registry, ready func() bool) func(context.Context) error {
 	return func(ctx context.Context) error {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+		mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+			if !ready() {
+				http.Error(w, "not consuming jobs: NATS or the job stream is not available yet", http.StatusServiceUnavailable)
+				return
+			}
+			_, _ = io.WriteString(w, "ok\n")
+		})
 		srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			<-ctx.Done()

@@ -57,6 +57,9 @@ type Handler struct {
 	// workload and stops early when it was deleted or its template changed
 	// (0 = never).
 	watchEvery time.Duration
+	// settle is how long after it was enqueued a job's workload may still be
+	// missing or show an older template (see WithSettle).
+	settle time.Duration
 }
 
 // HandlerOption configures a Handler.
@@ -77,9 +80,26 @@ func WithWatchInterval(d time.Duration) HandlerOption {
 // DefaultWatchInterval is how often a running job re-reads its workload.
 const DefaultWatchInterval = 5 * time.Second
 
+// WithSettle sets how long a young job waits for its workload to be stored
+// (DefaultSettle; 0 = not at all).
+func WithSettle(d time.Duration) HandlerOption {
+	return func(h *Handler) { h.settle = d }
+}
+
+// DefaultSettle bounds the wait for the API server to store what the
+// webhook admitted. The webhook publishes during admission, before the
+// object is stored: a worker that is fast enough reads the workload before
+// it exists (create) or with its previous template (update). Within this
+// time after the job was enqueued such a job waits instead of being
+// dropped as gone or superseded.
+const DefaultSettle = 20 * time.Second
+
+// settlePoll is how often a settling job re-reads its workload.
+const settlePoll = 250 * time.Millisecond
+
 // NewHandler returns a handler.
 func NewHandler(cs kubernetes.Interface, runner Runner, writer *results.Writer, opts ...HandlerOption) *Handler {
-	h := &Handler{cs: cs, runner: runner, writer: writer, now: time.Now, watchEvery: DefaultWatchInterval}
+	h := &Handler{cs: cs, runner: runner, writer: writer, now: time.Now, watchEvery: DefaultWatchInterval, settle: DefaultSettle}
 	for _, o := range opts {
 		o(h)
 	}
@@ -100,7 +120,7 @@ func (h *Handler) Process(ctx context.Context, j jobs.Job) (Outcome, error) {
 	}
 	log := logr.FromContextOrDiscard(ctx).WithValues("workload", ref.String(), "hash", j.TemplateHash)
 	ctx = logr.NewContext(ctx, log)
-	wl, err := h.writer.Current(ctx, ref, types.UID(j.UID), j.TemplateHash)
+	wl, err := h.current(ctx, j)
 	switch {
 	case errors.Is(err, results.ErrGone):
 		return OutcomeGone, nil
@@ -118,6 +138,24 @@ func (h *Handler) Process(ctx context.Context, j jobs.Job) (Outcome, error) {
 	}
 	out, _, _, err := h.harden(ctx, wl, true)
 	return out, err
+}
+
+// current reads the job's workload; while the job is younger than the
+// settle time, a missing workload or an older template is waited for (the
+// API server has not stored the admitted change yet).
+func (h *Handler) current(ctx context.Context, j jobs.Job) (results.Workload, error) {
+	for {
+		wl, err := h.writer.Current(ctx, refOf(j), types.UID(j.UID), j.TemplateHash)
+		unsettled := errors.Is(err, results.ErrGone) || errors.Is(err, results.ErrSuperseded)
+		if !unsettled || h.now().Sub(j.EnqueuedAt) >= h.settle {
+			return wl, err
+		}
+		select {
+		case <-ctx.Done():
+			return wl, fmt.Errorf("waiting for the admitted workload: %w", ctx.Err())
+		case <-time.After(settlePoll):
+		}
+	}
 }
 
 func (h *Handler) namespaceOptedIn(ctx context.Context, ns string) (bool, error) {

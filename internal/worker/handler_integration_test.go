@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/cinch-dev/cinch/internal/jobs"
 	"github.com/cinch-dev/cinch/internal/kubetest"
@@ -90,6 +91,21 @@ func TestHandlerIntegration(t *testing.T) {
 		require.NoError(t, err)
 		return d
 	}
+	// setArgs changes the pod template (the deployment controller may write
+	// the status in between: retry on conflicts).
+	setArgs := func(ctx context.Context, name string, args ...string) (*appsv1.Deployment, error) {
+		var d *appsv1.Deployment
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			cur, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			cur.Spec.Template.Spec.Containers[0].Args = args
+			d, err = cs.AppsV1().Deployments(ns).Update(ctx, cur, metav1.UpdateOptions{})
+			return err
+		})
+		return d, err
+	}
 
 	t.Run("verified result is written with events", func(t *testing.T) {
 		j, d := newJob(t, "verified")
@@ -134,9 +150,7 @@ func TestHandlerIntegration(t *testing.T) {
 	t.Run("template changed during the run: superseded", func(t *testing.T) {
 		j, d := newJob(t, "superseded")
 		runner := &cannedRunner{res: verifiedResult(&d.Spec.Template), during: func(ctx context.Context) {
-			cur := get(t, "superseded")
-			cur.Spec.Template.Spec.Containers[0].Args = []string{"tmp-writer"}
-			_, err := cs.AppsV1().Deployments(ns).Update(ctx, cur, metav1.UpdateOptions{})
+			_, err := setArgs(ctx, "superseded", "tmp-writer")
 			require.NoError(t, err)
 		}}
 		out, err := NewHandler(cs, runner, writer).Process(t.Context(), j)
@@ -150,6 +164,7 @@ func TestHandlerIntegration(t *testing.T) {
 	t.Run("stale job for an older template is dropped", func(t *testing.T) {
 		j, _ := newJob(t, "stale")
 		j.TemplateHash = "0123456789abcdef"
+		j.EnqueuedAt = time.Now().Add(-DefaultSettle) // settled: no wait
 		runner := &cannedRunner{}
 		out, err := NewHandler(cs, runner, writer).Process(t.Context(), j)
 		require.NoError(t, err)
@@ -160,6 +175,7 @@ func TestHandlerIntegration(t *testing.T) {
 
 	t.Run("workload gone or re-created", func(t *testing.T) {
 		j, _ := newJob(t, "gone")
+		j.EnqueuedAt = time.Now().Add(-DefaultSettle)
 		require.NoError(t, cs.AppsV1().Deployments(ns).Delete(t.Context(), "gone", metav1.DeleteOptions{}))
 		out, err := NewHandler(cs, &cannedRunner{}, writer).Process(t.Context(), j)
 		require.NoError(t, err)
@@ -170,6 +186,26 @@ func TestHandlerIntegration(t *testing.T) {
 		out, err = NewHandler(cs, &cannedRunner{}, writer).Process(t.Context(), j)
 		require.NoError(t, err)
 		assert.Equal(t, OutcomeGone, out, "a job for the old uid does not apply to the new object")
+	})
+
+	t.Run("job published before the API server stored the update", func(t *testing.T) {
+		_, d := newJob(t, "early")
+		next := d.DeepCopy()
+		next.Spec.Template.Spec.Containers[0].Args = []string{"tmp-writer"}
+		// The webhook's job for the update, read before the update is stored.
+		j := jobs.Job{Version: 1, Namespace: ns, Kind: jobs.KindDeployment, Name: "early", UID: string(d.UID),
+			TemplateHash: hardening.TemplateHash(&next.Spec.Template), Reason: jobs.ReasonAdmission, EnqueuedAt: time.Now()}
+		go func() {
+			time.Sleep(time.Second)
+			_, err := setArgs(context.Background(), "early", "tmp-writer")
+			assert.NoError(t, err)
+		}()
+		runner := &cannedRunner{res: verifiedResult(&next.Spec.Template)}
+		out, err := NewHandler(cs, runner, writer).Process(t.Context(), j)
+		require.NoError(t, err)
+		assert.Equal(t, OutcomeVerified, out, "the job waited for its template instead of being dropped as superseded")
+		assert.Equal(t, 1, runner.calls)
+		assert.Equal(t, j.TemplateHash, get(t, "early").Annotations[hardening.AnnotationTemplateHash])
 	})
 
 	t.Run("opted-out workload is skipped", func(t *testing.T) {
@@ -190,9 +226,7 @@ func TestHandlerIntegration(t *testing.T) {
 			_, err := NewHandler(cs, &cannedRunner{res: verifiedResult(&d.Spec.Template)}, writer).Process(t.Context(), j)
 			return err
 		}())
-		cur := get(t, "failed")
-		cur.Spec.Template.Spec.Containers[0].Args = []string{"write-root"}
-		cur, err := cs.AppsV1().Deployments(ns).Update(t.Context(), cur, metav1.UpdateOptions{})
+		cur, err := setArgs(t.Context(), "failed", "write-root")
 		require.NoError(t, err)
 		j.TemplateHash = hardening.TemplateHash(&cur.Spec.Template)
 		out, err := NewHandler(cs, &cannedRunner{res: pipeline.Result{Outcome: pipeline.OutcomeFailed, Reason: "combination failed"}}, writer).Process(t.Context(), j)

@@ -8,12 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -85,7 +83,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	namespaces := admission.NewCachedNamespaces(client, cfg.NamespaceResync)
 
-	nc, err := connectNATS(cfg, log)
+	// Publishes fail fast while NATS is down; the webhook keeps allowing.
+	nc, err := jobs.Connect(jobs.ConnectOptions{URL: cfg.NATSURL, Name: "cinch-webhook", Creds: cfg.NATSCreds, CA: cfg.NATSCA}, log)
 	if err != nil {
 		return err
 	}
@@ -138,7 +137,17 @@ func Run(ctx context.Context, cfg Config) error {
 	})
 	if cfg.EnsureStream {
 		g.Go("stream setup", func(ctx context.Context) error {
-			ensureStream(ctx, js, cfg.Stream, cfg.StreamReplicas)
+			sc := jobs.DefaultStreamConfig()
+			sc.Name, sc.Replicas = cfg.Stream, cfg.StreamReplicas
+			if jobs.Retry(ctx, jobs.DefaultRetry, "set up the job stream", func(ctx context.Context) error {
+				if !nc.IsConnected() {
+					return jobs.ErrUnavailable
+				}
+				_, err := jobs.EnsureStream(ctx, js, sc)
+				return err
+			}) == nil {
+				log.Info("Job stream ready", "stream", sc.Name)
+			}
 			return nil
 		})
 	}
@@ -188,56 +197,4 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 		return nil, fmt.Errorf("in-cluster config: %w", err)
 	}
 	return c, nil
-}
-
-// connectNATS connects without waiting for the server: the webhook serves
-// (and allows) while NATS is down, and reconnects forever. Publishes are not
-// buffered while disconnected; they fail at once and resync catches up.
-func connectNATS(cfg Config, log logr.Logger) (*nats.Conn, error) {
-	opts := []nats.Option{
-		nats.Name("cinch-webhook"),
-		nats.RetryOnFailedConnect(true),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(time.Second),
-		nats.ReconnectBufSize(-1),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			log.Info("NATS disconnected; jobs are not published until it is back", "error", fmt.Sprint(err))
-		}),
-		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", "server", c.ConnectedUrlRedacted()) }),
-		nats.ConnectHandler(func(c *nats.Conn) { log.Info("NATS connected", "server", c.ConnectedUrlRedacted()) }),
-	}
-	if cfg.NATSCreds != "" {
-		opts = append(opts, nats.UserCredentials(cfg.NATSCreds))
-	}
-	if cfg.NATSCA != "" {
-		opts = append(opts, nats.RootCAs(cfg.NATSCA))
-	}
-	nc, err := nats.Connect(strings.TrimSpace(cfg.NATSURL), opts...)
-	if err != nil {
-		return nil, fmt.Errorf("nats %s: %w", cfg.NATSURL, err)
-	}
-	return nc, nil
-}
-
-// ensureStream creates or updates the job stream, retrying until it succeeds
-// or ctx ends.
-func ensureStream(ctx context.Context, js jetstream.JetStream, name string, replicas int) {
-	log := logr.FromContextOrDiscard(ctx)
-	sc := jobs.DefaultStreamConfig()
-	sc.Name, sc.Replicas = name, replicas
-	for delay := time.Second; ; delay = min(2*delay, time.Minute) {
-		attempt, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err := jobs.EnsureStream(attempt, js, sc)
-		cancel()
-		if err == nil {
-			log.Info("Job stream ready", "stream", name)
-			return
-		}
-		log.Error(err, "Cannot set up the job stream; retrying", "retryIn", delay)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(delay):
-		}
-	}
 }
