@@ -76,4 +76,3 @@ func TestConnectRejectsBadOptions(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorContains(t, err, "nats://127.0.0.1:1")
 }
-
