@@ -213,15 +213,16 @@ func classify(line string, s, e int) tokSpan {
 		return sp
 	}
 	// One cheap pass decides which special classifiers can apply.
-	digits, eq, dash := 0, false, false
+	digits, letters, eq, dash := 0, 0, false, false
 	for i := 0; i < len(core); i++ {
-		switch c := core[i]; {
-		case byteClass[c] == clsDigit:
+		switch c := core[i]; byteClass[c] {
+		case clsDigit:
 			digits++
-		case c == '=':
-			eq = true
-		case c == '-':
-			dash = true
+		case clsLower, clsUpper, clsHigh:
+			letters++
+		case clsSep:
+			eq = eq || c == '='
+			dash = dash || c == '-'
 		}
 	}
 	switch {
@@ -241,6 +242,11 @@ func classify(line string, s, e int) tokSpan {
 		return sp
 	case digits == 0 && len(core) < 8:
 		sp.kind = kindLiteral // no digit, too short for a hex run
+		return sp
+	}
+	if digits > 0 && letters == 0 {
+		// Numbers, dates, times, addresses: every run holds a digit.
+		sp.kind = kindVar
 		return sp
 	}
 	// Scan the alphanumeric runs: a run is variable when it holds a digit
