@@ -72,7 +72,9 @@ func TestWriteResultConflictIntegration(t *testing.T) {
 			status, err := w.WriteResult(t.Context(), ref, d.UID, hash, ann)
 			require.NoError(t, err)
 			assert.Equal(t, tt.wantStatus, status)
-			assert.Equal(t, int32(2), calls.Load(), "first patch refused with a conflict, the second one on a fresh read")
+			// The first patch is refused with a conflict and retried on a fresh
+			// read; the deployment controller's status writes may cost one more.
+			assert.GreaterOrEqual(t, calls.Load(), int32(2), "first patch refused with a conflict, retried on a fresh read")
 
 			cur, err := cs.AppsV1().Deployments(ns).Get(t.Context(), name, metav1.GetOptions{})
 			require.NoError(t, err)

@@ -119,15 +119,22 @@ func TestInstallLocalOverlay(t *testing.T) {
 		run(t, 10*time.Minute, "test/cluster/images.sh", "cinch", "nats")
 	}
 	uninstalled := false
+	installSh := func(arg string) {
+		cmd := exec.Command(filepath.Join(repoRoot(t), "manifests/overlays/local/install.sh"), arg)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+os.Getenv("KUBECONFIG"))
+		out, err := cmd.CombinedOutput()
+		t.Logf("cleanup: install.sh %s: %v\n%s", arg, err, out)
+	}
 	t.Cleanup(func() {
-		if !uninstalled {
-			// Never leave the in-cluster worker behind: it would harden every
-			// opted-in namespace of the other tests.
-			cmd := exec.Command(filepath.Join(repoRoot(t), "manifests/overlays/local/install.sh"), "down")
-			cmd.Env = append(os.Environ(), "KUBECONFIG="+os.Getenv("KUBECONFIG"))
-			out, err := cmd.CombinedOutput()
-			t.Logf("cleanup: install.sh down: %v\n%s", err, out)
+		if uninstalled {
+			return
 		}
+		if t.Failed() {
+			installSh("report") // pods, events and logs, to see why
+		}
+		// Never leave the in-cluster worker behind: it would harden every
+		// opted-in namespace of the other tests.
+		installSh("down")
 	})
 
 	start := time.Now()

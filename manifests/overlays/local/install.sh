@@ -4,6 +4,7 @@
 #
 #   install.sh up        TLS (gen-tls.sh), cert-manager CRDs, apply, wait for rollout
 #   install.sh down      delete everything the overlay made, and left-over trial clones
+#   install.sh report    pods, events and recent logs of the installation
 #
 # Needs the images docker.io/local/cinch:1 and docker.io/local/nats:1
 # (test/cluster/images.sh cinch nats). KUBECONFIG defaults to the local cluster's.
@@ -41,10 +42,29 @@ patches:
       value: {cinch.dev/image-archive: "$img"}
 EOF
 	kubectl apply -k "$gen" | { grep -v ' unchanged$' || true; }
-	kubectl -n $NS rollout status statefulset/cinch-nats --timeout=180s
-	kubectl -n $NS rollout status deployment/cinch-webhook --timeout=180s
-	kubectl -n $NS rollout status deployment/cinch-worker --timeout=180s
+	local w
+	for w in statefulset/cinch-nats deployment/cinch-webhook deployment/cinch-worker; do
+		if ! kubectl -n $NS rollout status "$w" --timeout=180s; then
+			log "$w did not roll out"
+			report
+			return 1
+		fi
+	done
 	log "Cinch installed in $((SECONDS - t0))s"
+}
+
+# report prints the state of the installation: pods, recent events and the
+# last log lines of every pod (and of its previous container, if it
+# restarted).
+report() {
+	kubectl -n $NS get pods -o wide || true
+	kubectl -n $NS get events --sort-by=.lastTimestamp | tail -n 30 || true
+	local p
+	for p in $(kubectl -n $NS get pods -o name); do
+		log "logs of $p"
+		kubectl -n $NS logs "$p" --all-containers --tail=60 || true
+		kubectl -n $NS logs "$p" --all-containers --previous --tail=20 2>/dev/null || true
+	done
 }
 
 down() {
@@ -61,5 +81,6 @@ down() {
 case "${1:-}" in
 up) up ;;
 down) down ;;
-*) echo "usage: $0 up|down" >&2; exit 2 ;;
+report) report ;;
+*) echo "usage: $0 up|down|report" >&2; exit 2 ;;
 esac
