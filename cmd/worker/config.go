@@ -80,6 +80,7 @@ type RunConfig struct {
 	Concurrency    int
 	MetricsAddr    string
 	ResyncInterval time.Duration
+	ResyncSelector string
 	SweepInterval  time.Duration
 	SweepOlderThan time.Duration
 	ShutdownGrace  time.Duration
@@ -98,6 +99,9 @@ func (c RunConfig) Validate() error {
 	}
 	if c.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("--concurrency %d must be at least 1", c.Concurrency))
+	}
+	if _, err := labels.Parse(c.ResyncSelector); err != nil {
+		errs = append(errs, fmt.Errorf("--resync-namespace-selector: %w", err))
 	}
 	if c.ResyncInterval < 0 || c.SweepInterval <= 0 {
 		errs = append(errs, errors.New("--resync-interval must not be negative, --sweep-interval must be positive"))
@@ -130,6 +134,7 @@ func parseRun(args []string) (RunConfig, error) {
 	fs.IntVar(&c.Concurrency, "concurrency", 1, "jobs run at once")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", ":9090", "address of /metrics, /healthz and /readyz (empty = off)")
 	fs.DurationVar(&c.ResyncInterval, "resync-interval", 5*time.Minute, "interval of the resync pass (0 = no resync, no coverage metrics)")
+	fs.StringVar(&c.ResyncSelector, "resync-namespace-selector", "", "label selector: resync only the opted-in namespaces that also match it (default all)")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", 10*time.Minute, "interval of the left-over clone sweep")
 	fs.DurationVar(&c.SweepOlderThan, "sweep-older-than", time.Hour, "age from which a clone counts as left over")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 20*time.Second, "time a running job may go on after SIGTERM before it is cancelled and returned to the queue")

@@ -31,6 +31,10 @@ func TestParseRun(t *testing.T) {
 			assert.Equal(t, time.Duration(0), c.ResyncInterval)
 		}},
 		{name: "negative resync", args: []string{"--resync-interval", "-1s"}, wantErr: "--resync-interval"},
+		{name: "resync selector", args: []string{"--resync-namespace-selector", "team=shop"}, check: func(t *testing.T, c RunConfig) {
+			assert.Equal(t, "team=shop", c.ResyncSelector)
+		}},
+		{name: "bad resync selector", args: []string{"--resync-namespace-selector", "team in shop"}, wantErr: "--resync-namespace-selector"},
 		{name: "short sweep needs clone labels", args: []string{"--sweep-older-than", "1s"}, wantErr: "--sweep-older-than"},
 		{name: "short sweep with clone labels", args: []string{"--sweep-older-than", "1s", "--clone-labels", "team=a,env=test"}, check: func(t *testing.T, c RunConfig) {
 			assert.Equal(t, map[string]string{"team": "a", "env": "test"}, c.CloneLabels)

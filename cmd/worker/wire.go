@@ -165,7 +165,7 @@ func runDaemon(ctx context.Context, cfg RunConfig) error {
 		return err
 	}
 	pub := jobs.NewPublisher(js, jobs.PublisherOptions{Stream: cfg.Stream.Name, Timeout: 2 * time.Second})
-	resync := worker.NewResyncer(st.cs, pub, st.writer, cfg.ResyncInterval, m)
+	resync := worker.NewResyncer(st.cs, pub, st.writer, cfg.ResyncInterval, m, worker.WithNamespaceSelector(cfg.ResyncSelector))
 	var sweepable worker.CloneSweeper = st.cloner
 	if len(cfg.CloneLabels) > 0 {
 		if sweepable, err = worker.NewScopedSweeper(st.cs, st.cloner, cfg.CloneLabels); err != nil {

@@ -37,12 +37,31 @@ type Resyncer struct {
 	interval time.Duration
 	metrics  *Metrics
 	now      func() time.Time
+	selector string
+}
+
+// ResyncOption configures a Resyncer.
+type ResyncOption func(*Resyncer)
+
+// WithNamespaceSelector limits the passes to the opted-in namespaces that
+// also match sel (a label selector; "" = all): a worker group, or a test,
+// sharing a cluster resyncs only its own namespaces.
+func WithNamespaceSelector(sel string) ResyncOption {
+	return func(r *Resyncer) {
+		if sel != "" {
+			r.selector = OptInSelector + "," + sel
+		}
+	}
 }
 
 // NewResyncer returns a resyncer running a pass every interval. pub may be
 // nil (coverage metrics only); writer sets Pending on enqueued workloads.
-func NewResyncer(cs kubernetes.Interface, pub Publisher, writer *results.Writer, interval time.Duration, m *Metrics) *Resyncer {
-	return &Resyncer{cs: cs, pub: pub, writer: writer, interval: interval, metrics: m, now: time.Now}
+func NewResyncer(cs kubernetes.Interface, pub Publisher, writer *results.Writer, interval time.Duration, m *Metrics, opts ...ResyncOption) *Resyncer {
+	r := &Resyncer{cs: cs, pub: pub, writer: writer, interval: interval, metrics: m, now: time.Now, selector: OptInSelector}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }
 
 // Start runs a pass at once and then every interval until ctx ends.
@@ -73,7 +92,7 @@ type Coverage struct {
 
 // Pass enqueues what needs work and returns how many jobs were stored.
 func (r *Resyncer) Pass(ctx context.Context) (int, error) {
-	nss, err := r.cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: OptInSelector})
+	nss, err := r.cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: r.selector})
 	if err != nil {
 		return 0, fmt.Errorf("list opted-in namespaces: %w", err)
 	}
