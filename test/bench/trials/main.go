@@ -18,9 +18,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -82,7 +82,7 @@ func parse(args []string) (Config, error) {
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the local cluster")
 	fs.DurationVar(&c.R, "r", 20*time.Second, "recording duration R")
 	fs.StringVar(&c.Manifests, "manifests", "test/workloads/manifests", "directory of the workload manifests")
-	fs.StringVar(&wls, "workloads", "scenario-fine,scenario-need-root,scenario-write-root,scenario-bind-80", "manifest names")
+	fs.StringVar(&wls, "workloads", "scenario-fine,scenario-need-root,scenario-write-root,scenario-bind-80,scenario-fragile", "manifest names")
 	fs.BoolVar(&c.Verbose, "v", false, "print every trial to stderr")
 	fs.StringVar(&sts, "strategies", "frugal,parallel,sequential", "strategies")
 	if err := fs.Parse(args); err != nil {
@@ -109,8 +109,10 @@ func run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "WORKLOAD\tSTRATEGY\tOUTCOME\tWALL/R\tPOD-S\tPOD-S/R\tTRIALS\tPEAK\tPASSED\n")
+	// Fixed columns, not a tabwriter: each row is printed as soon as it is
+	// measured.
+	const row = "%-24s %-10s %-9s %6s %6s %7s %6s %4s  %s\n"
+	fmt.Printf(row, "WORKLOAD", "STRATEGY", "OUTCOME", "WALL/R", "POD-S", "POD-S/R", "TRIALS", "PEAK", "PASSED")
 	for _, name := range cfg.Workloads {
 		tmpl, err := loadTemplate(filepath.Join(cfg.Manifests, name+".yaml"))
 		if err != nil {
@@ -134,9 +136,8 @@ func run(ctx context.Context, cfg Config) error {
 				info, _ := id.Info()
 				passed = append(passed, info.Short)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.0f\t%.2f\t%d\t%d\t%s\n", name, st, res.Outcome,
-				wall.Seconds()/cfg.R.Seconds(), res.PodSeconds, res.PodSeconds/cfg.R.Seconds(), len(res.Trials), res.PeakClones, strings.Join(passed, ","))
-			_ = tw.Flush()
+			fmt.Printf(row, name, st, res.Outcome, fmt.Sprintf("%.2f", wall.Seconds()/cfg.R.Seconds()), fmt.Sprintf("%.0f", res.PodSeconds),
+				fmt.Sprintf("%.2f", res.PodSeconds/cfg.R.Seconds()), strconv.Itoa(len(res.Trials)), strconv.Itoa(res.PeakClones), strings.Join(passed, ","))
 			if cfg.Verbose {
 				_ = worker.Print(os.Stderr, "table", results.Ref{Namespace: src.Namespace, Kind: src.Kind, Name: name}, res, nil)
 			}

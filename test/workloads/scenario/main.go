@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -35,13 +36,14 @@ var modes = map[string]func() error{
 	"conn-spool": connSpool,
 	"http-500":   http500,
 	"suid-check": suidCheck,
+	"fragile":    fragile,
 }
 
 func main() {
 	log.SetFlags(0)
 	log.SetOutput(os.Stdout)
 	if len(os.Args) != 2 || modes[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: scenario fine|write-root|tmp-writer|chown|setuid|need-root|bind-80|conn-spool|http-500")
+		fmt.Fprintln(os.Stderr, "usage: scenario fine|write-root|tmp-writer|chown|setuid|need-root|bind-80|conn-spool|http-500|fragile")
 		os.Exit(2)
 	}
 	if err := modes[os.Args[1]](); err != nil {
@@ -137,6 +139,31 @@ func suidCheck() error {
 func needRoot() error {
 	if os.Getuid() != 0 {
 		return fmt.Errorf("must run as root, uid=%d", os.Getuid())
+	}
+	return loop(nil)
+}
+
+// fragile exits at start-up under every tighter setting Cinch tries: it
+// insists on uid 0, gid 0, a writable root filesystem, no no_new_privs and
+// no seccomp filter. (Its manifest already drops every capability, so that
+// check is not planned.)
+func fragile() error {
+	if os.Getuid() != 0 || os.Getgid() != 0 {
+		return fmt.Errorf("must run as root:root, uid=%d gid=%d", os.Getuid(), os.Getgid())
+	}
+	if err := writeFile("/var/lib/scenario/fragile")(); err != nil {
+		return err
+	}
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return err
+	}
+	for line := range strings.Lines(string(status)) {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		v = strings.TrimSpace(v)
+		if (k == "NoNewPrivs" || k == "Seccomp") && v != "0" {
+			return fmt.Errorf("refusing to run with %s=%s", k, v)
+		}
 	}
 	return loop(nil)
 }
