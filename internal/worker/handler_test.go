@@ -43,10 +43,13 @@ func TestProcessSettle(t *testing.T) {
 	// The namespace is not opted in: a found workload ends Skipped, a
 	// missing one Gone.
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}}
+	newHandler := func(t *testing.T, opts ...HandlerOption) (*fake.Clientset, *Handler) {
+		cs := fake.NewClientset(ns)
+		return cs, NewHandler(cs, nopRunner{t}, results.NewWriter(cs, "test"), opts...)
+	}
 
 	t.Run("young job waits for its workload", func(t *testing.T) {
-		cs := fake.NewClientset(ns)
-		h := NewHandler(cs, nopRunner{t}, results.NewWriter(cs, "test"))
+		cs, h := newHandler(t)
 		go func() {
 			time.Sleep(500 * time.Millisecond)
 			_, err := cs.AppsV1().Deployments("team").Create(context.Background(), dep.DeepCopy(), metav1.CreateOptions{})
@@ -57,22 +60,19 @@ func TestProcessSettle(t *testing.T) {
 		assert.Equal(t, OutcomeSkipped, out, "found once stored")
 	})
 	t.Run("settled job whose workload is missing is gone", func(t *testing.T) {
-		cs := fake.NewClientset(ns)
-		h := NewHandler(cs, nopRunner{t}, results.NewWriter(cs, "test"))
+		_, h := newHandler(t)
 		out, err := h.Process(t.Context(), job(DefaultSettle))
 		require.NoError(t, err)
 		assert.Equal(t, OutcomeGone, out)
 	})
 	t.Run("young job never stored is gone after the settle time", func(t *testing.T) {
-		cs := fake.NewClientset(ns)
-		h := NewHandler(cs, nopRunner{t}, results.NewWriter(cs, "test"), WithSettle(time.Second))
+		_, h := newHandler(t, WithSettle(time.Second))
 		out, err := h.Process(t.Context(), job(0))
 		require.NoError(t, err)
 		assert.Equal(t, OutcomeGone, out, "a request denied after the webhook never stores the object")
 	})
 	t.Run("shutdown while waiting", func(t *testing.T) {
-		cs := fake.NewClientset(ns)
-		h := NewHandler(cs, nopRunner{t}, results.NewWriter(cs, "test"))
+		_, h := newHandler(t)
 		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 		defer cancel()
 		out, err := h.Process(ctx, job(0))
