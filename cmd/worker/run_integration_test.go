@@ -118,3 +118,31 @@ func TestIntegrationRunStopsWhileWaitingForNATS(t *testing.T) {
 		t.Fatal("the daemon did not stop after cancel")
 	}
 }
+
+// TestIntegrationRunFailsWhenMetricsCannotListen: a daemon without its
+// probe endpoint would never become ready; it exits with the reason instead.
+func TestIntegrationRunFailsWhenMetricsCannotListen(t *testing.T) {
+	kubeconfig := os.Getenv("CINCH_TEST_KUBECONFIG")
+	if kubeconfig == "" {
+		t.Fatal("CINCH_TEST_KUBECONFIG is not set")
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	cfg, err := parseRun([]string{
+		"--kubeconfig", kubeconfig,
+		"--nats-url", fmt.Sprintf("nats://127.0.0.1:%d", freePort(t)),
+		"--metrics-addr", taken.Addr().String(),
+		"--resync-interval", "0",
+	})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- runDaemon(t.Context(), cfg) }()
+	select {
+	case err := <-done:
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "metrics server")
+	case <-time.After(time.Minute):
+		t.Fatal("the daemon kept running without its metrics server")
+	}
+}

@@ -135,10 +135,12 @@ func runDaemon(ctx context.Context, cfg RunConfig) error {
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	ctx, cancel := context.WithCancel(ctx) // an early return stops the metrics server
+	// An early return, or a part that fails (the metrics server cannot
+	// listen), stops the others.
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var consuming atomic.Bool
-	g := &group{ctx: ctx}
+	g := &group{ctx: ctx, cancel: cancel}
 	if cfg.MetricsAddr != "" {
 		g.Go(metricsServer(cfg.MetricsAddr, reg, func() bool { return consuming.Load() && nc.IsConnected() }))
 	}
@@ -188,12 +190,14 @@ func runDaemon(ctx context.Context, cfg RunConfig) error {
 	return err
 }
 
-// group runs the daemon's parts until ctx ends and collects their errors.
+// group runs the daemon's parts until ctx ends and collects their errors;
+// the first error cancels the others.
 type group struct {
-	ctx  context.Context
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	errs []error
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	errs   []error
 }
 
 func (g *group) Go(start func(context.Context) error) {
@@ -202,6 +206,7 @@ func (g *group) Go(start func(context.Context) error) {
 			g.mu.Lock()
 			g.errs = append(g.errs, err)
 			g.mu.Unlock()
+			g.cancel()
 		}
 	})
 }

@@ -43,6 +43,15 @@ start() { # name cmd...
 	echo $! >"$(pidfile "$name")"
 	log "started $name (pid $!)"
 }
+# write_file PATH writes stdin to PATH only when it differs: a second "up"
+# must not touch the config of a running component (kube-proxy exits when its
+# config file changes, and "up" would then not restart it: ClusterIP
+# Services created afterwards would silently stop working).
+write_file() {
+	local tmp; tmp=$(mktemp "$1.XXXXXX")
+	cat >"$tmp"
+	if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv -f "$tmp" "$1"; fi
+}
 stop() { # name
 	local f; f=$(pidfile "$1")
 	[ -f "$f" ] || return 0
@@ -188,7 +197,7 @@ up_controllers() {
 # ---------- node ----------
 up_containerd() {
 	mkdir -p "$D/run" "$D/containerd" "$D/cni/net.d" "$D/cni/ipam"
-	cat >"$D/conf/containerd.toml" <<EOF
+	write_file "$D/conf/containerd.toml" <<EOF
 version = 2
 root = "$D/containerd/root"
 state = "$D/run/containerd"
@@ -214,7 +223,7 @@ state = "$D/run/containerd"
     bin_dir = "/usr/lib/cni"
     conf_dir = "$D/cni/net.d"
 EOF
-	cat >"$D/cni/net.d/10-cinch.conflist" <<EOF
+	write_file "$D/cni/net.d/10-cinch.conflist" <<EOF
 {
   "cniVersion": "0.4.0",
   "name": "cinch",
@@ -237,7 +246,7 @@ EOF
 }
 up_kubelet() {
 	mkdir -p "$D/kubelet"
-	cat >"$D/conf/kubelet.yaml" <<EOF
+	write_file "$D/conf/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: $NODE_IP
@@ -272,7 +281,7 @@ EOF
 		--hostname-override=$NODE --node-ip=$NODE_IP --v=1
 }
 up_proxy() {
-	cat >"$D/conf/kube-proxy.yaml" <<EOF
+	write_file "$D/conf/kube-proxy.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection: {kubeconfig: $D/conf/kube-proxy.kubeconfig}

@@ -57,7 +57,7 @@ EOF
 # last log lines of every pod (and of its previous container, if it
 # restarted).
 report() {
-	kubectl -n $NS get pods -o wide || true
+	kubectl -n $NS get pods,services,endpointslices -o wide || true
 	kubectl -n $NS get events --sort-by=.lastTimestamp | tail -n 30 || true
 	local p
 	for p in $(kubectl -n $NS get pods -o name); do
