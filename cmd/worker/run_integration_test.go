@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cinch-dev/cinch/internal/jobs/jobstest"
+	"github.com/cinch-dev/cinch/internal/kubetest"
 )
 
 func freePort(t *testing.T) int {
@@ -42,10 +42,7 @@ func status(url string) int {
 // not exit into a crash loop, and become ready with its stream and consumer
 // once the server is there; SIGTERM (cancel) then stops it cleanly.
 func TestIntegrationRunStartsBeforeNATS(t *testing.T) {
-	kubeconfig := os.Getenv("CINCH_TEST_KUBECONFIG")
-	if kubeconfig == "" {
-		t.Fatal("CINCH_TEST_KUBECONFIG is not set")
-	}
+	kubeconfig := kubetest.Kubeconfig(t, kubetest.EnvIntegration)
 	natsPort, metricsPort := freePort(t), freePort(t)
 	cfg, err := parseRun([]string{
 		"--kubeconfig", kubeconfig,
@@ -96,10 +93,7 @@ func TestIntegrationRunStartsBeforeNATS(t *testing.T) {
 // TestIntegrationRunStopsWhileWaitingForNATS: SIGTERM before NATS ever
 // came up ends the daemon at once and without error.
 func TestIntegrationRunStopsWhileWaitingForNATS(t *testing.T) {
-	kubeconfig := os.Getenv("CINCH_TEST_KUBECONFIG")
-	if kubeconfig == "" {
-		t.Fatal("CINCH_TEST_KUBECONFIG is not set")
-	}
+	kubeconfig := kubetest.Kubeconfig(t, kubetest.EnvIntegration)
 	cfg, err := parseRun([]string{
 		"--kubeconfig", kubeconfig,
 		"--nats-url", fmt.Sprintf("nats://127.0.0.1:%d", freePort(t)),
@@ -122,10 +116,7 @@ func TestIntegrationRunStopsWhileWaitingForNATS(t *testing.T) {
 // TestIntegrationRunFailsWhenMetricsCannotListen: a daemon without its
 // probe endpoint would never become ready; it exits with the reason instead.
 func TestIntegrationRunFailsWhenMetricsCannotListen(t *testing.T) {
-	kubeconfig := os.Getenv("CINCH_TEST_KUBECONFIG")
-	if kubeconfig == "" {
-		t.Fatal("CINCH_TEST_KUBECONFIG is not set")
-	}
+	kubeconfig := kubetest.Kubeconfig(t, kubetest.EnvIntegration)
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer taken.Close()

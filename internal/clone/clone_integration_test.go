@@ -4,7 +4,6 @@ package clone_test
 
 import (
 	"context"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -20,8 +19,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
 	"github.com/cinch-dev/cinch/internal/clone"
@@ -497,13 +494,7 @@ func TestIntegrationCloneOtherKinds(t *testing.T) {
 // BenchmarkIntegrationCloneCreateDelete measures one clone of the full
 // three-Deployment, three-ConfigMap, three-Service namespace plus its deletion.
 func BenchmarkIntegrationCloneCreateDelete(b *testing.B) {
-	path := os.Getenv("CINCH_TEST_KUBECONFIG")
-	if path == "" {
-		b.Fatal("CINCH_TEST_KUBECONFIG is not set")
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
-	require.NoError(b, err)
-	cfg.WarningHandler = rest.NoWarnings{}
+	cfg := kubetest.Config(b, kubetest.EnvIntegration)
 	cfg.QPS, cfg.Burst = 100, 200
 	cs, err := kubernetes.NewForConfig(cfg)
 	require.NoError(b, err)

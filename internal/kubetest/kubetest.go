@@ -23,15 +23,22 @@ const (
 	EnvE2E = "KUBECONFIG"
 )
 
-// Config returns the REST config of the kubeconfig named by env; the test
-// fails when env is unset: a tier that needs a cluster never skips.
-func Config(t testing.TB, env string) *rest.Config {
+// Kubeconfig returns the kubeconfig path named by env, for tests that hand
+// it to a binary's configuration; the test fails when env is unset.
+func Kubeconfig(t testing.TB, env string) string {
 	t.Helper()
 	path := os.Getenv(env)
 	if path == "" {
 		t.Fatalf("%s must name a kubeconfig of the local cluster (make cluster-up)", env)
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	return path
+}
+
+// Config returns the REST config of the kubeconfig named by env; the test
+// fails when env is unset: a tier that needs a cluster never skips.
+func Config(t testing.TB, env string) *rest.Config {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", Kubeconfig(t, env))
 	require.NoError(t, err)
 	// Each test client has its own rate limit, as each Cinch process does.
 	cfg.QPS, cfg.Burst = 50, 100

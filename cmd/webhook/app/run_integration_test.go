@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 
 	"github.com/cinch-dev/cinch/internal/jobs"
 	"github.com/cinch-dev/cinch/internal/jobs/jobstest"
+	"github.com/cinch-dev/cinch/internal/kubetest"
 	"github.com/cinch-dev/cinch/pkg/admission/admissiontest"
 )
 
@@ -38,10 +38,7 @@ func freeAddr(t *testing.T) (string, int) {
 // server and an in-process NATS: it becomes ready, creates the job stream,
 // serves reviews over TLS without HTTP/2, and exposes metrics.
 func TestIntegrationRun(t *testing.T) {
-	kubeconfig := os.Getenv("CINCH_TEST_KUBECONFIG")
-	if kubeconfig == "" {
-		t.Fatal("CINCH_TEST_KUBECONFIG is not set")
-	}
+	kubeconfig := kubetest.Kubeconfig(t, kubetest.EnvIntegration)
 	ns := jobstest.Server(t)
 	certDir := t.TempDir()
 	caPEM, err := admissiontest.WriteServingCert(certDir, "127.0.0.1")
