@@ -101,8 +101,9 @@ cluster-status: ## Show the local cluster's processes.
 	$(CLUSTER) status
 
 .PHONY: cluster-clean
-cluster-clean: cluster-down ## Stop the cluster and delete its state (keeps the built binary).
+cluster-clean: cluster-down ## Stop the cluster and delete its state and volumes (keeps the built binaries).
 	find $(CLUSTER_DIR) -mindepth 1 -maxdepth 1 ! -name bin ! -name images -exec rm -rf {} +
+	rm -rf /tmp/hostpath_pv
 
 ##@ Demo
 .PHONY: demo

@@ -11,7 +11,6 @@ import (
 	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -33,7 +32,9 @@ const (
 	// AnnotationSource on a clone namespace is "Kind/namespace/name" of the
 	// workload under trial.
 	AnnotationSource = "cinch.dev/clone-source"
-	// DenyEgressPolicy is the name of the clone's default-deny egress policy.
+	// DenyEgressPolicy is the name of the clone's egress NetworkPolicy
+	// (EgressPolicy): traffic only inside the clone, to the cluster DNS and
+	// to the API server.
 	DenyEgressPolicy = "cinch-deny-egress"
 	// podSecurityLabelPrefix: PodSecurity admission labels are copied from the
 	// source namespace so a trial is admitted as the real workload would be.
@@ -65,7 +66,8 @@ type Options struct {
 	// Replicas of every Deployment and StatefulSet in a clone; 1 when zero.
 	// DaemonSets run as they are.
 	Replicas int32
-	// DenyEgress adds a default-deny egress NetworkPolicy to each clone.
+	// DenyEgress adds an egress NetworkPolicy (EgressPolicy) to each clone:
+	// its pods reach only each other, the cluster DNS and the API server.
 	DenyEgress bool
 	// NamePrefix of clone namespaces; "cinch-" when empty.
 	NamePrefix string
@@ -247,15 +249,8 @@ func (c *Cloner) createNamespace(ctx context.Context, srcNS *corev1.Namespace, s
 // populate copies the source namespace's objects into ns.
 func (c *Cloner) populate(ctx context.Context, src Source, ns *corev1.Namespace, t target, tmpl *corev1.PodTemplateSpec) error {
 	if c.opts.DenyEgress {
-		np := &networkingv1.NetworkPolicy{
-			ObjectMeta: metav1.ObjectMeta{Name: DenyEgressPolicy, Namespace: ns.Name},
-			Spec: networkingv1.NetworkPolicySpec{
-				PodSelector: metav1.LabelSelector{},
-				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
-			},
-		}
-		if _, err := c.cs.NetworkingV1().NetworkPolicies(ns.Name).Create(ctx, np, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("create deny-egress policy: %w", err)
+		if err := c.createEgressPolicy(ctx, ns.Name); err != nil {
+			return err
 		}
 	}
 	steps := []struct {

@@ -324,8 +324,17 @@ func TestIntegrationCloneCreateDelete(t *testing.T) {
 	np, err := cs.NetworkingV1().NetworkPolicies(n).Get(ctx, clone.DenyEgressPolicy, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}, np.Spec.PolicyTypes)
-	assert.Empty(t, np.Spec.Egress)
 	assert.Empty(t, np.Spec.PodSelector.MatchLabels)
+	// Inside the clone, the cluster DNS, and the API server's real address.
+	require.Len(t, np.Spec.Egress, 3, "%+v", np.Spec.Egress)
+	api, err := cs.DiscoveryV1().EndpointSlices(metav1.NamespaceDefault).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=kubernetes"})
+	require.NoError(t, err)
+	require.NotEmpty(t, api.Items)
+	require.NotEmpty(t, api.Items[0].Endpoints)
+	require.NotEmpty(t, np.Spec.Egress[2].To)
+	assert.Equal(t, api.Items[0].Endpoints[0].Addresses[0]+"/32", np.Spec.Egress[2].To[0].IPBlock.CIDR)
+	require.Len(t, np.Spec.Egress[2].Ports, 1)
+	assert.Equal(t, *api.Items[0].Ports[0].Port, np.Spec.Egress[2].Ports[0].Port.IntVal)
 
 	// Delete: the namespace goes (or is terminating), the binding copy is
 	// gone, a second Delete is a no-op.

@@ -296,6 +296,14 @@ EOF
 	start kube-proxy "$KUBE" kube-proxy --config="$D/conf/kube-proxy.yaml" --v=1
 }
 
+# ---------- add-ons: cluster DNS, default StorageClass ----------
+up_addons() {
+	"$here/images.sh" coredns
+	kubectl apply -f "$here/addons.yaml" >/dev/null
+	kubectl -n kube-system rollout status deployment/coredns --timeout=120s >/dev/null \
+		|| die "cluster DNS not ready (kubectl -n kube-system logs deploy/coredns)"
+}
+
 cmd_up() {
 	local only_api=false
 	[ "${1:-}" = "--apiserver-only" ] && only_api=true
@@ -314,6 +322,7 @@ cmd_up() {
 		up_proxy
 		wait_for "node $NODE Ready" 120 sh -c "'$KUBE' kubectl --kubeconfig '$D/kubeconfig' get node $NODE -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -q True"
 		wait_for "the default ServiceAccount" 60 "$KUBE" kubectl --kubeconfig "$D/kubeconfig" -n default get serviceaccount default
+		up_addons
 	fi
 	log "cluster up in $((SECONDS - t0))s"
 	echo "export KUBECONFIG=$D/kubeconfig"

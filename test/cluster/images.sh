@@ -6,6 +6,7 @@
 #   apps       real applications from Debian packages (nginx, redis, memcached)
 #   cinch      Cinch's webhook and worker (static Go binaries)
 #   nats       the official nats-server (NATS_VERSION, built from the module proxy)
+#   coredns    the cluster DNS (CoreDNS from the module proxy, ./coredns)
 #   all        all of the above but pause
 # Images are named docker.io/local/<name>:1; pods must use imagePullPolicy: Never.
 set -euo pipefail
@@ -94,6 +95,18 @@ build_nats() {
 	log "imported docker.io/local/nats:1"
 }
 
+build_coredns() {
+	local r=$W/coredns-rootfs bin=$W/coredns-bin/coredns
+	if [ ! -x "$bin" ] || [ "$here/coredns/main.go" -nt "$bin" ] || [ "$here/coredns/go.mod" -nt "$bin" ]; then
+		log "building coredns (cold: ~2 min)"
+		(cd "$here/coredns" && CGO_ENABLED=0 go build -trimpath -ldflags=-s -o "$bin" .)
+	fi
+	static_rootfs "$r"
+	cp "$bin" "$r/usr/local/bin/coredns"
+	ocipack -rootfs "$r" -name docker.io/local/coredns:1 -o "$W/coredns.tar" -entrypoint /usr/local/bin/coredns -user 65532:65532
+	log "imported docker.io/local/coredns:1"
+}
+
 [ -S "$SOCK" ] || { log "containerd is not running: make cluster-up first"; exit 1; }
 for what in "${@:-all}"; do
 	case "$what" in
@@ -102,6 +115,7 @@ for what in "${@:-all}"; do
 	apps) build_apps ;;
 	cinch) build_cinch ;;
 	nats) build_nats ;;
+	coredns) build_coredns ;;
 	all) build_scenario; build_apps ;;
 	*) log "unknown recipe $what"; exit 2 ;;
 	esac

@@ -3,19 +3,25 @@
 package e2e
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
@@ -30,33 +36,123 @@ func Namespace(t *testing.T, cs kubernetes.Interface, prefix string, labels map[
 	return kubetest.Namespace(t, cs, prefix, labels)
 }
 
-// ApplyWorkload creates the objects of test/workloads/manifests/NAME.yaml
-// (ConfigMaps, then the Deployment) in ns and returns the Deployment.
-func ApplyWorkload(t *testing.T, cs kubernetes.Interface, ns, name string) *appsv1.Deployment {
+// Manifest is test/workloads/manifests/NAME.yaml, decoded.
+type Manifest struct {
+	ServiceAccounts     []corev1.ServiceAccount
+	ClusterRoles        []rbacv1.ClusterRole
+	ClusterRoleBindings []rbacv1.ClusterRoleBinding
+	ConfigMaps          []corev1.ConfigMap
+	Services            []corev1.Service
+	Deployments         []appsv1.Deployment
+	StatefulSets        []appsv1.StatefulSet
+}
+
+// ReadManifest decodes test/workloads/manifests/NAME.yaml; an object of a
+// kind it does not know fails the test.
+func ReadManifest(t *testing.T, name string) Manifest {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "workloads", "manifests", name+".yaml"))
 	require.NoError(t, err)
-	var dep *appsv1.Deployment
-	for _, doc := range strings.Split(string(b), "\n---\n") {
-		var meta metav1.TypeMeta
-		require.NoError(t, yaml.Unmarshal([]byte(doc), &meta))
-		switch meta.Kind {
-		case "ConfigMap":
-			var cm corev1.ConfigMap
-			require.NoError(t, yaml.Unmarshal([]byte(doc), &cm))
-			_, err := cs.CoreV1().ConfigMaps(ns).Create(t.Context(), &cm, metav1.CreateOptions{})
-			require.NoError(t, err)
-		case "Deployment":
-			var d appsv1.Deployment
-			require.NoError(t, yaml.Unmarshal([]byte(doc), &d))
-			dep = CreateDeployment(t, cs, ns, &d)
-		default:
-			t.Fatalf("%s.yaml: unexpected kind %q", name, meta.Kind)
+	var m Manifest
+	docs := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
+	for {
+		doc, err := docs.Read()
+		if errors.Is(err, io.EOF) {
+			break
 		}
+		require.NoError(t, err)
+		var tm metav1.TypeMeta
+		require.NoError(t, yaml.Unmarshal(doc, &tm))
+		var into any
+		switch tm.Kind {
+		case "ServiceAccount":
+			into = appendNew(&m.ServiceAccounts)
+		case "ClusterRole":
+			into = appendNew(&m.ClusterRoles)
+		case "ClusterRoleBinding":
+			into = appendNew(&m.ClusterRoleBindings)
+		case "ConfigMap":
+			into = appendNew(&m.ConfigMaps)
+		case "Service":
+			into = appendNew(&m.Services)
+		case "Deployment":
+			into = appendNew(&m.Deployments)
+		case "StatefulSet":
+			into = appendNew(&m.StatefulSets)
+		default:
+			t.Fatalf("%s.yaml: unexpected kind %q", name, tm.Kind)
+		}
+		require.NoError(t, yaml.UnmarshalStrict(doc, into), "%s.yaml: %s", name, tm.Kind)
 	}
-	require.NotNil(t, dep, "%s.yaml has no Deployment", name)
-	return dep
+	return m
+}
+
+// appendNew appends a zero element to *s and returns a pointer to it.
+func appendNew[T any](s *[]T) *T {
+	*s = append(*s, *new(T))
+	return &(*s)[len(*s)-1]
+}
+
+// Apply creates the manifest's objects in ns. Cluster-scoped objects are
+// made unique to ns (their name gets "-<ns>"; a binding's subjects in
+// namespace NAMESPACE move to ns) and deleted when t ends.
+func (m Manifest) Apply(t *testing.T, cs kubernetes.Interface, ns string) {
+	t.Helper()
+	ctx := t.Context()
+	rename := func(n string) string { return n + "-" + ns }
+	for _, o := range m.ServiceAccounts {
+		_, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, &o, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	rbac := cs.RbacV1()
+	for _, o := range m.ClusterRoles {
+		o.Name = rename(o.Name)
+		_, err := rbac.ClusterRoles().Create(ctx, &o, metav1.CreateOptions{})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = rbac.ClusterRoles().Delete(context.Background(), o.Name, metav1.DeleteOptions{}) })
+	}
+	for _, o := range m.ClusterRoleBindings {
+		o.Name = rename(o.Name)
+		if o.RoleRef.Kind == "ClusterRole" && slices.ContainsFunc(m.ClusterRoles, func(r rbacv1.ClusterRole) bool { return r.Name == o.RoleRef.Name }) {
+			o.RoleRef.Name = rename(o.RoleRef.Name)
+		}
+		for i := range o.Subjects {
+			if o.Subjects[i].Namespace == "NAMESPACE" {
+				o.Subjects[i].Namespace = ns
+			}
+		}
+		_, err := rbac.ClusterRoleBindings().Create(ctx, &o, metav1.CreateOptions{})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = rbac.ClusterRoleBindings().Delete(context.Background(), o.Name, metav1.DeleteOptions{}) })
+	}
+	for _, o := range m.ConfigMaps {
+		_, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, &o, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	for _, o := range m.Services {
+		_, err := cs.CoreV1().Services(ns).Create(ctx, &o, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	for _, o := range m.Deployments {
+		CreateDeployment(t, cs, ns, &o)
+	}
+	for _, o := range m.StatefulSets {
+		_, err := cs.AppsV1().StatefulSets(ns).Create(ctx, &o, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+}
+
+// ApplyWorkload creates the objects of test/workloads/manifests/NAME.yaml,
+// which holds one Deployment, in ns and returns the Deployment.
+func ApplyWorkload(t *testing.T, cs kubernetes.Interface, ns, name string) *appsv1.Deployment {
+	t.Helper()
+	m := ReadManifest(t, name)
+	require.Len(t, m.Deployments, 1, "%s.yaml", name)
+	m.Apply(t, cs, ns)
+	d, err := cs.AppsV1().Deployments(ns).Get(t.Context(), m.Deployments[0].Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	return d
 }
 
 // CreateDeployment creates d in ns.

@@ -3,16 +3,10 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
-	"io"
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -23,10 +17,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/yaml"
 
 	"github.com/cinch-dev/cinch/pkg/oracle"
 	"github.com/cinch-dev/cinch/pkg/signals"
@@ -39,32 +31,9 @@ var podCIDR = netip.MustParsePrefix("198.18.0.0/24")
 // test/workloads/manifests/NAME.yaml.
 func spManifest(t *testing.T, name string) ([]corev1.ConfigMap, *appsv1.Deployment) {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "workloads", "manifests", name+".yaml"))
-	require.NoError(t, err)
-	var cms []corev1.ConfigMap
-	var dep *appsv1.Deployment
-	docs := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
-	for {
-		doc, err := docs.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		require.NoError(t, err)
-		var tm metav1.TypeMeta
-		require.NoError(t, yaml.Unmarshal(doc, &tm))
-		switch tm.Kind {
-		case "ConfigMap":
-			var cm corev1.ConfigMap
-			require.NoError(t, yaml.Unmarshal(doc, &cm))
-			cms = append(cms, cm)
-		case "Deployment":
-			dep = &appsv1.Deployment{}
-			require.NoError(t, yaml.Unmarshal(doc, dep))
-		}
-	}
-	require.NotNil(t, dep, "no Deployment in %s", name)
-	return cms, dep
+	m := ReadManifest(t, name)
+	require.Len(t, m.Deployments, 1, "%s.yaml", name)
+	return m.ConfigMaps, &m.Deployments[0]
 }
 
 // spRun deploys the workload (with mutate applied to its pod template) in a

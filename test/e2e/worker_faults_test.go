@@ -4,9 +4,6 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -17,7 +14,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 
 	"github.com/cinch-dev/cinch/internal/jobs"
 	"github.com/cinch-dev/cinch/internal/results"
@@ -55,13 +51,9 @@ func newFaultEnv(t *testing.T, prefix string, mutate func(*appsv1.Deployment)) *
 // manifest without creating it.
 func manifestDeployment(t *testing.T, name string) *appsv1.Deployment {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "workloads", "manifests", name+".yaml"))
-	require.NoError(t, err)
-	var d appsv1.Deployment
-	require.NoError(t, yaml.Unmarshal(b, &d))
-	require.Equal(t, "Deployment", d.Kind, "%s.yaml", name)
-	return &d
+	m := ReadManifest(t, name)
+	require.Len(t, m.Deployments, 1, "%s.yaml", name)
+	return &m.Deployments[0]
 }
 
 // TestWorkerKilledMidJob: a worker is SIGKILLed while its trials run. The

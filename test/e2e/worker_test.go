@@ -51,11 +51,15 @@ func newHandler(t *testing.T, st pipeline.Strategy) *worker.Handler {
 // groundTruth is test/workloads/README.md's table: the checks each scenario
 // workload cannot tolerate, and the capabilities the add-back search must
 // find when drop-all-capabilities alone breaks it (sorted).
-var groundTruth = []struct {
+type groundTruthRow struct {
+	// manifest is "NAME" for test/workloads/manifests/NAME.yaml and its
+	// one workload, or "NAME/WORKLOAD" for one of several.
 	manifest string
 	mustFail []hardening.CheckID
 	addBack  []corev1.Capability
-}{
+}
+
+var groundTruth = []groundTruthRow{
 	{"scenario-fine", nil, nil},
 	{"scenario-tmp-writer", nil, nil},
 	{"scenario-need-root", []hardening.CheckID{hardening.CheckRunAsNonRoot}, nil},
@@ -110,7 +114,7 @@ func TestWorkerOneShot(t *testing.T) {
 			t.Parallel()
 			var first string
 			for _, st := range sts {
-				ann := hardenOnce(t, cs, tt.manifest, tt.mustFail, tt.addBack, st)
+				ann := hardenOnce(t, cs, tt, st)
 				if first == "" {
 					first = ann[hardening.AnnotationRecommendation]
 					continue
@@ -124,14 +128,28 @@ func TestWorkerOneShot(t *testing.T) {
 // hardenOnce runs the one-shot worker with strategy st on a fresh copy of
 // the manifest, checks the result against the ground truth and returns the
 // annotations it wrote.
-func hardenOnce(t *testing.T, cs kubernetes.Interface, manifest string, mustFail []hardening.CheckID, addBack []corev1.Capability, st pipeline.Strategy) map[string]string {
+func hardenOnce(t *testing.T, cs kubernetes.Interface, tt groundTruthRow, st pipeline.Strategy) map[string]string {
 	t.Helper()
+	mustFail, addBack := tt.mustFail, tt.addBack
 	// Not opted in: the one-shot mode needs no opt-in, and an opted-in
 	// namespace would also be hardened by any Cinch installed in the cluster.
 	ns := Namespace(t, cs, "e2e-worker", nil)
-	d := ApplyWorkload(t, cs, ns, manifest)
+	file, name, _ := strings.Cut(tt.manifest, "/")
+	m := ReadManifest(t, file)
+	m.Apply(t, cs, ns)
+	ref := results.Ref{Namespace: ns}
+	for _, d := range m.Deployments {
+		if name == "" || d.Name == name {
+			ref.Kind, ref.Name = clone.KindDeployment, d.Name
+		}
+	}
+	for _, s := range m.StatefulSets {
+		if name == "" || s.Name == name {
+			ref.Kind, ref.Name = clone.KindStatefulSet, s.Name
+		}
+	}
+	require.NotEmpty(t, ref.Name, "no workload %q in %s.yaml", name, file)
 	h := newHandler(t, st)
-	ref := results.Ref{Namespace: ns, Kind: "Deployment", Name: d.Name}
 	ctx := logr.NewContext(t.Context(), testr.NewWithOptions(t, testr.Options{Verbosity: 0}))
 	res, ann, err := h.Once(ctx, ref, true)
 	require.NoError(t, err)
@@ -159,11 +177,11 @@ func hardenOnce(t *testing.T, cs kubernetes.Interface, manifest string, mustFail
 		assert.Equal(t, addBack, found, "add-back set")
 	}
 
-	cur, err := cs.AppsV1().Deployments(ns).Get(t.Context(), d.Name, metav1.GetOptions{})
+	cur, err := results.Get(t.Context(), cs, ref)
 	require.NoError(t, err)
 	assert.Equal(t, ann, pick(cur.Annotations, hardening.AnnotationPrefix))
 	assert.Equal(t, string(res.Outcome), cur.Annotations[hardening.AnnotationStatus])
-	evs, err := cs.CoreV1().Events(ns).List(t.Context(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + d.Name})
+	evs, err := cs.CoreV1().Events(ns).List(t.Context(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + ref.Name})
 	require.NoError(t, err)
 	reasons := map[string]bool{}
 	for _, e := range evs.Items {
@@ -179,6 +197,7 @@ func hardenOnce(t *testing.T, cs kubernetes.Interface, manifest string, mustFail
 		assert.Len(t, res.Trials, 3, "a workload that tolerates everything costs three clones")
 	}
 	assertNoClones(t, cs, ns)
+	assertNoCopiesLeft(t, cs, ns)
 	return ann
 }
 

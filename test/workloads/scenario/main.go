@@ -11,6 +11,9 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -37,13 +40,14 @@ var modes = map[string]func() error{
 	"http-500":   http500,
 	"suid-check": suidCheck,
 	"fragile":    fragile,
+	"api-reader": apiReader,
 }
 
 func main() {
 	log.SetFlags(0)
 	log.SetOutput(os.Stdout)
 	if len(os.Args) != 2 || modes[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: scenario fine|write-root|tmp-writer|chown|setuid|need-root|bind-80|conn-spool|http-500|fragile")
+		fmt.Fprintln(os.Stderr, "usage: scenario fine|write-root|tmp-writer|chown|setuid|need-root|bind-80|conn-spool|http-500|fragile|api-reader")
 		os.Exit(2)
 	}
 	if err := modes[os.Args[1]](); err != nil {
@@ -216,4 +220,58 @@ func http500() error {
 	go func() { errc <- serve(":8081", h) }()
 	go func() { errc <- loop(nil) }()
 	return <-errc
+}
+
+// apiReader lists the cluster's nodes through the API server every second
+// with its service account, as controllers and exporters do. Nodes are
+// cluster-scoped: the account needs a ClusterRole through a
+// ClusterRoleBinding. When the request is refused it logs the error and
+// keeps going (its pod stays Ready). It finds the API server by its cluster
+// DNS name.
+func apiReader() error {
+	const sa = "/var/run/secrets/kubernetes.io/serviceaccount"
+	ca, err := os.ReadFile(sa + "/ca.crt")
+	if err != nil {
+		return err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		return errors.New("no certificate in " + sa + "/ca.crt")
+	}
+	client := &http.Client{
+		Timeout:   5 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}},
+	}
+	return loop(func() error {
+		// The token is re-read: the kubelet rotates it.
+		token, err := os.ReadFile(sa + "/token")
+		if err != nil {
+			return err
+		}
+		req, err := http.NewRequest(http.MethodGet, "https://kubernetes.default.svc.cluster.local/api/v1/nodes", nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+		resp, err := client.Do(req)
+		if err != nil {
+			logf("list nodes: %v", err)
+			return nil
+		}
+		defer resp.Body.Close()
+		var list struct {
+			Items  []json.RawMessage `json:"items"`
+			Reason string            `json:"reason"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+			logf("list nodes: %s: %v", resp.Status, err)
+			return nil
+		}
+		if resp.StatusCode != http.StatusOK {
+			logf("list nodes: %s (%s)", resp.Status, list.Reason)
+			return nil
+		}
+		logf("listed nodes count=%d", len(list.Items))
+		return nil
+	})
 }
