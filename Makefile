@@ -79,8 +79,8 @@ bench-loghub: ## Log-oracle accuracy and throughput on labelled LogHub logs (LOG
 	$(GO) run ./test/bench/loghub -data $(or $(LOGHUB),../shared/loghub)
 
 .PHONY: bench-admission
-bench-admission: ## Webhook latency over HTTPS at 200/500/1000 req/s, NATS up and down (DURATION=30s).
-	$(GO) run ./test/bench/admission $(if $(DURATION),-duration $(DURATION))
+bench-admission: ## Webhook latency over HTTPS at 200/500/1000 req/s, NATS up and down (DURATION=30s; ARGS="-burst 500 -stall 3s" for a burst).
+	$(GO) run ./test/bench/admission $(if $(DURATION),-duration $(DURATION)) $(ARGS)
 
 .PHONY: bench-trials
 bench-trials: ## Wall time (in units of R) and pod-seconds per workload and strategy on the local cluster (R=20s, WORKLOADS=a,b).

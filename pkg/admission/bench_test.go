@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -17,7 +16,7 @@ import (
 // hash, decide, publish to an in-memory fake, encode), without the network.
 func BenchmarkValidate(b *testing.B) {
 	h := New(&fakePublisher{}, fakeNamespaces{labels: map[string]map[string]string{"shop": enabled()}},
-		NewMetrics(prometheus.NewRegistry()), Options{OwnNamespace: "cinch", PublishTimeout: time.Second})
+		NewMetrics(prometheus.NewRegistry()), Options{OwnNamespace: "cinch"})
 	validate, _ := h.Webhooks()
 	bodies := make([][]byte, 1024)
 	for i := range bodies {

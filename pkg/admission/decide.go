@@ -20,12 +20,15 @@ import (
 type Outcome string
 
 const (
-	// OutcomePublished: a new job was stored.
+	// OutcomePublished: Decide found a job to publish; the validating
+	// handler then reports OutcomeQueued or OutcomeDropped.
 	OutcomePublished Outcome = "published"
-	// OutcomeDuplicate: the stream already held the job (same uid + hash).
-	OutcomeDuplicate Outcome = "duplicate"
-	// OutcomePublishFailed: publishing failed or timed out; allowed anyway.
-	OutcomePublishFailed Outcome = "publish-failed"
+	// OutcomeQueued: the job was handed to the publisher (published in the
+	// background, with retries).
+	OutcomeQueued Outcome = "queued"
+	// OutcomeDropped: the publisher could not take the job (its buffer was
+	// full); allowed anyway, resync catches up.
+	OutcomeDropped Outcome = "dropped"
 	// OutcomeUnchanged: an UPDATE that kept the pod-template hash (scale,
 	// labels, annotations, Cinch's own results).
 	OutcomeUnchanged Outcome = "unchanged"

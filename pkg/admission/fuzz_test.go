@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -15,12 +14,12 @@ import (
 func fuzzWebhooks(f *testing.F) (validate, mutate http.Handler) {
 	h := New(&fakePublisher{}, fakeNamespaces{labels: map[string]map[string]string{
 		"shop": enabled(), "strict": enforce(),
-	}}, NewMetrics(prometheus.NewRegistry()), Options{OwnNamespace: "cinch", PublishTimeout: 10 * time.Millisecond})
+	}}, NewMetrics(prometheus.NewRegistry()), Options{OwnNamespace: "cinch"})
 	return h.Webhooks()
 }
 
 // serve posts body and checks the answer is a well-formed AdmissionReview
-// that either allows the request or reports a client error.
+// that allows the request: never a denial, whatever the body.
 func serve(t *testing.T, hook http.Handler, body []byte) {
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
@@ -33,17 +32,13 @@ func serve(t *testing.T, hook http.Handler, body []byte) {
 	if review.Response == nil {
 		t.Fatalf("answer has no response: %q", rec.Body.String())
 	}
-	r := review.Response
-	if r.Allowed {
-		return
-	}
-	if r.Result == nil || r.Result.Code < 400 || r.Result.Code >= 500 {
-		t.Fatalf("request denied without a client error: %+v", r.Result)
+	if !review.Response.Allowed {
+		t.Fatalf("request denied (status %d): %q", rec.Code, rec.Body.String())
 	}
 }
 
-// FuzzReview feeds arbitrary bodies to both webhooks: malformed ones get a
-// 4xx answer, well-formed ones are allowed; nothing panics.
+// FuzzReview feeds arbitrary bodies to both webhooks: every one is allowed
+// (malformed ones with a warning or a non-200 status); nothing panics.
 func FuzzReview(f *testing.F) {
 	validate, mutate := fuzzWebhooks(f)
 	f.Add([]byte(`{{{`))

@@ -21,9 +21,12 @@ import (
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
-// Publisher publishes a hardening job, waiting at most its own bound.
+// Publisher accepts a hardening job for publishing without waiting for NATS
+// (jobs.Buffer publishes in the background, with retries). An error means
+// the job was dropped (counted by the publisher); the request is allowed
+// either way.
 type Publisher interface {
-	Publish(ctx context.Context, j jobs.Job) (jobs.Ack, error)
+	Enqueue(ctx context.Context, j jobs.Job) error
 }
 
 // NamespaceLabels returns the labels of a namespace (the AdmissionRequest
@@ -35,16 +38,10 @@ type NamespaceLabels interface {
 // ErrNamespaceNotFound is returned by NamespaceLabels for a missing namespace.
 var ErrNamespaceNotFound = errors.New("namespace not found")
 
-// DefaultPublishTimeout bounds the wait for one publish.
-const DefaultPublishTimeout = 100 * time.Millisecond
-
 // Options configures the handlers.
 type Options struct {
 	// OwnNamespace is Cinch's namespace; nothing there is hardened.
 	OwnNamespace string
-	// PublishTimeout bounds the wait for one publish (DefaultPublishTimeout
-	// when zero).
-	PublishTimeout time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -59,9 +56,6 @@ type Handlers struct {
 
 // New returns the handlers.
 func New(pub Publisher, ns NamespaceLabels, metrics *Metrics, opts Options) *Handlers {
-	if opts.PublishTimeout <= 0 {
-		opts.PublishTimeout = DefaultPublishTimeout
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -172,27 +166,12 @@ func (h *Handlers) validate(ctx context.Context, req admission.Request) (resp ad
 }
 
 func (h *Handlers) publish(ctx context.Context, log logr.Logger, j jobs.Job) Outcome {
-	ctx, cancel := context.WithTimeout(ctx, h.opts.PublishTimeout)
-	defer cancel()
-	ack, err := h.pub.Publish(ctx, j)
-	if err != nil {
-		reason := "error"
-		switch {
-		case errors.Is(err, jobs.ErrUnavailable):
-			reason = "unavailable"
-		case errors.Is(err, context.DeadlineExceeded):
-			reason = "timeout"
-		}
-		h.metrics.publishFailures.WithLabelValues(reason).Inc()
-		log.Error(err, "Cannot publish hardening job; allowing, resync will catch up", "reason", reason, "templateHash", j.TemplateHash)
-		return OutcomePublishFailed
+	if err := h.pub.Enqueue(ctx, j); err != nil {
+		log.Error(err, "Cannot queue hardening job; allowing, resync will catch up", "templateHash", j.TemplateHash)
+		return OutcomeDropped
 	}
-	h.metrics.published.WithLabelValues(j.Kind, fmt.Sprint(ack.Duplicate)).Inc()
-	if ack.Duplicate {
-		return OutcomeDuplicate
-	}
-	log.V(1).Info("Published hardening job", "templateHash", j.TemplateHash, "sequence", ack.Sequence)
-	return OutcomePublished
+	log.V(1).Info("Queued hardening job", "templateHash", j.TemplateHash)
+	return OutcomeQueued
 }
 
 func (h *Handlers) mutate(ctx context.Context, req admission.Request) (resp admission.Response) {
@@ -266,8 +245,9 @@ func annotationPatch(ann map[string]string, key, value string) jsonpatch.JsonPat
 	return jsonpatch.JsonPatchOperation{Operation: "add", Path: "/metadata/annotations/" + seg, Value: value}
 }
 
-// Webhooks wraps the handlers for an HTTP server: malformed AdmissionReview
-// bodies are answered 400 by controller-runtime.
+// Webhooks wraps the handlers for an HTTP server. A body that cannot be read
+// as an AdmissionReview is never denied (see reviewServer).
 func (h *Handlers) Webhooks() (validate, mutate http.Handler) {
-	return &admission.Webhook{Handler: h.Validator()}, &admission.Webhook{Handler: h.Mutator()}
+	return &reviewServer{webhook: "validate", handler: h.Validator(), metrics: h.metrics},
+		&reviewServer{webhook: "mutate", handler: h.Mutator(), metrics: h.metrics}
 }

@@ -21,46 +21,35 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/cinch-dev/cinch/internal/jobs"
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
-// fakePublisher records jobs; err, when set, is returned instead.
+// fakePublisher records queued jobs; err, when set, is returned instead.
 type fakePublisher struct {
 	mu    sync.Mutex
 	jobs  []jobs.Job
-	seen  map[string]bool
 	err   error
-	block bool
 	panic bool
 }
 
-func (f *fakePublisher) Publish(ctx context.Context, j jobs.Job) (jobs.Ack, error) {
+func (f *fakePublisher) Enqueue(_ context.Context, j jobs.Job) error {
 	if f.panic {
 		panic("boom")
-	}
-	if f.block {
-		<-ctx.Done()
-		return jobs.Ack{}, fmt.Errorf("publish: %w", ctx.Err())
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
-		return jobs.Ack{}, f.err
+		return f.err
 	}
-	id := jobs.MsgID(j.UID, j.TemplateHash)
-	if f.seen[id] {
-		return jobs.Ack{Duplicate: true}, nil
-	}
-	if f.seen == nil {
-		f.seen = map[string]bool{}
-	}
-	f.seen[id] = true
 	f.jobs = append(f.jobs, j)
-	return jobs.Ack{Sequence: uint64(len(f.jobs))}, nil
+	return nil
 }
+
+var _ Publisher = (*fakePublisher)(nil)
 
 func (f *fakePublisher) published() []jobs.Job {
 	f.mu.Lock()
@@ -109,7 +98,7 @@ func newFixture(t *testing.T) *fixture {
 		reg: prometheus.NewRegistry(),
 	}
 	f.metrics = NewMetrics(f.reg)
-	f.h = New(f.pub, f.ns, f.metrics, Options{OwnNamespace: "cinch-ns", PublishTimeout: 50 * time.Millisecond, Now: func() time.Time { return testNow }})
+	f.h = New(f.pub, f.ns, f.metrics, Options{OwnNamespace: "cinch-ns", Now: func() time.Time { return testNow }})
 	val, mut := f.h.Webhooks()
 	f.valSrv = httptest.NewServer(val)
 	f.mutSrv = httptest.NewServer(mut)
@@ -157,11 +146,10 @@ func TestValidatePublishesOncePerTemplateChange(t *testing.T) {
 		wantJobs int
 		wantOut  Outcome
 	}{
-		{name: "create", req: request(t, admissionv1.Create, base, nil), wantJobs: 1, wantOut: OutcomePublished},
-		{name: "repeated create is deduplicated", req: request(t, admissionv1.Create, base, nil), wantJobs: 1, wantOut: OutcomeDuplicate},
+		{name: "create", req: request(t, admissionv1.Create, base, nil), wantJobs: 1, wantOut: OutcomeQueued},
 		{name: "scale", req: request(t, admissionv1.Update, scaled, base), wantJobs: 1, wantOut: OutcomeUnchanged},
 		{name: "dry run change", req: request(t, admissionv1.Update, changed, base, dryRun), wantJobs: 1, wantOut: OutcomeDryRun},
-		{name: "change", req: request(t, admissionv1.Update, changed, base), wantJobs: 2, wantOut: OutcomePublished},
+		{name: "change", req: request(t, admissionv1.Update, changed, base), wantJobs: 2, wantOut: OutcomeQueued},
 	}
 	for _, s := range steps {
 		resp := post(t, f.valSrv, review(t, s.req))
@@ -172,9 +160,7 @@ func TestValidatePublishesOncePerTemplateChange(t *testing.T) {
 	}
 	got := f.pub.published()
 	assert.Equal(t, hardening.TemplateHash(&changed.Spec.Template), got[1].TemplateHash)
-	assert.Equal(t, 2.0, testutil.ToFloat64(f.metrics.published.WithLabelValues("Deployment", "false")))
-	assert.Equal(t, 1.0, testutil.ToFloat64(f.metrics.published.WithLabelValues("Deployment", "true")))
-	assert.Equal(t, uint64(5), histogramCount(t, f.reg, "cinch_admission_request_duration_seconds"))
+	assert.Equal(t, uint64(4), histogramCount(t, f.reg, "cinch_admission_request_duration_seconds"))
 }
 
 func histogramCount(t *testing.T, reg *prometheus.Registry, name string) uint64 {
@@ -238,27 +224,21 @@ func TestValidateScope(t *testing.T) {
 	}
 }
 
-func TestValidateAllowsWhenPublishingFails(t *testing.T) {
+func TestValidateAllowsWhenTheJobIsDropped(t *testing.T) {
 	tests := []struct {
-		name       string
-		pub        *fakePublisher
-		wantReason string
+		name string
+		err  error
 	}{
-		{name: "unavailable", pub: &fakePublisher{err: fmt.Errorf("publish: %w", jobs.ErrUnavailable)}, wantReason: "unavailable"},
-		{name: "timeout", pub: &fakePublisher{block: true}, wantReason: "timeout"},
-		{name: "server error", pub: &fakePublisher{err: errors.New("maximum messages exceeded")}, wantReason: "error"},
+		{name: "buffer full", err: jobs.ErrBufferFull},
+		{name: "buffer closed", err: jobs.ErrBufferClosed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
-			f.h.pub = tt.pub
-			start := time.Now()
+			f.h.pub = &fakePublisher{err: tt.err}
 			resp := post(t, f.valSrv, review(t, request(t, admissionv1.Create, deployment("nginx:1.27"), nil)))
 			assert.True(t, resp.Allowed)
-			// The fixture's publish bound is 50 ms.
-			assert.Less(t, time.Since(start), 2*time.Second)
-			assert.Equal(t, 1.0, testutil.ToFloat64(f.metrics.publishFailures.WithLabelValues(tt.wantReason)))
-			assert.Equal(t, 1.0, f.requests("validate", "CREATE", OutcomePublishFailed))
+			assert.Equal(t, 1.0, f.requests("validate", "CREATE", OutcomeDropped))
 		})
 	}
 }
@@ -356,31 +336,77 @@ func TestTemplatePatchRoundTrip(t *testing.T) {
 	assert.Nil(t, resp.PatchType)
 }
 
-func TestMalformedReviewIs400(t *testing.T) {
-	f := newFixture(t)
+// TestUnreadableReviewsAreNeverDenied: whatever the API server (or anything
+// else) sends, the answer is never a denial. With a request uid to answer to,
+// it is allowed with a warning; without one, a non-200 status, which the API
+// server treats as a failed call that failurePolicy Ignore allows. Each is
+// counted by reason.
+func TestUnreadableReviewsAreNeverDenied(t *testing.T) {
+	const head = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-1"`
+	valid := string(review(t, request(t, admissionv1.Create, deployment("nginx:1.27"), nil)))
 	tests := []struct {
-		name string
-		body string
+		name        string
+		body        string
+		contentType string
+		wantStatus  int
+		wantReason  string
+		wantUID     string
+		wantVersion string
 	}{
-		{name: "not json", body: "{{{"},
-		{name: "wrong type", body: `{"request": 5}`},
-		{name: "truncated", body: `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"x"`},
+		{name: "empty", body: "", wantStatus: http.StatusBadRequest, wantReason: UnreadableEmpty},
+		{name: "not json", body: "{{{", wantStatus: http.StatusBadRequest, wantReason: UnreadableDecode},
+		{name: "yaml", body: "apiVersion: admission.k8s.io/v1\nkind: AdmissionReview\n", wantStatus: http.StatusBadRequest, wantReason: UnreadableDecode},
+		{name: "wrong type", body: `{"request": 5}`, wantStatus: http.StatusBadRequest, wantReason: UnreadableDecode},
+		{name: "truncated before the uid", body: `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionRev`, wantStatus: http.StatusBadRequest, wantReason: UnreadableDecode},
+		{name: "truncated after the uid", body: head + `,"kind":{"group":"apps","vers`, wantStatus: http.StatusOK, wantReason: UnreadableDecode, wantUID: "u-1", wantVersion: "admission.k8s.io/v1"},
+		{name: "too deep", body: head + `,"object":{"a":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}}}`,
+			wantStatus: http.StatusOK, wantReason: UnreadableTooDeep, wantUID: "u-1", wantVersion: "admission.k8s.io/v1"},
+		{name: "too large", body: head + `,"object":{"a":"` + strings.Repeat("x", MaxReviewSize) + `"}}}`,
+			wantStatus: http.StatusOK, wantReason: UnreadableTooLarge, wantUID: "u-1", wantVersion: "admission.k8s.io/v1"},
+		{name: "wrong content type", body: valid, contentType: "application/yaml", wantStatus: http.StatusOK, wantReason: UnreadableContentType,
+			wantUID: "req-1", wantVersion: "admission.k8s.io/v1"},
+		{name: "no content type", body: valid, contentType: "-", wantStatus: http.StatusOK, wantReason: UnreadableContentType,
+			wantUID: "req-1", wantVersion: "admission.k8s.io/v1"},
+		{name: "unknown review version", body: `{"apiVersion":"admission.k8s.io/v2","kind":"AdmissionReview","request":{"uid":"u-2","kind":{"group":"apps","version":"v1","kind":"Deployment"}}}`,
+			wantStatus: http.StatusOK, wantReason: UnreadableVersion, wantUID: "u-2", wantVersion: "admission.k8s.io/v2"},
+		{name: "unknown group", body: `{"apiVersion":"example.com/v1","kind":"AdmissionReview","request":{"uid":"u-3"}}`,
+			wantStatus: http.StatusBadRequest, wantReason: UnreadableVersion, wantUID: "u-3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := post(t, f.valSrv, []byte(tt.body))
-			require.NotNil(t, resp.Result)
-			assert.Equal(t, int32(http.StatusBadRequest), resp.Result.Code)
+			f := newFixture(t)
+			for _, srv := range []*httptest.Server{f.valSrv, f.mutSrv} {
+				req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL, strings.NewReader(tt.body))
+				require.NoError(t, err)
+				switch tt.contentType {
+				case "":
+					req.Header.Set("Content-Type", "application/json")
+				case "-":
+				default:
+					req.Header.Set("Content-Type", tt.contentType)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				var r admissionv1.AdmissionReview
+				err = json.NewDecoder(resp.Body).Decode(&r)
+				resp.Body.Close()
+				require.NoError(t, err)
+				require.NotNil(t, r.Response)
+				assert.Equal(t, tt.wantStatus, resp.StatusCode)
+				assert.True(t, r.Response.Allowed, "never a denial")
+				assert.Equal(t, types.UID(tt.wantUID), r.Response.UID)
+				if tt.wantStatus == http.StatusOK {
+					assert.Equal(t, tt.wantVersion, r.APIVersion)
+					assert.Equal(t, "AdmissionReview", r.Kind)
+					require.Len(t, r.Response.Warnings, 1)
+					assert.Contains(t, r.Response.Warnings[0], "("+tt.wantReason+")")
+				}
+			}
+			assert.Equal(t, 1.0, testutil.ToFloat64(f.metrics.unreadable.WithLabelValues("validate", tt.wantReason)))
+			assert.Equal(t, 1.0, testutil.ToFloat64(f.metrics.unreadable.WithLabelValues("mutate", tt.wantReason)))
 			assert.Empty(t, f.pub.published())
 		})
 	}
-	// An empty body is rejected the same way.
-	resp, err := http.Post(f.valSrv.URL, "application/json", http.NoBody)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var r admissionv1.AdmissionReview
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&r))
-	assert.Equal(t, int32(http.StatusBadRequest), r.Response.Result.Code)
 }
 
 func TestLargeObject(t *testing.T) {

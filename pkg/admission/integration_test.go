@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
@@ -44,6 +45,8 @@ type env struct {
 	client     kubernetes.Interface
 	nats       interface{ Shutdown() }
 	stream     jetstream.Stream
+	proxy      *jobstest.Proxy
+	buffer     *jobs.Buffer
 	reg        *prometheus.Registry
 	id         string
 }
@@ -87,11 +90,16 @@ func freePort(t *testing.T) int {
 
 const publishTimeout = 200 * time.Millisecond
 
-func setup(t *testing.T) *env {
+func setup(t *testing.T) *env { return setupWith(t, jobs.DefaultBufferConfig()) }
+
+// setupWith starts the webhook with the job buffer bc, publishing to an
+// in-process JetStream through a proxy the test can stall.
+func setupWith(t *testing.T, bc jobs.BufferConfig) *env {
 	ctx := t.Context()
 	path := kubeconfig(t)
 	restCfg, err := clientcmd.BuildConfigFromFlags("", path)
 	require.NoError(t, err)
+	restCfg.QPS, restCfg.Burst = 1000, 1000 // the burst tests, not client-side throttling
 	client, err := kubernetes.NewForConfig(restCfg)
 	require.NoError(t, err)
 	e := &env{t: t, kubeconfig: path, kubectlBin: kubectlCommand(t), client: client, reg: prometheus.NewRegistry(), id: rand.String(6)}
@@ -99,11 +107,20 @@ func setup(t *testing.T) *env {
 	// NATS JetStream, in process.
 	ns := jobstest.Server(t)
 	e.nats = ns
-	nc := jobstest.Connect(t, ns)
+	e.proxy = jobstest.StartProxy(t, ns.Addr().String())
+	nc, err := nats.Connect(e.proxy.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	e.stream, err = jobs.EnsureStream(ctx, js, jobs.DefaultStreamConfig())
 	require.NoError(t, err)
+	e.buffer, err = jobs.NewBuffer(bc, jobs.NewPublisher(js, jobs.PublisherOptions{Timeout: publishTimeout, Stream: jobs.DefaultStreamConfig().Name}), jobs.NewMetrics(e.reg))
+	require.NoError(t, err)
+	bufCtx, stopBuf := context.WithCancel(ctx)
+	bufDone := make(chan struct{})
+	go func() { _ = e.buffer.Start(bufCtx); close(bufDone) }()
+	t.Cleanup(func() { stopBuf(); <-bufDone })
 
 	// The webhook server, as in production but on loopback.
 	namespaces := admission.NewCachedNamespaces(client, time.Minute)
@@ -117,10 +134,7 @@ func setup(t *testing.T) *env {
 		}
 	})
 	require.Eventually(t, namespaces.Synced, 30*time.Second, 10*time.Millisecond, "namespace cache never synced")
-	handlers := admission.New(
-		jobs.NewPublisher(js, jobs.PublisherOptions{Timeout: publishTimeout, Stream: jobs.DefaultStreamConfig().Name}),
-		namespaces, admission.NewMetrics(e.reg),
-		admission.Options{OwnNamespace: "cinch-system", PublishTimeout: publishTimeout})
+	handlers := admission.New(e.buffer, namespaces, admission.NewMetrics(e.reg), admission.Options{OwnNamespace: "cinch-system"})
 	certDir := t.TempDir()
 	caPEM, err := admissiontest.WriteServingCert(certDir, "127.0.0.1")
 	require.NoError(t, err)
@@ -249,8 +263,24 @@ func (e *env) mustKubectl(stdin string, args ...string) string {
 	return out
 }
 
-// jobsIn returns the jobs stored for namespace ns, in order.
+// settled waits until the job buffer has published (or dropped) every job
+// it accepted.
+func (e *env) settled() {
+	e.t.Helper()
+	require.Eventually(e.t, func() bool { return gauge(e.t, e.reg, "cinch_admission_jobs_buffered") == 0 },
+		10*time.Second, 5*time.Millisecond, "jobs still buffered")
+}
+
+// jobsIn returns the jobs stored for namespace ns, in order, once the
+// buffer has settled.
 func (e *env) jobsIn(ns string) []jobs.Job {
+	e.t.Helper()
+	e.settled()
+	return e.storedIn(ns)
+}
+
+// storedIn returns the jobs stored for namespace ns now, in order.
+func (e *env) storedIn(ns string) []jobs.Job {
 	e.t.Helper()
 	ctx := e.t.Context()
 	info, err := e.stream.Info(ctx)
@@ -402,8 +432,10 @@ spec:
 	assert.Equal(t, 2.0, validateOutcome(t, e.reg, "excluded"))
 	assert.Equal(t, 2.0, validateOutcome(t, e.reg, "dry-run"))
 
-	// With NATS stopped, changes are still admitted; the failure is counted.
+	// With NATS stopped, changes are still admitted; the jobs wait in the
+	// buffer, retried.
 	e.mustKubectl("", "-n", enabledNS, "annotate", "deployment/web", "cinch.dev/harden-")
+	queued := validateOutcome(t, e.reg, "queued")
 	e.nats.Shutdown()
 	start := time.Now()
 	e.mustKubectl(deploymentYAML(enabledNS, "5"), "apply", "-f", "-")
@@ -412,8 +444,25 @@ spec:
 	d, err := e.client.AppsV1().Deployments(enabledNS).Get(t.Context(), "web", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "6", d.Spec.Template.Spec.Containers[0].Env[0].Value)
-	assert.Equal(t, 2.0, metricSum(t, e.reg, "cinch_admission_publish_failures_total", nil))
-	assert.Equal(t, 2.0, validateOutcome(t, e.reg, "publish-failed"))
+	assert.Equal(t, queued+2, validateOutcome(t, e.reg, "queued"))
+	assert.Equal(t, 2.0, gauge(t, e.reg, "cinch_admission_jobs_buffered"), "waiting for NATS")
+	assert.Eventually(t, func() bool { return metricSum(t, e.reg, "cinch_admission_publish_retries_total", nil) > 0 },
+		10*time.Second, 10*time.Millisecond, "the buffer retries")
+	assert.Equal(t, 0.0, metricSum(t, e.reg, "cinch_admission_jobs_dropped_total", nil))
+}
+
+// gauge reads a gauge without labels.
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no gauge %s", name)
+	return 0
 }
 
 // metricSum sums the samples of a counter family whose labels include match.

@@ -4,13 +4,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics of the admission handlers.
+// Metrics of the admission handlers. What happens to a queued job
+// afterwards (published, retried, dropped) is counted by its publisher.
 type Metrics struct {
-	requests        *prometheus.CounterVec
-	duration        *prometheus.HistogramVec
-	published       *prometheus.CounterVec
-	publishFailures *prometheus.CounterVec
-	warnings        *prometheus.CounterVec
+	requests   *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	warnings   *prometheus.CounterVec
+	unreadable *prometheus.CounterVec
 }
 
 // NewMetrics creates the handler metrics and registers them with reg.
@@ -25,19 +25,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time to answer an admission request, by webhook.",
 			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1},
 		}, []string{"webhook"}),
-		published: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "cinch_admission_jobs_published_total",
-			Help: "Hardening jobs published, by kind; duplicate=true when the stream already held the job.",
-		}, []string{"kind", "duplicate"}),
-		publishFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "cinch_admission_publish_failures_total",
-			Help: "Hardening jobs that could not be published (the request was allowed; resync catches up), by reason.",
-		}, []string{"reason"}),
 		warnings: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cinch_admission_warnings_total",
 			Help: "Requests answered with a warning that the template is weaker than its verified recommendation, by kind.",
 		}, []string{"kind"}),
+		unreadable: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cinch_admission_unreadable_reviews_total",
+			Help: "Request bodies that were not an AdmissionReview this webhook can read, by webhook and reason; " +
+				"never denied (allowed with a warning, or a non-200 status that failurePolicy Ignore allows).",
+		}, []string{"webhook", "reason"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.published, m.publishFailures, m.warnings)
+	reg.MustRegister(m.requests, m.duration, m.warnings, m.unreadable)
 	return m
 }

@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/cinch-dev/cinch/internal/jobs"
-	"github.com/cinch-dev/cinch/pkg/admission"
 )
 
 // Config is the webhook's configuration.
@@ -47,11 +46,32 @@ type Config struct {
 	// StreamReplicas is the stream's replica count when EnsureStream
 	// creates it (3 on a 3-server NATS cluster).
 	StreamReplicas int
-	// PublishTimeout bounds the wait for one publish.
+	// PublishTimeout bounds one publish attempt of the background publisher
+	// (never the admission answer).
 	PublishTimeout time.Duration
+	// JobBuffer bounds the accepted jobs waiting to be published; beyond
+	// it jobs are dropped (counted) and /readyz fails.
+	JobBuffer int
+	// PublishRetryFor is how long a job is retried before it is dropped.
+	PublishRetryFor time.Duration
+	// DrainTimeout is how long buffered jobs may still be published at
+	// shutdown, after the server stopped taking requests.
+	DrainTimeout time.Duration
 
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout time.Duration
+}
+
+// DefaultPublishTimeout bounds one background publish attempt. It no longer
+// delays any admission answer, so it is generous: an attempt that times out
+// is retried (same message id) and may have landed anyway.
+const DefaultPublishTimeout = time.Second
+
+// BufferConfig is the job buffer's configuration.
+func (c Config) BufferConfig() jobs.BufferConfig {
+	b := jobs.DefaultBufferConfig()
+	b.Size, b.GiveUpAfter, b.DrainTimeout = c.JobBuffer, c.PublishRetryFor, c.DrainTimeout
+	return b
 }
 
 // DefaultConfig returns the defaults (the flag defaults).
@@ -73,7 +93,10 @@ func DefaultConfig() Config {
 		Stream:          jobs.DefaultStreamConfig().Name,
 		EnsureStream:    true,
 		StreamReplicas:  jobs.DefaultStreamConfig().Replicas,
-		PublishTimeout:  admission.DefaultPublishTimeout,
+		PublishTimeout:  DefaultPublishTimeout,
+		JobBuffer:       jobs.DefaultBufferConfig().Size,
+		PublishRetryFor: jobs.DefaultBufferConfig().GiveUpAfter,
+		DrainTimeout:    jobs.DefaultBufferConfig().DrainTimeout,
 		ShutdownTimeout: 30 * time.Second,
 	}
 }
@@ -96,7 +119,10 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.Stream, "stream", c.Stream, "JetStream stream of hardening jobs")
 	fs.BoolVar(&c.EnsureStream, "ensure-stream", c.EnsureStream, "create or update the job stream at start")
 	fs.IntVar(&c.StreamReplicas, "stream-replicas", c.StreamReplicas, "replicas of the job stream (1..5; 3 on a 3-server NATS cluster)")
-	fs.DurationVar(&c.PublishTimeout, "publish-timeout", c.PublishTimeout, "longest wait for one job publish; the request is allowed either way")
+	fs.DurationVar(&c.PublishTimeout, "publish-timeout", c.PublishTimeout, "bound of one background publish attempt (the admission answer never waits for NATS)")
+	fs.IntVar(&c.JobBuffer, "job-buffer", c.JobBuffer, "accepted jobs waiting to be published at most; beyond it jobs are dropped (counted) and /readyz fails")
+	fs.DurationVar(&c.PublishRetryFor, "publish-retry-for", c.PublishRetryFor, "how long a job is retried before it is dropped (resync catches up)")
+	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "how long buffered jobs may still be published at shutdown")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "graceful shutdown bound")
 }
 
@@ -134,11 +160,20 @@ func (c Config) Validate() error {
 	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
 		errs = append(errs, fmt.Errorf("--stream-replicas %d not in 1..5", c.StreamReplicas))
 	}
-	if c.PublishTimeout <= 0 || c.PublishTimeout > 5*time.Second {
-		errs = append(errs, fmt.Errorf("--publish-timeout %s not in (0, 5s]: it is added to every deploy when NATS is slow", c.PublishTimeout))
+	if c.PublishTimeout <= 0 || c.PublishTimeout > 30*time.Second {
+		errs = append(errs, fmt.Errorf("--publish-timeout %s not in (0, 30s]", c.PublishTimeout))
+	}
+	if c.JobBuffer < 1 {
+		errs = append(errs, fmt.Errorf("--job-buffer %d must be positive", c.JobBuffer))
+	}
+	if c.PublishRetryFor <= 0 {
+		errs = append(errs, fmt.Errorf("--publish-retry-for %s must be positive", c.PublishRetryFor))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--shutdown-timeout %s must be positive", c.ShutdownTimeout))
+	}
+	if c.DrainTimeout < 0 || c.DrainTimeout >= c.ShutdownTimeout {
+		errs = append(errs, fmt.Errorf("--drain-timeout %s not in [0, --shutdown-timeout %s)", c.DrainTimeout, c.ShutdownTimeout))
 	}
 	return errors.Join(errs...)
 }

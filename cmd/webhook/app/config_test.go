@@ -15,9 +15,11 @@ func TestConfigFlags(t *testing.T) {
 	cfg := DefaultConfig()
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	cfg.Bind(fs)
-	require.NoError(t, fs.Parse([]string{"--port=10443", "--publish-timeout=50ms", "--namespace=cinch", "--nats-url=nats://127.0.0.1:4222"}))
+	require.NoError(t, fs.Parse([]string{"--port=10443", "--publish-timeout=50ms", "--job-buffer=20", "--drain-timeout=2s", "--namespace=cinch", "--nats-url=nats://127.0.0.1:4222"}))
 	assert.Equal(t, 10443, cfg.Port)
 	assert.Equal(t, 50*time.Millisecond, cfg.PublishTimeout)
+	assert.Equal(t, 20, cfg.BufferConfig().Size)
+	assert.Equal(t, 2*time.Second, cfg.BufferConfig().DrainTimeout)
 	assert.Equal(t, "cinch", cfg.Namespace)
 	assert.Equal(t, "nats://127.0.0.1:4222", cfg.NATSURL)
 	assert.NoError(t, cfg.Validate())
@@ -41,6 +43,9 @@ func TestConfigValidate(t *testing.T) {
 		{name: "six stream replicas", mutate: func(c *Config) { c.StreamReplicas = 6 }, wantErr: "--stream-replicas"},
 		{name: "zero publish timeout", mutate: func(c *Config) { c.PublishTimeout = 0 }, wantErr: "--publish-timeout"},
 		{name: "huge publish timeout", mutate: func(c *Config) { c.PublishTimeout = time.Minute }, wantErr: "--publish-timeout"},
+		{name: "no job buffer", mutate: func(c *Config) { c.JobBuffer = 0 }, wantErr: "--job-buffer"},
+		{name: "no retries", mutate: func(c *Config) { c.PublishRetryFor = 0 }, wantErr: "--publish-retry-for"},
+		{name: "drain beyond shutdown", mutate: func(c *Config) { c.DrainTimeout = c.ShutdownTimeout }, wantErr: "--drain-timeout"},
 		{name: "zero shutdown", mutate: func(c *Config) { c.ShutdownTimeout = 0 }, wantErr: "--shutdown-timeout"},
 	}
 	for _, tt := range tests {

@@ -7,11 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/go-logr/logr/funcr"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -21,9 +21,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/internal/tlsserver"
 	"github.com/cinch-dev/cinch/pkg/admission"
 )
 
@@ -33,7 +33,7 @@ const (
 	MutatePath   = "/mutate"
 )
 
-var _ admission.Publisher = (*jobs.JetStreamPublisher)(nil)
+var _ admission.Publisher = (*jobs.Buffer)(nil)
 
 // Main parses args, validates the configuration and runs until ctx ends. It
 // returns the process exit code.
@@ -49,7 +49,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		return 2
 	}
-	log := funcr.NewJSON(func(obj string) { fmt.Fprintln(stderr, obj) }, funcr.Options{LogTimestamp: true, Verbosity: *verbosity})
+	log := NewLogger(stderr, *verbosity)
 	if err := cfg.Validate(); err != nil {
 		log.Error(err, "Invalid configuration")
 		return 2
@@ -59,6 +59,13 @@ func Main(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// NewLogger is the webhook's logger: one JSON object per line (log/slog's
+// encoder, which escapes every byte of any input, NUL and invalid UTF-8
+// included), V(n) enabled up to verbosity.
+func NewLogger(w io.Writer, verbosity int) logr.Logger {
+	return logr.FromSlogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.Level(-verbosity)}))
 }
 
 // DisableHTTP2 restricts a TLS config to HTTP/1.1 (CVE-2023-44487 and
@@ -83,7 +90,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	namespaces := admission.NewCachedNamespaces(client, cfg.NamespaceResync)
 
-	// Publishes fail fast while NATS is down; the webhook keeps allowing.
+	// The admission answer never waits for NATS: accepted jobs go to a
+	// bounded buffer that publishes them in the background, with retries.
 	nc, err := jobs.Connect(jobs.ConnectOptions{URL: cfg.NATSURL, Name: "cinch-webhook", Creds: cfg.NATSCreds, CA: cfg.NATSCA}, log)
 	if err != nil {
 		return err
@@ -93,40 +101,49 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	pub := jobs.NewPublisher(js, jobs.PublisherOptions{Timeout: cfg.PublishTimeout, Stream: cfg.Stream})
-
-	server := webhook.NewServer(webhook.Options{
-		Host: cfg.Host, Port: cfg.Port,
-		CertDir: cfg.CertDir, CertName: cfg.CertName, KeyName: cfg.KeyName,
-		TLSOpts: []func(*tls.Config){DisableHTTP2},
-	})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	handlers := admission.New(pub, namespaces, admission.NewMetrics(reg), admission.Options{
-		OwnNamespace:   cfg.Namespace,
-		PublishTimeout: cfg.PublishTimeout,
-	})
+	buffer, err := jobs.NewBuffer(cfg.BufferConfig(),
+		jobs.NewPublisher(js, jobs.PublisherOptions{Timeout: cfg.PublishTimeout, Stream: cfg.Stream}), jobs.NewMetrics(reg))
+	if err != nil {
+		return err
+	}
+	handlers := admission.New(buffer, namespaces, admission.NewMetrics(reg), admission.Options{OwnNamespace: cfg.Namespace})
 	validate, mutate := handlers.Webhooks()
-	server.Register(ValidatePath, validate)
-	server.Register(MutatePath, mutate)
+	mux := http.NewServeMux()
+	mux.Handle(ValidatePath, validate)
+	mux.Handle(MutatePath, mutate)
+	server := tlsserver.New(tlsserver.Config{
+		Host: cfg.Host, Port: cfg.Port,
+		CertDir: cfg.CertDir, CertName: cfg.CertName, KeyName: cfg.KeyName,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+	}, mux)
 
 	health := http.NewServeMux()
 	probe(health, "/healthz", map[string]healthz.Checker{"ping": healthz.Ping})
 	probe(health, "/readyz", map[string]healthz.Checker{
-		"webhook": server.StartedChecker(),
+		"webhook": server.Ready,
 		"namespaces": func(*http.Request) error {
 			if !namespaces.Synced() {
 				return errors.New("namespace cache not synced")
 			}
 			return nil
 		},
+		"job-buffer": func(*http.Request) error { return buffer.Ready() },
 	})
 	metrics := http.NewServeMux()
 	metrics.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 
-	log.Info("Starting webhook", "port", cfg.Port, "certDir", cfg.CertDir, "nats", cfg.NATSURL, "publishTimeout", cfg.PublishTimeout)
+	log.Info("Starting webhook", "port", cfg.Port, "certDir", cfg.CertDir, "nats", cfg.NATSURL, "publishTimeout", cfg.PublishTimeout, "jobBuffer", cfg.JobBuffer)
 	g := newGroup(ctx, cfg.ShutdownTimeout)
-	g.Go("webhook server", server.Start)
+	// The buffer drains once the server has stopped taking requests.
+	bufferCtx, stopBuffer := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBuffer()
+	g.Go("webhook server", func(ctx context.Context) error {
+		defer stopBuffer()
+		return server.Start(ctx)
+	})
+	g.Go("job buffer", func(context.Context) error { return buffer.Start(bufferCtx) })
 	g.Go("health server", func(ctx context.Context) error { return serveHTTP(ctx, cfg.HealthAddr, health, cfg.ShutdownTimeout) })
 	g.Go("metrics server", func(ctx context.Context) error { return serveHTTP(ctx, cfg.MetricsAddr, metrics, cfg.ShutdownTimeout) })
 	g.Go("namespace cache", func(ctx context.Context) error {

@@ -4,8 +4,16 @@
 // It drives CREATE reviews of Deployments at fixed rates (every request is a
 // new workload, so every request publishes a job), first with NATS up, then
 // with NATS stopped, and prints p50/p99/max latency and the allowed ratio.
+// With -burst N it instead sends N reviews, -burst-concurrency at a time,
+// while NATS (behind a proxy) is stalled for -stall, and prints latency and
+// how long after the burst every job was in the stream.
 //
-//	go run ./test/bench/admission [-duration 30s] [-rates 200,500,1000] [-publish-timeout 100ms]
+// -publisher sync publishes during admission with the -publish-timeout bound
+// (Cinch before the job buffer, kept for comparison); buffer (the default)
+// hands jobs to the production jobs.Buffer.
+//
+//	go run ./test/bench/admission [-duration 30s] [-rates 200,500,1000] [-publisher buffer|sync]
+//	go run ./test/bench/admission -burst 500 -burst-concurrency 100 -stall 3s [-publisher buffer|sync]
 //
 // Latency is measured from each request's scheduled send time to the end of
 // its answer (open loop: a slow answer does not delay later requests, so
@@ -42,11 +50,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	admissionv1 "k8s.io/api/admission/v1"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/cinch-dev/cinch/cmd/webhook/app"
 	"github.com/cinch-dev/cinch/internal/jobs"
 	"github.com/cinch-dev/cinch/internal/jobs/jobstest"
+	"github.com/cinch-dev/cinch/internal/tlsserver"
 	"github.com/cinch-dev/cinch/pkg/admission"
 	"github.com/cinch-dev/cinch/pkg/admission/admissiontest"
 	"github.com/cinch-dev/cinch/pkg/hardening"
@@ -58,6 +66,11 @@ type config struct {
 	rates          []int
 	publishTimeout time.Duration
 	modes          string
+	publisher      string
+	burst          int
+	burstConc      int
+	stall          time.Duration
+	bufferSize     int
 }
 
 func main() {
@@ -68,7 +81,12 @@ func main() {
 	fs.DurationVar(&cfg.duration, "duration", 30*time.Second, "duration of each rate step")
 	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "unmeasured warm-up at the first rate of each mode")
 	rates := fs.String("rates", "200,500,1000", "request rates (per second), comma separated")
-	fs.DurationVar(&cfg.publishTimeout, "publish-timeout", admission.DefaultPublishTimeout, "the webhook's publish bound")
+	fs.DurationVar(&cfg.publishTimeout, "publish-timeout", 0, "bound of one publish (default: 100ms with -publisher sync, the webhook's default with buffer)")
+	fs.StringVar(&cfg.publisher, "publisher", "buffer", "buffer (background publishing, production) or sync (publish during admission, before the buffer)")
+	fs.IntVar(&cfg.burst, "burst", 0, "send this many reviews as a burst instead of the rate steps")
+	fs.IntVar(&cfg.burstConc, "burst-concurrency", 100, "reviews in flight at once during a burst")
+	fs.DurationVar(&cfg.stall, "stall", 0, "stall NATS for this long from the start of the burst")
+	fs.IntVar(&cfg.bufferSize, "job-buffer", app.DefaultConfig().JobBuffer, "the job buffer's bound")
 	fs.StringVar(&cfg.modes, "modes", "up,down", "NATS modes to run: up, down")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	_ = fs.Parse(os.Args[1:])
@@ -90,6 +108,12 @@ func main() {
 			os.Exit(2)
 		}
 		cfg.rates = append(cfg.rates, n)
+	}
+	if cfg.publishTimeout == 0 {
+		cfg.publishTimeout = app.DefaultPublishTimeout
+		if cfg.publisher == "sync" {
+			cfg.publishTimeout = 100 * time.Millisecond
+		}
 	}
 	if err := run(ctx, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-admission:", err)
@@ -131,7 +155,12 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer ns.Shutdown()
-	nc, err := nats.Connect(ns.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second), nats.ReconnectBufSize(-1))
+	proxy, err := jobstest.NewProxy(ns.Addr().String())
+	if err != nil {
+		return err
+	}
+	defer proxy.Close()
+	nc, err := nats.Connect(proxy.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second), nats.ReconnectBufSize(-1))
 	if err != nil {
 		return fmt.Errorf("connect nats: %w", err)
 	}
@@ -146,17 +175,39 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	pub := jobs.NewPublisher(js, jobs.PublisherOptions{Timeout: cfg.publishTimeout, Stream: sc.Name})
+	reg := prometheus.NewRegistry()
+	jp := jobs.NewPublisher(js, jobs.PublisherOptions{Timeout: cfg.publishTimeout, Stream: sc.Name})
+	var pub admission.Publisher
+	var buffer *jobs.Buffer
+	sp := &syncPublisher{pub: jp}
+	switch cfg.publisher {
+	case "sync":
+		pub = sp
+	case "buffer":
+		bc := jobs.DefaultBufferConfig()
+		bc.Size = cfg.bufferSize
+		buffer, err = jobs.NewBuffer(bc, jp, jobs.NewMetrics(reg))
+		if err != nil {
+			return err
+		}
+		bctx, stopBuffer := context.WithCancel(ctx)
+		defer stopBuffer()
+		go func() { _ = buffer.Start(bctx) }()
+		pub = buffer
+	default:
+		return fmt.Errorf("unknown publisher %q", cfg.publisher)
+	}
 	handlers := admission.New(pub, admissiontest.StaticNamespaces{"shop": {hardening.LabelHarden: hardening.HardenEnabled}},
-		admission.NewMetrics(prometheus.NewRegistry()), admission.Options{OwnNamespace: "cinch-system", PublishTimeout: cfg.publishTimeout})
+		admission.NewMetrics(reg), admission.Options{OwnNamespace: "cinch-system"})
 
 	port, err := freePort()
 	if err != nil {
 		return err
 	}
-	srv := webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir, TLSOpts: []func(*tls.Config){app.DisableHTTP2}})
 	validate, _ := handlers.Webhooks()
-	srv.Register(app.ValidatePath, validate)
+	mux := http.NewServeMux()
+	mux.Handle(app.ValidatePath, validate)
+	srv := tlsserver.New(tlsserver.Config{Host: "127.0.0.1", Port: port, CertDir: certDir, CertName: "tls.crt", KeyName: "tls.key", ShutdownTimeout: time.Second}, mux)
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { _ = srv.Start(sctx) }()
@@ -180,8 +231,11 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 
-	fmt.Printf("admission benchmark: %d CPUs (load %s at start), %s per step, publish bound %s, every request a new Deployment (publishes a job)\n",
-		cpus(), loadAvg(), cfg.duration, cfg.publishTimeout)
+	if cfg.burst > 0 {
+		return runBurst(ctx, cfg, client, url, proxy, stream, reg, sp)
+	}
+	fmt.Printf("admission benchmark: %d CPUs (load %s at start), %s per step, publisher %s, publish bound %s, every request a new Deployment (publishes a job)\n",
+		cpus(), loadAvg(), cfg.duration, cfg.publisher, cfg.publishTimeout)
 	var results []result
 	var seq atomic.Uint64
 	for _, mode := range strings.Split(cfg.modes, ",") {
@@ -225,6 +279,109 @@ func run(ctx context.Context, cfg config) error {
 			r.cpuPerReq.Microseconds(), r.load)
 	}
 	return tw.Flush()
+}
+
+// syncPublisher publishes during admission, bounded by the publisher's
+// timeout: how the webhook worked before the job buffer.
+type syncPublisher struct {
+	pub    *jobs.JetStreamPublisher
+	failed atomic.Int64
+}
+
+func (p *syncPublisher) Enqueue(ctx context.Context, j jobs.Job) error {
+	if _, err := p.pub.Publish(ctx, j); err != nil {
+		p.failed.Add(1)
+		return err
+	}
+	return nil
+}
+
+// runBurst sends cfg.burst reviews, cfg.burstConc at a time, with NATS
+// stalled for cfg.stall from the start, and reports latency, the allowed
+// ratio and when every job was in the stream.
+func runBurst(ctx context.Context, cfg config, client *http.Client, url string, proxy *jobstest.Proxy, stream jetstream.Stream, reg *prometheus.Registry, sp *syncPublisher) error {
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return err
+	}
+	before := info.State.Msgs
+	var seq atomic.Uint64
+	seq.Store(1 << 20)
+	lat := make([]time.Duration, cfg.burst)
+	var allowed, failed atomic.Int64
+	next := atomic.Int64{}
+	start := time.Now()
+	if cfg.stall > 0 {
+		proxy.Stall()
+		time.AfterFunc(cfg.stall, proxy.Resume)
+	}
+	var wg sync.WaitGroup
+	for range cfg.burstConc {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= cfg.burst || ctx.Err() != nil {
+					return
+				}
+				body := fmt.Appendf(nil, reviewTemplate, seq.Add(1))
+				t0 := time.Now()
+				ok, err := send(client, url, body)
+				lat[i] = time.Since(t0)
+				switch {
+				case err != nil:
+					failed.Add(1)
+				case ok:
+					allowed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	burstTook := time.Since(start)
+	var inStream uint64
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		info, err := stream.Info(ctx)
+		if err == nil {
+			inStream = info.State.Msgs - before
+		}
+		if inStream >= uint64(cfg.burst) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	allIn := time.Since(start) - burstTook
+	slices.Sort(lat)
+	fmt.Printf("burst: %d CPUs, load %s, publisher %s, publish bound %s, %d reviews %d at a time, NATS stalled %s\n",
+		cpus(), loadAvg(), cfg.publisher, cfg.publishTimeout, cfg.burst, cfg.burstConc, cfg.stall)
+	fmt.Printf("  burst took %s; allowed %d/%d (%d transport errors); latency p50 %s p99 %s max %s\n",
+		burstTook.Round(time.Millisecond), allowed.Load(), cfg.burst, failed.Load(),
+		ms(lat[cfg.burst*50/100]), ms(lat[min(cfg.burst-1, cfg.burst*99/100)]), ms(lat[cfg.burst-1]))
+	if inStream >= uint64(cfg.burst) {
+		fmt.Printf("  jobs in the stream: %d/%d, all of them %s after the burst ended\n", inStream, cfg.burst, allIn.Round(time.Millisecond))
+	} else {
+		fmt.Printf("  jobs in the stream: %d/%d 30s after the burst ended (the rest is left to resync)\n", inStream, cfg.burst)
+	}
+	if cfg.publisher == "sync" {
+		fmt.Printf("  publishes counted as failed during admission: %d\n", sp.failed.Load())
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		return err
+	}
+	for _, mf := range mfs {
+		switch mf.GetName() {
+		case "cinch_admission_jobs_dropped_total", "cinch_admission_publish_retries_total", "cinch_admission_jobs_published_total":
+			for _, m := range mf.GetMetric() {
+				var labels []string
+				for _, l := range m.GetLabel() {
+					labels = append(labels, l.GetName()+"="+l.GetValue())
+				}
+				fmt.Printf("  %s{%s} %.0f\n", mf.GetName(), strings.Join(labels, ","), m.GetCounter().GetValue())
+			}
+		}
+	}
+	return nil
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
