@@ -81,6 +81,17 @@ var groundTruth = []groundTruthRow{
 	// root), but not together with run-as-non-root: a non-root memcached
 	// ignores -u, so the "everything" trial passes and nothing is added back.
 	{"memcached", nil, nil},
+	// Workloads that need the cluster's add-ons. redis-persistent writes its
+	// append-only file to a volume of the default StorageClass, which only
+	// root may write (hostPath: 0750 root:root, fsGroup not applied).
+	{"redis-persistent", []hardening.CheckID{hardening.CheckRunAsNonRoot}, nil},
+	// The frontend calls the backend by DNS name; each is hardened in a
+	// clone of the whole namespace.
+	{"two-tier/frontend", nil, nil},
+	{"two-tier/backend", nil, nil},
+	// Lists nodes with its ServiceAccount's ClusterRoleBinding, which the
+	// clones copy.
+	{"api-reader", nil, nil},
 }
 
 // strategies returns the scheduling strategies the one-shot test runs, from
