@@ -29,7 +29,7 @@ images: ## Build the scenario and application images and import them into the lo
 
 ##@ Test
 .PHONY: test
-test: cluster-up images test-unit test-integration test-alerts manifests-check test-e2e ## All tiers (unit, integration, alert rules, manifests, e2e); brings up the local cluster first.
+test: cluster-up images test-unit test-integration test-alerts manifests-check test-e2e test-e2e-disruptive ## All tiers (unit, integration, alert rules, manifests, e2e); brings up the local cluster first.
 
 .PHONY: test-unit
 test-unit: ## Unit tests of every package (no cluster needed).
@@ -40,8 +40,12 @@ test-integration: ## Integration tests against the local API server and an in-pr
 	CINCH_TEST_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GOTEST) -count=1 -tags integration -run 'Integration' $(PKGS)
 
 .PHONY: test-e2e
-test-e2e: ## End-to-end tests on the local cluster with real containers.
-	KUBECONFIG=$(KUBECONFIG_LOCAL) $(GOTEST) -count=1 -tags e2e -parallel $(E2E_PARALLEL) -timeout 45m ./test/e2e/...
+test-e2e: ## End-to-end tests on the local cluster with real containers (all but the disruptive ones).
+	KUBECONFIG=$(KUBECONFIG_LOCAL) $(GOTEST) -count=1 -tags e2e -parallel $(E2E_PARALLEL) -timeout 45m -skip 'TestDisruptive' ./test/e2e/...
+
+.PHONY: test-e2e-disruptive
+test-e2e-disruptive: ## End-to-end tests that stop parts of the control plane (API server outage mid-job), alone.
+	KUBECONFIG=$(KUBECONFIG_LOCAL) $(GOTEST) -count=1 -tags e2e -parallel 1 -timeout 15m -run 'TestDisruptive' ./test/e2e/...
 
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT := $(CLUSTER_DIR)/bin/golangci-lint-$(GOLANGCI_LINT_VERSION)

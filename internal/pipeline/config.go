@@ -57,8 +57,9 @@ type Config struct {
 	// MaxClones bounds the clones alive at once for one job (0 = no bound).
 	// The sequential strategy always uses 1.
 	MaxClones int
-	// DeleteTimeout bounds the deletion of one clone, which runs on a fresh
-	// context so that a cancelled job still cleans up.
+	// DeleteTimeout bounds the deletion of one clone, retried while the API
+	// server does not answer; it runs on a fresh context so that a
+	// cancelled job still cleans up.
 	DeleteTimeout time.Duration
 	// Oracle and Hardening are passed to the oracle and the planner.
 	Oracle    oracle.Config
@@ -72,7 +73,7 @@ func DefaultConfig() Config {
 		Strategy:      StrategyFrugal,
 		Stagger:       3 * time.Second,
 		MaxClones:     16,
-		DeleteTimeout: 30 * time.Second,
+		DeleteTimeout: 2 * time.Minute,
 		Oracle:        oracle.DefaultConfig(),
 		Hardening:     hardening.DefaultOptions(),
 	}

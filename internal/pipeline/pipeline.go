@@ -332,6 +332,27 @@ func (s *run) loop() {
 	}
 }
 
+// deleteClone deletes cl on a fresh context, so the clone goes even when the
+// job was cancelled, and retries with back-off for up to DeleteTimeout: the
+// API server may be restarting. What is still left then is the sweeper's.
+func (p *Pipeline) deleteClone(ctx context.Context, cl Clone) error {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.DeleteTimeout)
+	defer cancel()
+	delay := 250 * time.Millisecond
+	for {
+		err := p.cloner.Delete(dctx, cl)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-dctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+}
+
 // exec runs one trial: create the clone, record it, delete it.
 func (s *run) exec(ctx context.Context, q queued) (ev event) {
 	ev.trial = q.trial
@@ -348,10 +369,7 @@ func (s *run) exec(ctx context.Context, q queued) (ev event) {
 	cl, err := s.p.cloner.Create(ctx, s.src, q.trial.Name, q.trial.Template)
 	s.cloneUp()
 	defer func() {
-		// A fresh context: the clone goes even when the job was cancelled.
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.p.cfg.DeleteTimeout)
-		defer cancel()
-		if derr := s.p.cloner.Delete(dctx, cl); derr != nil {
+		if derr := s.p.deleteClone(ctx, cl); derr != nil {
 			log.Error(derr, "delete clone", "clone", cl.Namespace)
 		}
 		s.cloneDown()

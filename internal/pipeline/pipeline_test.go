@@ -102,6 +102,9 @@ type fakeCloner struct {
 	created []string
 	deleted int
 	failOn  string
+	// deleteFails makes that many Delete calls fail first (the API server
+	// restarting).
+	deleteFails int
 }
 
 func (f *fakeCloner) Create(_ context.Context, src Source, trial string, tmpl *corev1.PodTemplateSpec) (Clone, error) {
@@ -120,6 +123,10 @@ func (f *fakeCloner) Create(_ context.Context, src Source, trial string, tmpl *c
 func (f *fakeCloner) Delete(_ context.Context, _ Clone) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.deleteFails > 0 {
+		f.deleteFails--
+		return errors.New("connect: connection refused")
+	}
 	f.alive--
 	f.deleted++
 	return nil
@@ -320,16 +327,18 @@ func TestRunNothingPlanned(t *testing.T) {
 
 func TestRunErrorsCleanUp(t *testing.T) {
 	tests := []struct {
-		name   string
-		failOn string
-		cancel time.Duration
+		name        string
+		failOn      string
+		cancel      time.Duration
+		deleteFails int
 	}{
 		{name: "create fails", failOn: "everything"},
 		{name: "cancelled", cancel: 20 * time.Millisecond},
+		{name: "cancelled, the API server down for three deletes", cancel: 20 * time.Millisecond, deleteFails: 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cl := &fakeCloner{failOn: tt.failOn}
+			cl := &fakeCloner{failOn: tt.failOn, deleteFails: tt.deleteFails}
 			cfg := testConfig(StrategyFrugal)
 			cfg.Duration = time.Second
 			p, err := New(cfg, cl, fakeRecorder{toleratesAll}, nil)

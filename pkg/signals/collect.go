@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/go-logr/logr"
@@ -93,6 +94,9 @@ type logCollector struct {
 	attempts map[string]int
 	captured map[containerRef]int
 	streams  []capturedLog
+	// unreached lists the final fetches (pod/container) that failed because
+	// the API server could not be reached: the recording is incomplete.
+	unreached []string
 }
 
 type capturedLog struct {
@@ -122,6 +126,9 @@ func (lc *logCollector) capture(ctx context.Context, pods []corev1.Pod, final bo
 					return fmt.Errorf("get logs: %w", ctx.Err())
 				}
 				lc.attempts[f.id]++
+				if final && unreachable(err) {
+					lc.unreached = append(lc.unreached, f.pod+"/"+f.container)
+				}
 				if errors.Is(err, errLogUnavailable) || apierrors.IsNotFound(err) || apierrors.IsBadRequest(err) || lc.attempts[f.id] >= maxLogAttempts {
 					lc.done[f.id] = true
 				}
@@ -134,6 +141,22 @@ func (lc *logCollector) capture(ctx context.Context, pods []corev1.Pod, final bo
 		}
 	}
 	return nil
+}
+
+// unreachable reports whether err means the API server (or the kubelet
+// behind it) could not answer: a transport error, a timeout, 429 or 5xx.
+// Any other answer (404, 400 for a container that never started, the
+// kubelet's placeholder) is a fact about the container.
+func unreachable(err error) bool {
+	if errors.Is(err, errLogUnavailable) {
+		return false
+	}
+	var st apierrors.APIStatus
+	if !errors.As(err, &st) {
+		return true
+	}
+	code := st.Status().Code
+	return code == http.StatusTooManyRequests || code >= http.StatusInternalServerError || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err)
 }
 
 // result returns the captured logs, grouped by pod (in the order pods are

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -23,10 +24,20 @@ const (
 	DefaultPollInterval         = time.Second
 	DefaultStatsInterval        = 5 * time.Second
 	DefaultRequestTimeout       = 15 * time.Second
+	DefaultMaxBlind             = 10 * time.Second
 )
 
-// ErrNoSelector is returned by Record for a Target without a Selector.
-var ErrNoSelector = errors.New("target has no pod selector")
+// Named errors of Record.
+var (
+	// ErrNoSelector: the Target has no Selector.
+	ErrNoSelector = errors.New("target has no pod selector")
+	// ErrIncomplete: the API server could not be reached for part of the
+	// run (no successful poll for longer than MaxBlind, or a final log
+	// that could not be fetched). Such a recording must not be judged: a
+	// trial that looks healthy may only have been unobserved. Record it
+	// again once the API server answers.
+	ErrIncomplete = errors.New("recording incomplete: the API server was unreachable")
+)
 
 // Options configures a Recorder. Zero fields take their defaults.
 type Options struct {
@@ -49,6 +60,9 @@ type Options struct {
 	// RequestTimeout bounds each API request, so a stuck proxy cannot hold a
 	// recording past its duration.
 	RequestTimeout time.Duration
+	// MaxBlind is the longest stretch without a successful pod poll that a
+	// recording may contain; beyond it Record returns ErrIncomplete.
+	MaxBlind time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -69,6 +83,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = DefaultRequestTimeout
+	}
+	if o.MaxBlind <= 0 {
+		o.MaxBlind = DefaultMaxBlind
 	}
 	return o
 }
@@ -153,6 +170,7 @@ func (r *Recorder) Record(ctx context.Context, t Target, early func(partial orac
 		polled    bool
 		lastErr   error
 		last      = start
+		blind     time.Duration // the longest stretch without a successful poll
 		nextStats time.Time
 		timer     = time.NewTimer(time.Hour)
 	)
@@ -166,6 +184,7 @@ func (r *Recorder) Record(ctx context.Context, t Target, early func(partial orac
 				return ru.recording(last), fmt.Errorf("record %s: %w", t.Namespace, ctx.Err())
 			}
 			lastErr = err
+			blind = max(blind, now.Sub(last))
 			log.V(1).Info("Poll failed", "err", err)
 		} else {
 			polled = true
@@ -210,12 +229,18 @@ func (r *Recorder) Record(ctx context.Context, t Target, early func(partial orac
 	if !polled && lastErr != nil {
 		return ru.recording(last), fmt.Errorf("record %s: %w", t.Namespace, lastErr)
 	}
+	if blind > r.opts.MaxBlind {
+		return ru.recording(last), fmt.Errorf("record %s: %w: no pod poll for %s (last error: %w)", t.Namespace, ErrIncomplete, blind.Round(time.Second), lastErr)
+	}
 
 	rec := ru.recording(last)
 	err := ru.logs.capture(ctx, ru.tracker.currentPods(), true)
 	rec.Logs = ru.logs.result(ru.tracker.allPods())
 	if err != nil {
 		return rec, fmt.Errorf("record %s: %w", t.Namespace, err)
+	}
+	if len(ru.logs.unreached) > 0 {
+		return rec, fmt.Errorf("record %s: %w: logs of %s", t.Namespace, ErrIncomplete, strings.Join(ru.logs.unreached, ", "))
 	}
 	evs, err := ru.events(ctx)
 	rec.Events = evs

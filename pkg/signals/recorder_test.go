@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -21,9 +22,12 @@ import (
 // fakeSource is a hand-written source: pods returns the next poll's pods
 // (the last one repeats), logs are keyed by container and previous.
 type fakeSource struct {
-	polls    [][]corev1.Pod
-	polled   int
-	podsErr  error
+	polls   [][]corev1.Pod
+	polled  int
+	podsErr error
+	// pollErr, when set, is asked before every poll whether it fails.
+	pollErr  func() error
+	logErr   error
 	summary  string
 	nodes    []string
 	logs     map[string]string
@@ -39,6 +43,11 @@ func (f *fakeSource) Pods(_ context.Context, _, selector string) ([]corev1.Pod, 
 	f.selector = selector
 	if f.podsErr != nil {
 		return nil, f.podsErr
+	}
+	if f.pollErr != nil {
+		if err := f.pollErr(); err != nil {
+			return nil, err
+		}
 	}
 	i := min(f.polled, len(f.polls)-1)
 	f.polled++
@@ -59,12 +68,17 @@ func logKey(container string, previous bool) string {
 
 func (f *fakeSource) Logs(_ context.Context, _, _ string, opts *corev1.PodLogOptions) (io.ReadCloser, error) {
 	f.logOpts = append(f.logOpts, *opts)
+	if f.logErr != nil {
+		return nil, f.logErr
+	}
 	s, ok := f.logs[logKey(opts.Container, opts.Previous)]
 	if f.logFn != nil {
 		s, ok = f.logFn(opts)
 	}
 	if !ok {
-		return nil, errors.New("container is waiting to start")
+		// What the API server answers for a container that never started
+		// or a previous instance that is gone.
+		return nil, apierrors.NewBadRequest("container is waiting to start")
 	}
 	if opts.TailLines != nil {
 		lines := strings.SplitAfter(s, "\n")
@@ -248,6 +262,69 @@ func (p *countingProber) Probe(_ context.Context, pods []corev1.Pod, _ time.Dura
 
 func (p *countingProber) Fill(rec *oracle.Recording) {
 	rec.Events = append(rec.Events, oracle.Event{Reason: "Probed", Count: int32(p.probes)})
+}
+
+// TestRecordIncomplete: a run the recorder could not watch (the API server
+// was unreachable for longer than MaxBlind, or its final logs could not be
+// fetched) is an error, never a recording that looks healthy.
+func TestRecordIncomplete(t *testing.T) {
+	refused := errors.New("dial tcp 198.18.255.1:6443: connect: connection refused")
+	t.Run("blind longer than MaxBlind", func(t *testing.T) {
+		begin := time.Now()
+		src := &fakeSource{polls: [][]corev1.Pod{{runningPod()}}, logs: map[string]string{"app": "ok\n"}, pollErr: func() error {
+			if d := time.Since(begin); d > 20*time.Millisecond && d < 150*time.Millisecond {
+				return refused
+			}
+			return nil
+		}}
+		_, err := testRecorder(src, Options{MaxBlind: 30 * time.Millisecond}).Record(t.Context(), target(250*time.Millisecond), nil)
+		require.ErrorIs(t, err, ErrIncomplete)
+		assert.ErrorContains(t, err, "connection refused")
+	})
+	t.Run("a short outage is tolerated", func(t *testing.T) {
+		n := 0
+		src := &fakeSource{polls: [][]corev1.Pod{{runningPod()}}, logs: map[string]string{"app": "ok\n"}, pollErr: func() error {
+			if n++; n == 2 {
+				return refused
+			}
+			return nil
+		}}
+		rec, err := testRecorder(src, Options{}).Record(t.Context(), target(50*time.Millisecond), nil)
+		require.NoError(t, err)
+		assert.NotEmpty(t, rec.Logs)
+	})
+	t.Run("final log unreachable", func(t *testing.T) {
+		src := &fakeSource{polls: [][]corev1.Pod{{runningPod()}}, logErr: refused}
+		rec, err := testRecorder(src, Options{}).Record(t.Context(), target(20*time.Millisecond), nil)
+		require.ErrorIs(t, err, ErrIncomplete)
+		assert.ErrorContains(t, err, "web-6d4cf56db6-abcde/app")
+		assert.Empty(t, rec.Logs)
+	})
+	t.Run("final log answered 503", func(t *testing.T) {
+		src := &fakeSource{polls: [][]corev1.Pod{{runningPod()}}, logErr: apierrors.NewServiceUnavailable("etcd leader changed")}
+		_, err := testRecorder(src, Options{}).Record(t.Context(), target(20*time.Millisecond), nil)
+		require.ErrorIs(t, err, ErrIncomplete)
+	})
+}
+
+func TestUnreachable(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{errors.New("connection refused"), true},
+		{apierrors.NewServiceUnavailable("x"), true},
+		{apierrors.NewInternalError(errors.New("x")), true},
+		{apierrors.NewTooManyRequests("x", 1), true},
+		{apierrors.NewTimeoutError("x", 1), true},
+		{apierrors.NewBadRequest("container is waiting to start"), false},
+		{apierrors.NewNotFound(corev1.Resource("pods"), "web"), false},
+		{apierrors.NewForbidden(corev1.Resource("pods"), "web", errors.New("x")), false},
+		{errLogUnavailable, false},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, unreachable(tt.err), "%v", tt.err)
+	}
 }
 
 func TestRecordCallsProber(t *testing.T) {

@@ -4,6 +4,8 @@
 #   cluster.sh up [--apiserver-only]   start what is not running (idempotent)
 #   cluster.sh down                    stop exactly what up started, clean up
 #   cluster.sh status                  list components and their PIDs
+#   cluster.sh stop COMPONENT          stop one component (e.g. kube-apiserver, to
+#                                      test an outage); "up" starts it again
 #
 # Everything lives under $CLUSTER_DIR (default: <repo>/.cluster): binaries,
 # PKI, etcd data, containerd and kubelet state, logs and PID files.
@@ -403,6 +405,11 @@ case "${1:-}" in
 up) shift; cmd_up "$@" ;;
 down) cmd_down ;;
 status) cmd_status ;;
+stop)
+	case "${2:-}" in
+	etcd | kube-apiserver | kube-controller-manager | kube-scheduler | containerd | kubelet | kube-proxy) stop "$2" ;;
+	*) echo "usage: $0 stop etcd|kube-apiserver|kube-controller-manager|kube-scheduler|containerd|kubelet|kube-proxy" >&2; exit 2 ;;
+	esac ;;
 build) build ;;
-*) echo "usage: $0 up [--apiserver-only] | down | status | build" >&2; exit 2 ;;
+*) echo "usage: $0 up [--apiserver-only] | down | status | stop COMPONENT | build" >&2; exit 2 ;;
 esac
