@@ -197,7 +197,7 @@ func (c HardenConfig) Validate() error {
 	if c.Namespace == "" || c.Name == "" {
 		errs = append(errs, errors.New("--namespace and --name are required"))
 	}
-	if !jobs.KnownKind(c.Kind) {
+	if !hardening.KnownKind(c.Kind) {
 		errs = append(errs, fmt.Errorf("--kind %q: must be Deployment, StatefulSet or DaemonSet", c.Kind))
 	}
 	switch c.Output {

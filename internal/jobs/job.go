@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
 // Version is the schema version written by Encode. Decode accepts versions
@@ -28,24 +30,12 @@ const (
 	ReasonResync Reason = "resync"
 )
 
-// Workload kinds a job may name (apps/v1).
+// Workload kinds a job may name (hardening.Kinds).
 const (
-	KindDeployment  = "Deployment"
-	KindStatefulSet = "StatefulSet"
-	KindDaemonSet   = "DaemonSet"
+	KindDeployment  = hardening.KindDeployment
+	KindStatefulSet = hardening.KindStatefulSet
+	KindDaemonSet   = hardening.KindDaemonSet
 )
-
-// Kinds lists the workload kinds a job may name.
-func Kinds() []string { return []string{KindDeployment, KindStatefulSet, KindDaemonSet} }
-
-// KnownKind reports whether kind may appear in a job.
-func KnownKind(kind string) bool {
-	switch kind {
-	case KindDeployment, KindStatefulSet, KindDaemonSet:
-		return true
-	}
-	return false
-}
 
 // Job is one unit of hardening work: the workload and the pod-template hash
 // that triggered it.
@@ -86,8 +76,8 @@ func (j Job) Validate() error {
 	if errs := validation.IsDNS1123Label(j.Namespace); len(errs) > 0 {
 		problems = append(problems, fmt.Sprintf("namespace %q: %s", j.Namespace, strings.Join(errs, "; ")))
 	}
-	if !KnownKind(j.Kind) {
-		problems = append(problems, fmt.Sprintf("kind %q is not one of %s", j.Kind, strings.Join(Kinds(), ", ")))
+	if !hardening.KnownKind(j.Kind) {
+		problems = append(problems, fmt.Sprintf("kind %q is not one of %s", j.Kind, strings.Join(hardening.Kinds(), ", ")))
 	}
 	if errs := validation.IsDNS1123Subdomain(j.Name); len(errs) > 0 {
 		problems = append(problems, fmt.Sprintf("name %q: %s", j.Name, strings.Join(errs, "; ")))

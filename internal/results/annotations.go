@@ -8,14 +8,6 @@ import (
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
-// AnnotationEnforcedTemplateHash is written by the mutating webhook in
-// enforce mode when it applies the verified recommendation: the pod-template
-// hash after applying it. The workload's template then hashes to this value
-// while cinch.dev/template-hash keeps the verified (pre-enforcement) hash;
-// the annotations describe both templates. A result written for another
-// template removes it.
-const AnnotationEnforcedTemplateHash = hardening.AnnotationPrefix + "enforced-template-hash"
-
 // resultKeys are the annotations a result owns; keys a result does not set
 // are removed, so a Failed result never leaves an older recommendation
 // (or enforcement marker) next to the new template hash.
@@ -26,22 +18,7 @@ var resultKeys = []string{
 	hardening.AnnotationChecks,
 	hardening.AnnotationPodSecurityLevel,
 	hardening.AnnotationVerifiedAt,
-	AnnotationEnforcedTemplateHash,
-}
-
-// Describes reports whether the annotations ann hold the result for the pod
-// template with hash: their template hash is hash, or their result is
-// Verified and hash is the template the enforce-mode webhook made of the
-// verified one (AnnotationEnforcedTemplateHash).
-func Describes(ann map[string]string, hash string) bool {
-	if hash == "" {
-		return false
-	}
-	if ann[hardening.AnnotationTemplateHash] == hash {
-		return true
-	}
-	return ann[AnnotationEnforcedTemplateHash] == hash &&
-		hardening.Status(ann[hardening.AnnotationStatus]) == hardening.StatusVerified
+	hardening.AnnotationEnforcedTemplateHash,
 }
 
 // Annotations renders a pipeline result for the pod template with hash as

@@ -51,10 +51,10 @@ func (w Workload) Status() hardening.Status {
 
 // Done reports whether the annotations hold a final result (Verified or
 // Failed) for the current template, also when the current template is the
-// enforced form of the verified one (see Describes).
+// enforced form of the verified one (see hardening.Describes).
 func (w Workload) Done() bool {
 	s := w.Status()
-	return Describes(w.Annotations, w.Hash) && (s == hardening.StatusVerified || s == hardening.StatusFailed)
+	return hardening.Describes(w.Annotations, w.Hash) && (s == hardening.StatusVerified || s == hardening.StatusFailed)
 }
 
 // OptedOut reports whether the workload carries cinch.dev/harden: disabled.

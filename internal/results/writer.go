@@ -84,8 +84,8 @@ func (w *Writer) SetStatus(ctx context.Context, ref Ref, uid types.UID, hash str
 			hardening.AnnotationStatus:       ptr(string(status)),
 			hardening.AnnotationTemplateHash: ptr(hash),
 		}
-		if _, has := wl.Annotations[AnnotationEnforcedTemplateHash]; has {
-			set[AnnotationEnforcedTemplateHash] = nil // belongs to the previous result
+		if _, has := wl.Annotations[hardening.AnnotationEnforcedTemplateHash]; has {
+			set[hardening.AnnotationEnforcedTemplateHash] = nil // belongs to the previous result
 		}
 		return w.patch(ctx, wl, set)
 	})

@@ -115,7 +115,7 @@ func refOf(j jobs.Job) results.Ref {
 // message is redelivered) unless it wraps ErrPoison.
 func (h *Handler) Process(ctx context.Context, j jobs.Job) (Outcome, error) {
 	ref := refOf(j)
-	if !jobs.KnownKind(j.Kind) {
+	if !hardening.KnownKind(j.Kind) {
 		return OutcomePoison, fmt.Errorf("%w: kind %q", ErrPoison, j.Kind)
 	}
 	log := logr.FromContextOrDiscard(ctx).WithValues("workload", ref.String(), "hash", j.TemplateHash)
@@ -171,7 +171,7 @@ func (h *Handler) namespaceOptedIn(ctx context.Context, ns string) (bool, error)
 // whatever its annotations say and returns the result and its annotations.
 // With write it also writes them and the Events, as the daemon does.
 func (h *Handler) Once(ctx context.Context, ref results.Ref, write bool) (pipeline.Result, map[string]string, error) {
-	if !jobs.KnownKind(ref.Kind) {
+	if !hardening.KnownKind(ref.Kind) {
 		return pipeline.Result{}, nil, fmt.Errorf("%w: kind %q", results.ErrUnknownKind, ref.Kind)
 	}
 	wl, err := h.writer.Current(ctx, ref, "", "")

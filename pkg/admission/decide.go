@@ -10,8 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cinch-dev/cinch/internal/jobs"
-	"github.com/cinch-dev/cinch/internal/results"
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
@@ -36,7 +34,7 @@ const (
 	// recommendation applied to the old one (enforce mode); already verified.
 	OutcomeEnforced Outcome = "enforced"
 	// OutcomeDescribed: the incoming object's annotations already hold a
-	// final result for its pod template (results.Describes), e.g. a
+	// final result for its pod template (hardening.Describes), e.g. a
 	// template reverted to the verified one; nothing published.
 	OutcomeDescribed Outcome = "described"
 	// OutcomeDryRun: a dry run; nothing published.
@@ -94,7 +92,7 @@ type Decision struct {
 	// (the handler refines it after publishing).
 	Outcome Outcome
 	// Job to publish, or nil.
-	Job *jobs.Job
+	Job *Job
 	// Warnings for the client (kubectl prints them).
 	Warnings []string
 }
@@ -174,7 +172,7 @@ func Decide(in Input) Decision {
 		// The verification run tested exactly this template.
 		return Decision{Outcome: OutcomeEnforced}
 	}
-	if ann := in.Object.Metadata.Annotations; (ok || failed(ann)) && results.Describes(ann, hash) {
+	if ann := in.Object.Metadata.Annotations; (ok || failed(ann)) && hardening.Describes(ann, hash) {
 		if ann[hardening.AnnotationTemplateHash] != hash {
 			// The mutating webhook enforced the verified recommendation.
 			return Decision{Outcome: OutcomeEnforced}
@@ -191,14 +189,12 @@ func Decide(in Input) Decision {
 		return d
 	}
 	d.Outcome = OutcomePublished
-	d.Job = &jobs.Job{
-		Version:      jobs.Version,
+	d.Job = &Job{
 		Namespace:    in.Namespace,
 		Kind:         in.Kind,
 		Name:         in.Object.Metadata.Name,
 		UID:          string(in.Object.Metadata.UID),
 		TemplateHash: hash,
-		Reason:       jobs.ReasonAdmission,
 		EnqueuedAt:   in.Now.UTC(),
 	}
 	return d
@@ -231,7 +227,7 @@ func warnings(in Input, rec hardening.Recommendation, verifiedHash string) []str
 // for enforcement, a template whose hash is the verified one gets the
 // verified recommendation applied. It returns the template to write, or nil
 // when there is nothing to change. The handler also sets
-// results.AnnotationEnforcedTemplateHash to the applied template's hash, so
+// hardening.AnnotationEnforcedTemplateHash to the applied template's hash, so
 // that resync and Decide see the enforced workload as described by its
 // (pre-enforcement) result.
 func DecideMutation(in Input) (Outcome, *corev1.PodTemplateSpec) {

@@ -16,17 +16,31 @@ import (
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/cinch-dev/cinch/internal/jobs"
-	"github.com/cinch-dev/cinch/internal/results"
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
-// Publisher accepts a hardening job for publishing without waiting for NATS
-// (jobs.Buffer publishes in the background, with retries). An error means
-// the job was dropped (counted by the publisher); the request is allowed
-// either way.
+// Job asks for the pod template of one workload to be hardened: what the
+// validating handler publishes for a CREATE or a template change. The queue
+// deduplicates jobs by UID and TemplateHash.
+type Job struct {
+	// Namespace, Kind (hardening.Kinds) and Name identify the workload.
+	Namespace string
+	Kind      string
+	Name      string
+	// UID of the workload object.
+	UID string
+	// TemplateHash is hardening.TemplateHash of the admitted pod template.
+	TemplateHash string
+	// EnqueuedAt is when the handler decided (Options.Now).
+	EnqueuedAt time.Time
+}
+
+// Publisher accepts a hardening job for publishing without waiting for the
+// queue (the webhook's job buffer publishes in the background, with
+// retries). An error means the job was dropped (counted by the publisher);
+// the request is allowed either way.
 type Publisher interface {
-	Enqueue(ctx context.Context, j jobs.Job) error
+	Enqueue(ctx context.Context, j Job) error
 }
 
 // NamespaceLabels returns the labels of a namespace (the AdmissionRequest
@@ -79,7 +93,7 @@ var _ admission.Handler = handlerFunc(nil)
 // handled reports whether req is a CREATE or UPDATE of an apps/v1 workload
 // kind (not a subresource).
 func handled(req admission.Request) bool {
-	if req.Kind.Group != "apps" || !jobs.KnownKind(req.Kind.Kind) || req.SubResource != "" {
+	if req.Kind.Group != "apps" || !hardening.KnownKind(req.Kind.Kind) || req.SubResource != "" {
 		return false
 	}
 	return req.Operation == admissionv1.Create || req.Operation == admissionv1.Update
@@ -165,7 +179,7 @@ func (h *Handlers) validate(ctx context.Context, req admission.Request) (resp ad
 	return admission.Allowed("").WithWarnings(d.Warnings...)
 }
 
-func (h *Handlers) publish(ctx context.Context, log logr.Logger, j jobs.Job) Outcome {
+func (h *Handlers) publish(ctx context.Context, log logr.Logger, j Job) Outcome {
 	if err := h.pub.Enqueue(ctx, j); err != nil {
 		log.Error(err, "Cannot queue hardening job; allowing, resync will catch up", "templateHash", j.TemplateHash)
 		return OutcomeDropped
@@ -195,7 +209,7 @@ func (h *Handlers) mutate(ctx context.Context, req admission.Request) (resp admi
 	resp, err = templatePatch(&in.Object.Spec.Template, applied)
 	if err == nil && len(resp.Patches) > 0 {
 		resp.Patches = append(resp.Patches, annotationPatch(in.Object.Metadata.Annotations,
-			results.AnnotationEnforcedTemplateHash, hardening.TemplateHash(applied)))
+			hardening.AnnotationEnforcedTemplateHash, hardening.TemplateHash(applied)))
 	}
 	if err != nil {
 		log.Error(err, "Cannot build patch; allowing unchanged")

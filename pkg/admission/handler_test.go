@@ -24,19 +24,18 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/cinch-dev/cinch/internal/jobs"
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
 // fakePublisher records queued jobs; err, when set, is returned instead.
 type fakePublisher struct {
 	mu    sync.Mutex
-	jobs  []jobs.Job
+	jobs  []Job
 	err   error
 	panic bool
 }
 
-func (f *fakePublisher) Enqueue(_ context.Context, j jobs.Job) error {
+func (f *fakePublisher) Enqueue(_ context.Context, j Job) error {
 	if f.panic {
 		panic("boom")
 	}
@@ -51,10 +50,10 @@ func (f *fakePublisher) Enqueue(_ context.Context, j jobs.Job) error {
 
 var _ Publisher = (*fakePublisher)(nil)
 
-func (f *fakePublisher) published() []jobs.Job {
+func (f *fakePublisher) published() []Job {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]jobs.Job(nil), f.jobs...)
+	return append([]Job(nil), f.jobs...)
 }
 
 // fakeNamespaces serves labels from a map.
@@ -229,8 +228,8 @@ func TestValidateAllowsWhenTheJobIsDropped(t *testing.T) {
 		name string
 		err  error
 	}{
-		{name: "buffer full", err: jobs.ErrBufferFull},
-		{name: "buffer closed", err: jobs.ErrBufferClosed},
+		{name: "buffer full", err: errors.New("job buffer full")},
+		{name: "buffer closed", err: errors.New("job buffer closed")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

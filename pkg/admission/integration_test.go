@@ -30,8 +30,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/internal/jobs/admissionjobs"
 	"github.com/cinch-dev/cinch/internal/jobs/jobstest"
-	"github.com/cinch-dev/cinch/internal/results"
 	"github.com/cinch-dev/cinch/pkg/admission"
 	"github.com/cinch-dev/cinch/pkg/admission/admissiontest"
 	"github.com/cinch-dev/cinch/pkg/hardening"
@@ -134,7 +134,7 @@ func setupWith(t *testing.T, bc jobs.BufferConfig) *env {
 		}
 	})
 	require.Eventually(t, namespaces.Synced, 30*time.Second, 10*time.Millisecond, "namespace cache never synced")
-	handlers := admission.New(e.buffer, namespaces, admission.NewMetrics(e.reg), admission.Options{OwnNamespace: "cinch-system"})
+	handlers := admission.New(admissionjobs.NewPublisher(e.buffer), namespaces, admission.NewMetrics(e.reg), admission.Options{OwnNamespace: "cinch-system"})
 	certDir := t.TempDir()
 	caPEM, err := admissiontest.WriteServingCert(certDir, "127.0.0.1")
 	require.NoError(t, err)
@@ -517,9 +517,9 @@ func TestIntegrationEnforce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, hardening.Weaker(rec, &d.Spec.Template), "the verified recommendation is applied")
 	assert.Equal(t, hardening.TemplateHash(rec.Apply(&tmpl)), hardening.TemplateHash(&d.Spec.Template))
-	assert.Equal(t, hardening.TemplateHash(&d.Spec.Template), d.Annotations[results.AnnotationEnforcedTemplateHash],
+	assert.Equal(t, hardening.TemplateHash(&d.Spec.Template), d.Annotations[hardening.AnnotationEnforcedTemplateHash],
 		"the enforced template's hash is recorded, so resync sees the workload as described")
-	assert.True(t, results.Describes(d.Annotations, hardening.TemplateHash(&d.Spec.Template)))
+	assert.True(t, hardening.Describes(d.Annotations, hardening.TemplateHash(&d.Spec.Template)))
 	assert.Len(t, e.jobsIn(strict), 1, "enforcing a verified recommendation publishes nothing")
 
 	// Re-applying the team's manifest keeps the enforced settings, idempotently.

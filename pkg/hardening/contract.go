@@ -24,7 +24,50 @@ const (
 	AnnotationPodSecurityLevel = "cinch.dev/pod-security-level"
 	AnnotationVerifiedAt       = "cinch.dev/verified-at"
 	AnnotationPrefix           = "cinch.dev/"
+
+	// AnnotationEnforcedTemplateHash is written by the mutating webhook in
+	// enforce mode when it applies the verified recommendation: the
+	// pod-template hash after applying it. The workload's template then
+	// hashes to this value while AnnotationTemplateHash keeps the verified
+	// (pre-enforcement) hash; the annotations describe both templates (see
+	// Describes). A result written for another template removes it.
+	AnnotationEnforcedTemplateHash = "cinch.dev/enforced-template-hash"
 )
+
+// Workload kinds Cinch hardens (apps/v1), as jobs, clone sources and Events
+// name them.
+const (
+	KindDeployment  = "Deployment"
+	KindStatefulSet = "StatefulSet"
+	KindDaemonSet   = "DaemonSet"
+)
+
+// Kinds lists the workload kinds Cinch hardens.
+func Kinds() []string { return []string{KindDeployment, KindStatefulSet, KindDaemonSet} }
+
+// KnownKind reports whether Cinch hardens workloads of kind.
+func KnownKind(kind string) bool {
+	switch kind {
+	case KindDeployment, KindStatefulSet, KindDaemonSet:
+		return true
+	}
+	return false
+}
+
+// Describes reports whether the annotations ann hold the result for the pod
+// template with hash: their template hash is hash, or their result is
+// Verified and hash is the template the enforce-mode webhook made of the
+// verified one (AnnotationEnforcedTemplateHash).
+func Describes(ann map[string]string, hash string) bool {
+	if hash == "" {
+		return false
+	}
+	if ann[AnnotationTemplateHash] == hash {
+		return true
+	}
+	return ann[AnnotationEnforcedTemplateHash] == hash &&
+		Status(ann[AnnotationStatus]) == StatusVerified
+}
 
 // Status is the value of AnnotationStatus.
 type Status string

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/internal/jobs/admissionjobs"
 	"github.com/cinch-dev/cinch/pkg/admission"
 	"github.com/cinch-dev/cinch/pkg/admission/admissiontest"
 	"github.com/cinch-dev/cinch/pkg/hardening"
@@ -29,7 +30,7 @@ func (fullBuffer) Enqueue(context.Context, jobs.Job) error { return jobs.ErrBuff
 // one JSON object, whatever the names in the review (NUL bytes, invalid
 // UTF-8, quotes, newlines) and whatever the body.
 func FuzzLogLines(f *testing.F) {
-	h := admission.New(fullBuffer{}, admissiontest.StaticNamespaces{"shop": {hardening.LabelHarden: hardening.HardenEnabled}},
+	h := admission.New(admissionjobs.NewPublisher(fullBuffer{}), admissiontest.StaticNamespaces{"shop": {hardening.LabelHarden: hardening.HardenEnabled}},
 		admission.NewMetrics(prometheus.NewRegistry()), admission.Options{OwnNamespace: "cinch"})
 	validate, mutate := h.Webhooks()
 	f.Add("web\x00x", "shop", "uid\x00", []byte(nil))

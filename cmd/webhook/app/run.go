@@ -23,6 +23,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/internal/jobs/admissionjobs"
 	"github.com/cinch-dev/cinch/internal/tlsserver"
 	"github.com/cinch-dev/cinch/pkg/admission"
 )
@@ -32,8 +33,6 @@ const (
 	ValidatePath = "/validate"
 	MutatePath   = "/mutate"
 )
-
-var _ admission.Publisher = (*jobs.Buffer)(nil)
 
 // Main parses args, validates the configuration and runs until ctx ends. It
 // returns the process exit code.
@@ -108,7 +107,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	handlers := admission.New(buffer, namespaces, admission.NewMetrics(reg), admission.Options{OwnNamespace: cfg.Namespace})
+	handlers := admission.New(admissionjobs.NewPublisher(buffer), namespaces, admission.NewMetrics(reg), admission.Options{OwnNamespace: cfg.Namespace})
 	validate, mutate := handlers.Webhooks()
 	mux := http.NewServeMux()
 	mux.Handle(ValidatePath, validate)

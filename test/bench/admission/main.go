@@ -53,6 +53,7 @@ import (
 
 	"github.com/cinch-dev/cinch/cmd/webhook/app"
 	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/internal/jobs/admissionjobs"
 	"github.com/cinch-dev/cinch/internal/jobs/jobstest"
 	"github.com/cinch-dev/cinch/internal/tlsserver"
 	"github.com/cinch-dev/cinch/pkg/admission"
@@ -182,7 +183,7 @@ func run(ctx context.Context, cfg config) error {
 	sp := &syncPublisher{pub: jp}
 	switch cfg.publisher {
 	case "sync":
-		pub = sp
+		pub = admissionjobs.NewPublisher(sp)
 	case "buffer":
 		bc := jobs.DefaultBufferConfig()
 		bc.Size = cfg.bufferSize
@@ -193,7 +194,7 @@ func run(ctx context.Context, cfg config) error {
 		bctx, stopBuffer := context.WithCancel(ctx)
 		defer stopBuffer()
 		go func() { _ = buffer.Start(bctx) }()
-		pub = buffer
+		pub = admissionjobs.NewPublisher(buffer)
 	default:
 		return fmt.Errorf("unknown publisher %q", cfg.publisher)
 	}

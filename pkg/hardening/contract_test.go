@@ -1,0 +1,48 @@
+package hardening
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestDescribes(t *testing.T) {
+	ann := func(status Status, hash, enforced string) map[string]string {
+		a := map[string]string{AnnotationStatus: string(status), AnnotationTemplateHash: hash}
+		if enforced != "" {
+			a[AnnotationEnforcedTemplateHash] = enforced
+		}
+		return a
+	}
+	tests := []struct {
+		name      string
+		ann       map[string]string
+		hash      string
+		describes bool
+	}{
+		{name: "verified for the template", ann: ann(StatusVerified, "h1", ""), hash: "h1", describes: true},
+		{name: "failed for the template", ann: ann(StatusFailed, "h1", ""), hash: "h1", describes: true},
+		{name: "running for the template", ann: ann(StatusRunning, "h1", ""), hash: "h1", describes: true},
+		{name: "verified for another template", ann: ann(StatusVerified, "h0", ""), hash: "h1"},
+		{name: "enforced form of the verified template", ann: ann(StatusVerified, "h0", "h1"), hash: "h1", describes: true},
+		{name: "verified template itself after enforcement", ann: ann(StatusVerified, "h0", "h1"), hash: "h0", describes: true},
+		{name: "enforced hash without Verified", ann: ann(StatusPending, "h0", "h1"), hash: "h1"},
+		{name: "a third template", ann: ann(StatusVerified, "h0", "h1"), hash: "h2"},
+		{name: "no annotations", ann: nil, hash: "h1"},
+		{name: "empty hash", ann: ann(StatusVerified, "", ""), hash: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.describes, Describes(tt.ann, tt.hash))
+		})
+	}
+}
+
+func TestKnownKind(t *testing.T) {
+	for _, k := range Kinds() {
+		assert.True(t, KnownKind(k), k)
+	}
+	for _, k := range []string{"", "Job", "CronJob", "ReplicaSet", "Pod", "deployment"} {
+		assert.False(t, KnownKind(k), k)
+	}
+}
