@@ -20,18 +20,7 @@ import (
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
-// Labels and annotations of clones (besides hardening.LabelCloneOf).
 const (
-	// LabelTrial on a clone namespace names the trial it runs.
-	LabelTrial = "cinch.dev/trial"
-	// LabelClone on a copied ClusterRoleBinding names its clone namespace.
-	LabelClone = "cinch.dev/clone"
-	// AnnotationCreatedAt on a clone namespace is its creation time (RFC 3339),
-	// from the Cloner's clock; Sweep ages clones by it.
-	AnnotationCreatedAt = "cinch.dev/created-at"
-	// AnnotationSource on a clone namespace is "Kind/namespace/name" of the
-	// workload under trial.
-	AnnotationSource = "cinch.dev/clone-source"
 	// DenyEgressPolicy is the name of the clone's egress NetworkPolicy
 	// (EgressPolicy): traffic only inside the clone, to the cluster DNS and
 	// to the API server.
@@ -53,11 +42,12 @@ var (
 	ErrNotAClone = errors.New("namespace is not a cinch clone")
 )
 
-// Workload kinds a Source may name.
+// Workload kinds a Source may name: references to the contract
+// (hardening.Kinds), kept for the end-to-end tests.
 const (
-	KindDeployment  = "Deployment"
-	KindStatefulSet = "StatefulSet"
-	KindDaemonSet   = "DaemonSet"
+	KindDeployment  = hardening.KindDeployment
+	KindStatefulSet = hardening.KindStatefulSet
+	KindDaemonSet   = hardening.KindDaemonSet
 )
 
 // Options configures a Cloner. Start from DefaultOptions: the zero value of
@@ -137,17 +127,17 @@ func (c *Cloner) getTarget(ctx context.Context, src Source) (target, error) {
 	var t target
 	var err error
 	switch src.Kind {
-	case KindDeployment:
+	case hardening.KindDeployment:
 		t.deploy, err = apps.Deployments(src.Namespace).Get(ctx, src.Name, metav1.GetOptions{})
 		if err == nil {
 			t.sel = t.deploy.Spec.Selector
 		}
-	case KindStatefulSet:
+	case hardening.KindStatefulSet:
 		t.sts, err = apps.StatefulSets(src.Namespace).Get(ctx, src.Name, metav1.GetOptions{})
 		if err == nil {
 			t.sel = t.sts.Spec.Selector
 		}
-	case KindDaemonSet:
+	case hardening.KindDaemonSet:
 		t.ds, err = apps.DaemonSets(src.Namespace).Get(ctx, src.Name, metav1.GetOptions{})
 		if err == nil {
 			t.sel = t.ds.Spec.Selector
@@ -222,7 +212,7 @@ func (c *Cloner) createNamespace(ctx context.Context, srcNS *corev1.Namespace, s
 	}
 	lbls[hardening.LabelCloneOf] = src.Namespace
 	if v := labelValue(trial); v != "" {
-		lbls[LabelTrial] = v
+		lbls[hardening.LabelTrial] = v
 	}
 	var lastErr error
 	for range 3 {
@@ -230,8 +220,8 @@ func (c *Cloner) createNamespace(ctx context.Context, srcNS *corev1.Namespace, s
 			Name:   cloneName(c.opts.NamePrefix, src.Namespace, trial, utilrand.String(5)),
 			Labels: lbls,
 			Annotations: map[string]string{
-				AnnotationCreatedAt: now.UTC().Format(time.RFC3339),
-				AnnotationSource:    src.String(),
+				hardening.AnnotationCloneCreatedAt: now.UTC().Format(time.RFC3339),
+				hardening.AnnotationCloneSource:    src.String(),
 			},
 		}}
 		got, err := c.cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})

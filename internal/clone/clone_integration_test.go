@@ -196,7 +196,7 @@ func TestIntegrationCloneCreateDelete(t *testing.T) {
 	tmpl := webSrc.Spec.Template.DeepCopy()
 	tmpl.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](1000)}
 
-	c, err := cl.Create(ctx, clone.Source{Namespace: src, Kind: clone.KindDeployment, Name: "web"}, "run-as-non-root", tmpl)
+	c, err := cl.Create(ctx, clone.Source{Namespace: src, Kind: hardening.KindDeployment, Name: "web"}, "run-as-non-root", tmpl)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cl.Delete(context.Background(), c) })
 	n := c.Namespace
@@ -208,14 +208,14 @@ func TestIntegrationCloneCreateDelete(t *testing.T) {
 	assert.LessOrEqual(t, len(n), 63)
 	assert.Regexp(t, "^cinch-"+src+"-run-as-non-root-[a-z0-9]{5}$", n)
 	assert.Equal(t, src, ns.Labels[hardening.LabelCloneOf])
-	assert.Equal(t, "run-as-non-root", ns.Labels[clone.LabelTrial])
+	assert.Equal(t, "run-as-non-root", ns.Labels[hardening.LabelTrial])
 	assert.Equal(t, "baseline", ns.Labels["pod-security.kubernetes.io/enforce"], "PodSecurity labels are copied")
 	assert.Equal(t, "cinch", ns.Labels["app.kubernetes.io/managed-by"])
 	assert.NotContains(t, ns.Labels, hardening.LabelHarden, "a clone never carries the opt-in label")
 	assert.NotContains(t, ns.Labels, "team")
-	_, err = time.Parse(time.RFC3339, ns.Annotations[clone.AnnotationCreatedAt])
+	_, err = time.Parse(time.RFC3339, ns.Annotations[hardening.AnnotationCloneCreatedAt])
 	assert.NoError(t, err)
-	assert.Equal(t, clone.KindDeployment, c.Kind)
+	assert.Equal(t, hardening.KindDeployment, c.Kind)
 	assert.Equal(t, "web", c.Name)
 	assert.True(t, c.Selector.Matches(labels.Set(tmpl.Labels)))
 
@@ -273,7 +273,7 @@ func TestIntegrationCloneCreateDelete(t *testing.T) {
 	assert.Equal(t, []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "app", Namespace: n}}, crb.Subjects)
 	assert.Equal(t, "view", crb.RoleRef.Name)
 	assert.Equal(t, src, crb.Labels[hardening.LabelCloneOf])
-	assert.Equal(t, n, crb.Labels[clone.LabelClone])
+	assert.Equal(t, n, crb.Labels[hardening.LabelClone])
 
 	// Storage: a fresh claim.
 	pvc, err := core.PersistentVolumeClaims(n).Get(ctx, "data", metav1.GetOptions{})
@@ -364,26 +364,26 @@ func TestIntegrationCloneErrors(t *testing.T) {
 		assert.ErrorIs(t, err, clone.ErrUnsupportedKind)
 	})
 	t.Run("missing workload", func(t *testing.T) {
-		_, err := cl.Create(ctx, clone.Source{Namespace: src, Kind: clone.KindDeployment, Name: "nope"}, "t", &good)
+		_, err := cl.Create(ctx, clone.Source{Namespace: src, Kind: hardening.KindDeployment, Name: "nope"}, "t", &good)
 		assert.True(t, apierrors.IsNotFound(err), err)
 	})
 	t.Run("template outside the selector", func(t *testing.T) {
 		bad := podTemplate("other")
-		_, err := cl.Create(ctx, clone.Source{Namespace: src, Kind: clone.KindDeployment, Name: "web"}, "t", &bad)
+		_, err := cl.Create(ctx, clone.Source{Namespace: src, Kind: hardening.KindDeployment, Name: "web"}, "t", &bad)
 		assert.ErrorIs(t, err, clone.ErrTemplateMismatch)
 	})
 	t.Run("a rejected template removes the partial clone", func(t *testing.T) {
 		bad := podTemplate("web")
 		bad.Spec.Containers[0].Image = ""
 		trial := "broken-" + time.Now().Format("150405.000000")
-		_, err := cl.Create(ctx, clone.Source{Namespace: src, Kind: clone.KindDeployment, Name: "web"}, trial, &bad)
+		_, err := cl.Create(ctx, clone.Source{Namespace: src, Kind: hardening.KindDeployment, Name: "web"}, trial, &bad)
 		require.Error(t, err)
 		assert.True(t, apierrors.IsInvalid(err), "the API server's rejection is wrapped: %v", err)
-		left, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: clone.LabelTrial + "=" + trial})
+		left, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: hardening.LabelTrial + "=" + trial})
 		require.NoError(t, err)
 		for _, ns := range left.Items {
 			assert.NotNil(t, ns.DeletionTimestamp, "partial clone %s is being deleted", ns.Name)
-			crbs, err := cs.RbacV1().ClusterRoleBindings().List(ctx, metav1.ListOptions{LabelSelector: clone.LabelClone + "=" + ns.Name})
+			crbs, err := cs.RbacV1().ClusterRoleBindings().List(ctx, metav1.ListOptions{LabelSelector: hardening.LabelClone + "=" + ns.Name})
 			require.NoError(t, err)
 			assert.Empty(t, crbs.Items)
 		}
@@ -400,7 +400,7 @@ func TestIntegrationCloneSweep(t *testing.T) {
 	cs := kubetest.Client(t, kubetest.EnvIntegration)
 	ctx := t.Context()
 	src := sourceNamespace(t, cs)
-	source := clone.Source{Namespace: src, Kind: clone.KindDeployment, Name: "web"}
+	source := clone.Source{Namespace: src, Kind: hardening.KindDeployment, Name: "web"}
 	tmpl := podTemplate("web")
 
 	// Clones made "in 2001" are older than anything another test makes.
@@ -418,7 +418,7 @@ func TestIntegrationCloneSweep(t *testing.T) {
 	orphan, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{
 			GenerateName: "cinch-gone-",
-			Labels:       map[string]string{hardening.LabelCloneOf: src, clone.LabelClone: "cinch-" + src + "-gone-zzzzz"},
+			Labels:       map[string]string{hardening.LabelCloneOf: src, hardening.LabelClone: "cinch-" + src + "-gone-zzzzz"},
 		},
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "app", Namespace: "cinch-" + src + "-gone-zzzzz"}},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
@@ -463,14 +463,14 @@ func TestIntegrationCloneOtherKinds(t *testing.T) {
 		kind, name string
 		template   func(n string) (corev1.PodTemplateSpec, error)
 	}{
-		{clone.KindStatefulSet, "db", func(n string) (corev1.PodTemplateSpec, error) {
+		{hardening.KindStatefulSet, "db", func(n string) (corev1.PodTemplateSpec, error) {
 			s, err := cs.AppsV1().StatefulSets(n).Get(ctx, "db", metav1.GetOptions{})
 			if err != nil {
 				return corev1.PodTemplateSpec{}, err
 			}
 			return s.Spec.Template, nil
 		}},
-		{clone.KindDaemonSet, "agent", func(n string) (corev1.PodTemplateSpec, error) {
+		{hardening.KindDaemonSet, "agent", func(n string) (corev1.PodTemplateSpec, error) {
 			s, err := cs.AppsV1().DaemonSets(n).Get(ctx, "agent", metav1.GetOptions{})
 			if err != nil {
 				return corev1.PodTemplateSpec{}, err
@@ -523,7 +523,7 @@ func BenchmarkIntegrationCloneCreateDelete(b *testing.B) {
 	tmpl := podTemplate("web")
 	b.ResetTimer()
 	for b.Loop() {
-		c, err := cl.Create(ctx, clone.Source{Namespace: ns.Name, Kind: clone.KindDeployment, Name: "web"}, "bench", &tmpl)
+		c, err := cl.Create(ctx, clone.Source{Namespace: ns.Name, Kind: hardening.KindDeployment, Name: "web"}, "bench", &tmpl)
 		require.NoError(b, err)
 		require.NoError(b, cl.Delete(ctx, c))
 	}

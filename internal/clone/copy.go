@@ -197,7 +197,7 @@ func (c *Cloner) copyClusterRoleBindings(ctx context.Context, from string, ns *c
 		n := &rbacv1.ClusterRoleBinding{
 			ObjectMeta: metav1.ObjectMeta{
 				Name:   crbName(ns.Name, o.Name),
-				Labels: map[string]string{hardening.LabelCloneOf: from, LabelClone: ns.Name},
+				Labels: map[string]string{hardening.LabelCloneOf: from, hardening.LabelClone: ns.Name},
 				OwnerReferences: []metav1.OwnerReference{{
 					APIVersion: "v1", Kind: "Namespace", Name: ns.Name, UID: ns.UID,
 				}},
@@ -324,7 +324,7 @@ func (c *Cloner) copyWorkloads(ctx context.Context, src Source, to string) error
 	}
 	for i := range deps.Items {
 		o := &deps.Items[i]
-		if isTarget(KindDeployment, o.Name) || controlled(&o.ObjectMeta) {
+		if isTarget(hardening.KindDeployment, o.Name) || controlled(&o.ObjectMeta) {
 			continue
 		}
 		if _, err := apps.Deployments(to).Create(ctx, c.deployment(o, to), metav1.CreateOptions{}); err != nil {
@@ -337,7 +337,7 @@ func (c *Cloner) copyWorkloads(ctx context.Context, src Source, to string) error
 	}
 	for i := range stss.Items {
 		o := &stss.Items[i]
-		if isTarget(KindStatefulSet, o.Name) || controlled(&o.ObjectMeta) {
+		if isTarget(hardening.KindStatefulSet, o.Name) || controlled(&o.ObjectMeta) {
 			continue
 		}
 		if _, err := apps.StatefulSets(to).Create(ctx, c.statefulSet(o, to), metav1.CreateOptions{}); err != nil {
@@ -350,7 +350,7 @@ func (c *Cloner) copyWorkloads(ctx context.Context, src Source, to string) error
 	}
 	for i := range dss.Items {
 		o := &dss.Items[i]
-		if isTarget(KindDaemonSet, o.Name) || controlled(&o.ObjectMeta) {
+		if isTarget(hardening.KindDaemonSet, o.Name) || controlled(&o.ObjectMeta) {
 			continue
 		}
 		if _, err := apps.DaemonSets(to).Create(ctx, daemonSet(o, to), metav1.CreateOptions{}); err != nil {

@@ -62,7 +62,7 @@ func (c *Cloner) deleteNamespace(ctx context.Context, name string) error {
 }
 
 func (c *Cloner) deleteBindings(ctx context.Context, ns string) error {
-	sel := labels.Set{LabelClone: ns}.AsSelector().String()
+	sel := labels.Set{hardening.LabelClone: ns}.AsSelector().String()
 	l, err := c.cs.RbacV1().ClusterRoleBindings().List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return fmt.Errorf("list clusterrolebindings: %w", err)
@@ -86,7 +86,7 @@ func (c *Cloner) deleteBinding(ctx context.Context, name string) error {
 // createdAt is when a clone namespace was made: its created-at annotation,
 // else its creation timestamp.
 func createdAt(ns *corev1.Namespace) time.Time {
-	if v, ok := ns.Annotations[AnnotationCreatedAt]; ok {
+	if v, ok := ns.Annotations[hardening.AnnotationCloneCreatedAt]; ok {
 		if t, err := time.Parse(time.RFC3339, v); err == nil {
 			return t
 		}
@@ -133,12 +133,12 @@ func (c *Cloner) Sweep(ctx context.Context, olderThan time.Duration, now time.Ti
 		errs = append(errs, fmt.Errorf("list clusterrolebindings: %w", err))
 	} else {
 		for _, b := range crbs.Items {
-			if live[b.Labels[LabelClone]] {
+			if live[b.Labels[hardening.LabelClone]] {
 				continue
 			}
 			// Not one of the live clones listed above; a clone created since
 			// the list must not lose its binding.
-			if ns := b.Labels[LabelClone]; ns != "" {
+			if ns := b.Labels[hardening.LabelClone]; ns != "" {
 				got, err := c.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 				if err == nil && got.DeletionTimestamp == nil {
 					continue

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cinch-dev/cinch/internal/jobs/jobstest"
+	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
 // scriptedPublisher answers the attempts of each job (by template hash) with
@@ -115,7 +116,7 @@ func TestBufferOutcomes(t *testing.T) {
 			require.NoError(t, b.Enqueue(t.Context(), validJob()))
 			require.Eventually(t, func() bool { return testutil.ToFloat64(m.buffered) == 0 }, 5*time.Second, time.Millisecond)
 			for _, dup := range []string{"false", "true"} {
-				assert.Equal(t, tt.wantPub[dup], testutil.ToFloat64(m.published.WithLabelValues(KindDeployment, dup)), "published duplicate=%s", dup)
+				assert.Equal(t, tt.wantPub[dup], testutil.ToFloat64(m.published.WithLabelValues(hardening.KindDeployment, dup)), "published duplicate=%s", dup)
 			}
 			for _, r := range []string{"unavailable", "timeout", "error"} {
 				if tt.giveUpAfter == 0 {
@@ -135,8 +136,8 @@ func TestBufferDuplicateOfAnotherProducer(t *testing.T) {
 	require.NoError(t, b.Enqueue(t.Context(), validJob()))
 	require.NoError(t, b.Enqueue(t.Context(), validJob()))
 	require.Eventually(t, func() bool { return testutil.ToFloat64(m.buffered) == 0 }, 5*time.Second, time.Millisecond)
-	assert.Equal(t, 1.0, testutil.ToFloat64(m.published.WithLabelValues(KindDeployment, "false")))
-	assert.Equal(t, 1.0, testutil.ToFloat64(m.published.WithLabelValues(KindDeployment, "true")))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.published.WithLabelValues(hardening.KindDeployment, "false")))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.published.WithLabelValues(hardening.KindDeployment, "true")))
 }
 
 func job(i int) Job {
@@ -169,7 +170,7 @@ func TestBufferFullDropsAndIsUnready(t *testing.T) {
 
 	close(gate)
 	require.Eventually(t, func() bool { return testutil.ToFloat64(m.buffered) == 0 }, 5*time.Second, time.Millisecond)
-	assert.Equal(t, 6.0, testutil.ToFloat64(m.published.WithLabelValues(KindDeployment, "false")))
+	assert.Equal(t, 6.0, testutil.ToFloat64(m.published.WithLabelValues(hardening.KindDeployment, "false")))
 	assert.NoError(t, b.Ready())
 }
 
@@ -182,7 +183,7 @@ func TestBufferDrainsOnShutdown(t *testing.T) {
 		}
 		go func() { time.Sleep(50 * time.Millisecond); close(gate) }()
 		stop()
-		assert.Equal(t, 50.0, testutil.ToFloat64(m.published.WithLabelValues(KindDeployment, "false")))
+		assert.Equal(t, 50.0, testutil.ToFloat64(m.published.WithLabelValues(hardening.KindDeployment, "false")))
 		assert.Equal(t, 0.0, testutil.ToFloat64(m.buffered))
 		assert.ErrorIs(t, b.Enqueue(t.Context(), job(99)), ErrBufferClosed)
 		assert.Equal(t, 1.0, testutil.ToFloat64(m.dropped.WithLabelValues(DropShutdown)))
@@ -231,8 +232,8 @@ func TestBufferStalledJetStream(t *testing.T) {
 	info, err := stream.Info(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, uint64(n), info.State.Msgs)
-	assert.Equal(t, float64(n), testutil.ToFloat64(m.published.WithLabelValues(KindDeployment, "false")))
-	assert.Equal(t, 0.0, testutil.ToFloat64(m.published.WithLabelValues(KindDeployment, "true")))
+	assert.Equal(t, float64(n), testutil.ToFloat64(m.published.WithLabelValues(hardening.KindDeployment, "false")))
+	assert.Equal(t, 0.0, testutil.ToFloat64(m.published.WithLabelValues(hardening.KindDeployment, "true")))
 	assert.Positive(t, testutil.ToFloat64(m.retries.WithLabelValues("timeout")), "attempts timed out while stalled")
 	assert.Equal(t, 0.0, testutil.ToFloat64(m.dropped.WithLabelValues(DropFull)))
 }

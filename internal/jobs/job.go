@@ -30,13 +30,6 @@ const (
 	ReasonResync Reason = "resync"
 )
 
-// Workload kinds a job may name (hardening.Kinds).
-const (
-	KindDeployment  = hardening.KindDeployment
-	KindStatefulSet = hardening.KindStatefulSet
-	KindDaemonSet   = hardening.KindDaemonSet
-)
-
 // Job is one unit of hardening work: the workload and the pod-template hash
 // that triggered it.
 type Job struct {

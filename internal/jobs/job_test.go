@@ -9,13 +9,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
 func validJob() Job {
 	return Job{
 		Version:      Version,
 		Namespace:    "shop",
-		Kind:         KindDeployment,
+		Kind:         hardening.KindDeployment,
 		Name:         "web",
 		UID:          "6f1c2b1e-0000-4000-8000-000000000001",
 		TemplateHash: "5d8f7c9b",
@@ -32,8 +34,8 @@ func TestValidate(t *testing.T) {
 	}{
 		{name: "valid", mutate: func(*Job) {}},
 		{name: "resync", mutate: func(j *Job) { j.Reason = ReasonResync }},
-		{name: "statefulset", mutate: func(j *Job) { j.Kind = KindStatefulSet }},
-		{name: "daemonset", mutate: func(j *Job) { j.Kind = KindDaemonSet }},
+		{name: "statefulset", mutate: func(j *Job) { j.Kind = hardening.KindStatefulSet }},
+		{name: "daemonset", mutate: func(j *Job) { j.Kind = hardening.KindDaemonSet }},
 		{name: "dotted name", mutate: func(j *Job) { j.Name = "web.v2" }},
 		{name: "version zero", mutate: func(j *Job) { j.Version = 0 }, wantErr: "unsupported version 0"},
 		{name: "future version", mutate: func(j *Job) { j.Version = Version + 1 }, wantErr: "unsupported version"},

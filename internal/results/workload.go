@@ -13,13 +13,6 @@ import (
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
-// Workload kinds (apps/v1).
-const (
-	KindDeployment  = "Deployment"
-	KindStatefulSet = "StatefulSet"
-	KindDaemonSet   = "DaemonSet"
-)
-
 // ErrUnknownKind is returned for a kind other than Deployment, StatefulSet
 // and DaemonSet.
 var ErrUnknownKind = errors.New("unknown workload kind")
@@ -69,19 +62,19 @@ func Get(ctx context.Context, cs kubernetes.Interface, ref Ref) (Workload, error
 		tmpl corev1.PodTemplateSpec
 	)
 	switch ref.Kind {
-	case KindDeployment:
+	case hardening.KindDeployment:
 		o, err := cs.AppsV1().Deployments(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 		if err != nil {
 			return Workload{}, fmt.Errorf("get %s: %w", ref, err)
 		}
 		meta, tmpl = o.ObjectMeta, o.Spec.Template
-	case KindStatefulSet:
+	case hardening.KindStatefulSet:
 		o, err := cs.AppsV1().StatefulSets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 		if err != nil {
 			return Workload{}, fmt.Errorf("get %s: %w", ref, err)
 		}
 		meta, tmpl = o.ObjectMeta, o.Spec.Template
-	case KindDaemonSet:
+	case hardening.KindDaemonSet:
 		o, err := cs.AppsV1().DaemonSets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 		if err != nil {
 			return Workload{}, fmt.Errorf("get %s: %w", ref, err)
@@ -108,21 +101,21 @@ func List(ctx context.Context, cs kubernetes.Interface, namespace string) ([]Wor
 		return nil, fmt.Errorf("list deployments in %s: %w", namespace, err)
 	}
 	for _, o := range ds.Items {
-		out = append(out, fromApps(KindDeployment, o.ObjectMeta, &o.Spec.Template))
+		out = append(out, fromApps(hardening.KindDeployment, o.ObjectMeta, &o.Spec.Template))
 	}
 	ss, err := cs.AppsV1().StatefulSets(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list statefulsets in %s: %w", namespace, err)
 	}
 	for _, o := range ss.Items {
-		out = append(out, fromApps(KindStatefulSet, o.ObjectMeta, &o.Spec.Template))
+		out = append(out, fromApps(hardening.KindStatefulSet, o.ObjectMeta, &o.Spec.Template))
 	}
 	dss, err := cs.AppsV1().DaemonSets(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list daemonsets in %s: %w", namespace, err)
 	}
 	for _, o := range dss.Items {
-		out = append(out, fromApps(KindDaemonSet, o.ObjectMeta, &o.Spec.Template))
+		out = append(out, fromApps(hardening.KindDaemonSet, o.ObjectMeta, &o.Spec.Template))
 	}
 	return out, nil
 }

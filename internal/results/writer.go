@@ -139,11 +139,11 @@ func (w *Writer) patch(ctx context.Context, wl Workload, ann map[string]*string)
 	}
 	apps := w.cs.AppsV1()
 	switch wl.Kind {
-	case KindDeployment:
+	case hardening.KindDeployment:
 		_, err = apps.Deployments(wl.Namespace).Patch(ctx, wl.Name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: w.component})
-	case KindStatefulSet:
+	case hardening.KindStatefulSet:
 		_, err = apps.StatefulSets(wl.Namespace).Patch(ctx, wl.Name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: w.component})
-	case KindDaemonSet:
+	case hardening.KindDaemonSet:
 		_, err = apps.DaemonSets(wl.Namespace).Patch(ctx, wl.Name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: w.component})
 	default:
 		return fmt.Errorf("%w: %q", ErrUnknownKind, wl.Kind)

@@ -57,7 +57,7 @@ func TestWriteResultConflictIntegration(t *testing.T) {
 				},
 			}, metav1.CreateOptions{})
 			require.NoError(t, err)
-			ref := Ref{Namespace: ns, Kind: KindDeployment, Name: name}
+			ref := Ref{Namespace: ns, Kind: hardening.KindDeployment, Name: name}
 			hash := hardening.TemplateHash(&d.Spec.Template)
 			w := NewWriter(cs, "cinch-results-test")
 			require.NoError(t, w.SetStatus(t.Context(), ref, d.UID, hash, hardening.StatusRunning))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cinch-dev/cinch/internal/jobs"
 	"github.com/cinch-dev/cinch/internal/jobs/jobstest"
+	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
 // fakeProcessor answers each delivery of a job with the next scripted step.
@@ -58,7 +59,7 @@ func blockUntilCancelled(ctx context.Context) (Outcome, error) {
 }
 
 func testJob() jobs.Job {
-	return jobs.Job{Namespace: "shop", Kind: jobs.KindDeployment, Name: "web", UID: "u1", TemplateHash: "h1",
+	return jobs.Job{Namespace: "shop", Kind: hardening.KindDeployment, Name: "web", UID: "u1", TemplateHash: "h1",
 		Reason: jobs.ReasonAdmission, EnqueuedAt: time.Now().UTC()}
 }
 

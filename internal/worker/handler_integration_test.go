@@ -84,7 +84,7 @@ func TestHandlerIntegration(t *testing.T) {
 	newJob := func(t *testing.T, name string) (jobs.Job, *appsv1.Deployment) {
 		d, err := cs.AppsV1().Deployments(ns).Create(t.Context(), deployment(name), metav1.CreateOptions{})
 		require.NoError(t, err)
-		return jobs.Job{Version: 1, Namespace: ns, Kind: jobs.KindDeployment, Name: name, UID: string(d.UID),
+		return jobs.Job{Version: 1, Namespace: ns, Kind: hardening.KindDeployment, Name: name, UID: string(d.UID),
 			TemplateHash: hardening.TemplateHash(&d.Spec.Template), Reason: jobs.ReasonAdmission, EnqueuedAt: time.Now()}, d
 	}
 	get := func(t *testing.T, name string) *appsv1.Deployment {
@@ -194,7 +194,7 @@ func TestHandlerIntegration(t *testing.T) {
 		next := d.DeepCopy()
 		next.Spec.Template.Spec.Containers[0].Args = []string{"tmp-writer"}
 		// The webhook's job for the update, read before the update is stored.
-		j := jobs.Job{Version: 1, Namespace: ns, Kind: jobs.KindDeployment, Name: "early", UID: string(d.UID),
+		j := jobs.Job{Version: 1, Namespace: ns, Kind: hardening.KindDeployment, Name: "early", UID: string(d.UID),
 			TemplateHash: hardening.TemplateHash(&next.Spec.Template), Reason: jobs.ReasonAdmission, EnqueuedAt: time.Now()}
 		go func() {
 			time.Sleep(time.Second)
@@ -276,7 +276,7 @@ func TestResyncIntegration(t *testing.T) {
 		_, err := cs.AppsV1().Deployments(ns).Create(t.Context(), d, metav1.CreateOptions{})
 		require.NoError(t, err)
 	}
-	done, err := results.Get(t.Context(), cs, results.Ref{Namespace: ns, Kind: results.KindDeployment, Name: "done"})
+	done, err := results.Get(t.Context(), cs, results.Ref{Namespace: ns, Kind: hardening.KindDeployment, Name: "done"})
 	require.NoError(t, err)
 	ann, err := results.Annotations(verifiedResult(done.Template), done.Hash, time.Now())
 	require.NoError(t, err)
@@ -321,7 +321,7 @@ func TestResyncIntegration(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{"todo"}, names)
-	todo, err := results.Get(t.Context(), cs, results.Ref{Namespace: ns, Kind: results.KindDeployment, Name: "todo"})
+	todo, err := results.Get(t.Context(), cs, results.Ref{Namespace: ns, Kind: hardening.KindDeployment, Name: "todo"})
 	require.NoError(t, err)
 	assert.Equal(t, hardening.StatusPending, todo.Status())
 	assert.Equal(t, 3.0, gaugeValue(t, m.optedIn, ns))

@@ -37,7 +37,7 @@ func TestProcessSettle(t *testing.T) {
 		Spec:       appsv1.DeploymentSpec{Template: tmpl},
 	}
 	job := func(age time.Duration) jobs.Job {
-		return jobs.Job{Version: 1, Namespace: "team", Kind: jobs.KindDeployment, Name: "web", UID: "uid-1",
+		return jobs.Job{Version: 1, Namespace: "team", Kind: hardening.KindDeployment, Name: "web", UID: "uid-1",
 			TemplateHash: hardening.TemplateHash(&tmpl), Reason: jobs.ReasonAdmission, EnqueuedAt: time.Now().Add(-age)}
 	}
 	// The namespace is not opted in: a found workload ends Skipped, a

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cinch-dev/cinch/internal/jobs"
 	"github.com/cinch-dev/cinch/internal/jobs/jobstest"
+	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
 // countingProcessor counts how often each job is run.
@@ -114,7 +115,7 @@ func TestIntegrationNATSServerLoss(t *testing.T) {
 			servers[stopped].Shutdown()
 			stoppedAt = time.Since(start)
 		}
-		j := jobs.Job{Namespace: "shop", Kind: jobs.KindDeployment, Name: fmt.Sprintf("web-%d", i),
+		j := jobs.Job{Namespace: "shop", Kind: hardening.KindDeployment, Name: fmt.Sprintf("web-%d", i),
 			UID: fmt.Sprintf("uid-%04d", i), TemplateHash: "h", Reason: jobs.ReasonAdmission}
 		require.NoError(t, buffer.Enqueue(t.Context(), j))
 		time.Sleep(10 * time.Millisecond)

@@ -114,7 +114,7 @@ func (s *ScopedSweeper) Sweep(ctx context.Context, olderThan time.Duration, now 
 	for i := range nss.Items {
 		ns := &nss.Items[i]
 		created := ns.CreationTimestamp.Time
-		if v, ok := ns.Annotations[clone.AnnotationCreatedAt]; ok {
+		if v, ok := ns.Annotations[hardening.AnnotationCloneCreatedAt]; ok {
 			if t, err := time.Parse(time.RFC3339, v); err == nil {
 				created = t
 			}

@@ -383,7 +383,7 @@ func TestIntegrationPublishesOneJobPerTemplateChange(t *testing.T) {
 		if s.name == "template change" {
 			last := got[len(got)-1]
 			assert.Equal(t, hashOf(enabledNS), last.TemplateHash)
-			assert.Equal(t, jobs.KindDeployment, last.Kind)
+			assert.Equal(t, hardening.KindDeployment, last.Kind)
 			assert.Equal(t, "web", last.Name)
 			assert.Equal(t, jobs.ReasonAdmission, last.Reason)
 			d, err := e.client.AppsV1().Deployments(enabledNS).Get(t.Context(), "web", metav1.GetOptions{})

@@ -1,7 +1,9 @@
 package hardening
 
-// The user-facing contract of Cinch: labels and annotations that users set or
-// read. These names are stable; see the README.
+// The user-facing contract of Cinch: every label, annotation and workload
+// kind that users set or read, or find on the objects Cinch creates, is
+// declared in this file and nowhere else. These names are stable; see the
+// README.
 const (
 	// LabelHarden on a namespace opts it in ("enabled") or opts it in with
 	// enforcement of verified recommendations ("enforce"). As an annotation on a
@@ -16,6 +18,24 @@ const (
 	// LabelCloneOf marks a namespace as a throw-away trial clone; its value is
 	// the source namespace. Clones never carry LabelHarden.
 	LabelCloneOf = "cinch.dev/clone-of"
+	// LabelTrial on a clone namespace names the trial it runs.
+	LabelTrial = "cinch.dev/trial"
+	// LabelClone on a copied ClusterRoleBinding names its clone namespace.
+	LabelClone = "cinch.dev/clone"
+	// AnnotationCloneCreatedAt on a clone namespace is its creation time
+	// (RFC 3339), from the cloner's clock; the sweep ages clones by it.
+	AnnotationCloneCreatedAt = "cinch.dev/created-at"
+	// AnnotationCloneSource on a clone namespace is "Kind/namespace/name" of
+	// the workload under trial.
+	AnnotationCloneSource = "cinch.dev/clone-source"
+
+	// AnnotationProbePaths, on the pod template, names extra HTTP paths to
+	// ask (TC-05): a comma-separated list of PORT:PATH, where PORT is a
+	// number or a container port name, e.g. "8081:/cache/page,http:/ready".
+	// Each is probed like the declared ports; the answer's status class is
+	// part of what must stay as in the baselines, so a path that answers 2xx
+	// in both baselines must answer 2xx in every trial.
+	AnnotationProbePaths = "cinch.dev/probe-paths"
 
 	AnnotationStatus           = "cinch.dev/status"
 	AnnotationTemplateHash     = "cinch.dev/template-hash"

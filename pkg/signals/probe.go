@@ -18,16 +18,9 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/cinch-dev/cinch/pkg/hardening"
 	"github.com/cinch-dev/cinch/pkg/oracle"
 )
-
-// AnnotationProbePaths, on the pod template, names extra HTTP paths to ask
-// (TC-05): a comma-separated list of PORT:PATH, where PORT is a number or a
-// container port name, e.g. "8081:/cache/page,http:/ready". Each is probed
-// like the declared ports; the answer's status class is part of what must
-// stay as in the baselines, so a path that answers 2xx in both baselines
-// must answer 2xx in every trial.
-const AnnotationProbePaths = "cinch.dev/probe-paths"
 
 // Defaults of ProbeOptions.
 const (
@@ -193,7 +186,7 @@ func ProbeTargets(pod *corev1.Pod, services []corev1.Service, maxTargets int) []
 			out = append(out, ProbeTarget{Container: owner[n], Port: n, Path: p})
 		}
 	}
-	for _, item := range strings.Split(pod.Annotations[AnnotationProbePaths], ",") {
+	for _, item := range strings.Split(pod.Annotations[hardening.AnnotationProbePaths], ",") {
 		port, path, ok := strings.Cut(strings.TrimSpace(item), ":")
 		if !ok || !strings.HasPrefix(path, "/") {
 			continue

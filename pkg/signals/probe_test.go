@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
+	"github.com/cinch-dev/cinch/pkg/hardening"
 	"github.com/cinch-dev/cinch/pkg/oracle"
 )
 
@@ -79,7 +80,7 @@ func TestProbeTargets(t *testing.T) {
 			name: "annotation adds paths by port number or name, ignores junk",
 			pod: func() *corev1.Pod {
 				p := base()
-				p.Annotations = map[string]string{AnnotationProbePaths: "8080:/page, http:/ready,7000:nope,x:/y,99999:/z,8080:/page"}
+				p.Annotations = map[string]string{hardening.AnnotationProbePaths: "8080:/page, http:/ready,7000:nope,x:/y,99999:/z,8080:/page"}
 				return p
 			},
 			want: []ProbeTarget{{"app", 7000, "/"}, {"app", 8080, "/"}, {"app", 8080, "/page"}, {"app", 8080, "/ready"}},

@@ -267,7 +267,7 @@ func TestCloneClusterRoleBinding(t *testing.T) {
 	)
 	for i := range 3 {
 		_, c := cloneOf(t, cs, ns, clone.KindDeployment, d.Name, trial[i], &d.Spec.Template)
-		crbs, err := cs.RbacV1().ClusterRoleBindings().List(t.Context(), metav1.ListOptions{LabelSelector: clone.LabelClone + "=" + c.Namespace})
+		crbs, err := cs.RbacV1().ClusterRoleBindings().List(t.Context(), metav1.ListOptions{LabelSelector: hardening.LabelClone + "=" + c.Namespace})
 		require.NoError(t, err)
 		require.Len(t, crbs.Items, 1, "the binding is copied")
 		crb := crbs.Items[0]

@@ -201,7 +201,7 @@ func tail(b []byte, n int) []byte {
 // publishJob publishes the job the webhook would publish for d.
 func publishJob(t *testing.T, js jetstream.JetStream, d *appsv1.Deployment) jobs.Job {
 	t.Helper()
-	j := jobs.Job{Namespace: d.Namespace, Kind: jobs.KindDeployment, Name: d.Name, UID: string(d.UID),
+	j := jobs.Job{Namespace: d.Namespace, Kind: hardening.KindDeployment, Name: d.Name, UID: string(d.UID),
 		TemplateHash: hardening.TemplateHash(&d.Spec.Template), Reason: jobs.ReasonAdmission}
 	ack, err := jobs.NewPublisher(js, jobs.PublisherOptions{Stream: jobs.DefaultStreamConfig().Name, Timeout: 5 * time.Second}).Publish(t.Context(), j)
 	require.NoError(t, err)
