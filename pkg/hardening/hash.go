@@ -19,6 +19,22 @@ var ignoredAnnotations = map[string]bool{
 	"deployment.kubernetes.io/revision":                true,
 }
 
+// trialAnnotations are Cinch's own pod-template annotations that change what
+// a trial does or how it is judged. Unlike the rest of cinch.dev/*, they
+// are hashed: changing one re-runs the trials. A new annotation of that kind
+// is added here (and to contract.go).
+var trialAnnotations = map[string]bool{
+	AnnotationProbePaths: true,
+}
+
+// hashed reports whether the template annotation key is part of the hash.
+func hashed(key string) bool {
+	if ignoredAnnotations[key] {
+		return false
+	}
+	return !strings.HasPrefix(key, AnnotationPrefix) || trialAnnotations[key]
+}
+
 // hashInput is what TemplateHash covers. Field order is fixed by the struct;
 // encoding/json writes map keys sorted, so the hash does not depend on the
 // order keys had in the object that was sent.
@@ -39,16 +55,19 @@ type hashInput struct {
 // there may change what runs. It ignores object bookkeeping that never
 // reaches a container: name, namespace, generateName, uid, resourceVersion,
 // generation, creationTimestamp, managedFields, ownerReferences, finalizers;
-// Cinch's own annotations (cinch.dev/*), so writing results back does not
-// change the hash; and the annotations in ignoredAnnotations (a `kubectl
-// rollout restart` does not re-harden).
+// Cinch's own annotations (cinch.dev/*) except those in trialAnnotations
+// (cinch.dev/probe-paths), so Cinch's bookkeeping does not change the hash
+// while what changes a trial does; and the annotations in
+// ignoredAnnotations (a `kubectl rollout restart` does not re-harden). A
+// template without trial annotations hashes as it did before they were
+// hashed.
 func TemplateHash(t *corev1.PodTemplateSpec) string {
 	in := hashInput{V: 1}
 	if t != nil {
 		in.Spec = t.Spec
 		in.Labels = t.Labels
 		for k, v := range t.Annotations {
-			if strings.HasPrefix(k, AnnotationPrefix) || ignoredAnnotations[k] {
+			if !hashed(k) {
 				continue
 			}
 			if in.Annotations == nil {

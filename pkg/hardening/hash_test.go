@@ -38,6 +38,11 @@ func TestTemplateHash(t *testing.T) {
 			p.Annotations[AnnotationStatus] = "Verified"
 			p.Annotations[AnnotationRecommendation] = "{}"
 		}, true},
+		{"other cinch annotations ignored", func(p *corev1.PodTemplateSpec) {
+			p.Annotations[AnnotationTemplateHash] = "0123"
+			p.Annotations[AnnotationPrefix+"note"] = "x"
+		}, true},
+		{"probe paths added", func(p *corev1.PodTemplateSpec) { p.Annotations[AnnotationProbePaths] = "8080:/ready" }, false},
 		{"kubectl rollout restart ignored", func(p *corev1.PodTemplateSpec) {
 			p.Annotations["kubectl.kubernetes.io/restartedAt"] = "2026-01-01T00:00:00Z"
 		}, true},
@@ -75,4 +80,41 @@ func TestTemplateHash(t *testing.T) {
 	}
 	assert.Equal(t, h, TemplateHash(base), "hashing must not modify the template")
 	assert.NotEmpty(t, TemplateHash(nil))
+}
+
+// TestTemplateHashProbePaths: cinch.dev/probe-paths changes what a trial
+// asks, so every edit of it changes the hash; Cinch's other annotations do
+// not.
+func TestTemplateHashProbePaths(t *testing.T) {
+	with := func(paths string) *corev1.PodTemplateSpec {
+		p := multi()
+		p.Annotations = map[string]string{AnnotationStatus: "Verified"}
+		if paths != "" {
+			p.Annotations[AnnotationProbePaths] = paths
+		}
+		return p
+	}
+	hashes := map[string]string{}
+	for _, paths := range []string{"", "8080:/ready", "8080:/ready,http:/page", "8081:/ready"} {
+		h := TemplateHash(with(paths))
+		if prev, dup := hashes[h]; dup {
+			t.Errorf("probe paths %q and %q hash alike", prev, paths)
+		}
+		hashes[h] = paths
+	}
+	a, b := with("8080:/ready"), with("8080:/ready")
+	b.Annotations[AnnotationStatus] = "Running"
+	b.Annotations[AnnotationTemplateHash] = "0123"
+	assert.Equal(t, TemplateHash(a), TemplateHash(b), "other cinch.dev annotations stay ignored")
+}
+
+// TestTemplateHashUnchangedWithoutTrialAnnotations: a template without
+// trial annotations keeps the hash earlier versions gave it, so upgrading
+// Cinch does not re-harden every workload.
+func TestTemplateHashUnchangedWithoutTrialAnnotations(t *testing.T) {
+	p := &corev1.PodTemplateSpec{}
+	p.Labels = map[string]string{"app": "web"}
+	p.Annotations = map[string]string{"prometheus.io/scrape": "true", AnnotationStatus: "Verified"}
+	p.Spec.Containers = []corev1.Container{{Name: "web", Image: "nginx:1.27"}}
+	assert.Equal(t, "f65aebdb184d4a1fc1f2b3645686c68c", TemplateHash(p))
 }
