@@ -201,8 +201,15 @@ func tail(b []byte, n int) []byte {
 // publishJob publishes the job the webhook would publish for d.
 func publishJob(t *testing.T, js jetstream.JetStream, d *appsv1.Deployment) jobs.Job {
 	t.Helper()
-	j := jobs.Job{Namespace: d.Namespace, Kind: hardening.KindDeployment, Name: d.Name, UID: string(d.UID),
-		TemplateHash: hardening.TemplateHash(&d.Spec.Template), Reason: jobs.ReasonAdmission}
+	return publishJobFor(t, js, results.Workload{Ref: results.Ref{Namespace: d.Namespace, Kind: hardening.KindDeployment, Name: d.Name},
+		UID: d.UID, Hash: hardening.TemplateHash(&d.Spec.Template)})
+}
+
+// publishJobFor publishes the admission job of a workload of any kind.
+func publishJobFor(t *testing.T, js jetstream.JetStream, wl results.Workload) jobs.Job {
+	t.Helper()
+	j := jobs.Job{Namespace: wl.Namespace, Kind: wl.Kind, Name: wl.Name, UID: string(wl.UID),
+		TemplateHash: wl.Hash, Reason: jobs.ReasonAdmission}
 	ack, err := jobs.NewPublisher(js, jobs.PublisherOptions{Stream: jobs.DefaultStreamConfig().Name, Timeout: 5 * time.Second}).Publish(t.Context(), j)
 	require.NoError(t, err)
 	require.False(t, ack.Duplicate)
@@ -258,15 +265,20 @@ func assertNoClones(t *testing.T, cs kubernetes.Interface, ns string) {
 // current template and returns its annotations.
 func waitStatus(t *testing.T, cs kubernetes.Interface, ns, name string, timeout time.Duration, want ...hardening.Status) map[string]string {
 	t.Helper()
+	return waitStatusOf(t, cs, results.Ref{Namespace: ns, Kind: hardening.KindDeployment, Name: name}, timeout, want...)
+}
+
+// waitStatusOf is waitStatus for a workload of any kind.
+func waitStatusOf(t *testing.T, cs kubernetes.Interface, ref results.Ref, timeout time.Duration, want ...hardening.Status) map[string]string {
+	t.Helper()
 	var ann map[string]string
 	WaitFor(t, time.Second, timeout, func(ctx context.Context) (bool, error) {
-		d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		wl, err := results.Get(ctx, cs, ref)
 		if err != nil {
 			return false, err
 		}
-		ann = d.Annotations
-		return slices.Contains(want, hardening.Status(ann[hardening.AnnotationStatus])) &&
-			ann[hardening.AnnotationTemplateHash] == hardening.TemplateHash(&d.Spec.Template), nil
+		ann = wl.Annotations
+		return slices.Contains(want, wl.Status()) && ann[hardening.AnnotationTemplateHash] == wl.Hash, nil
 	})
 	return ann
 }
@@ -362,20 +374,20 @@ func hardenThroughNATS(t *testing.T, cs kubernetes.Interface, js jetstream.JetSt
 			t.Parallel()
 			start := time.Now()
 			ns := Namespace(t, cs, "e2e-wnats", nil)
-			d := ApplyWorkload(t, cs, ns, name)
+			wl := applyRow(t, cs, ns, tt)
 			optIn(t, cs, ns)
-			publishJob(t, js, d)
-			ann := waitStatus(t, cs, ns, d.Name, 5*time.Minute, hardening.StatusVerified, hardening.StatusFailed)
+			publishJobFor(t, js, wl)
+			ann := waitStatusOf(t, cs, wl.Ref, 5*time.Minute, hardening.StatusVerified, hardening.StatusFailed)
 			t.Logf("%s: %s after %s", name, ann[hardening.AnnotationStatus], time.Since(start).Round(time.Second))
 			require.Equal(t, string(hardening.StatusVerified), ann[hardening.AnnotationStatus], ann[hardening.AnnotationChecks])
 
 			rec, err := hardening.DecodeRecommendation(ann[hardening.AnnotationRecommendation])
 			require.NoError(t, err)
-			for _, id := range hardening.PlannedChecks(&d.Spec.Template, hardening.Options{}) {
+			for _, id := range hardening.PlannedChecks(wl.Template, hardening.Options{}) {
 				want := !slices.Contains(tt.mustFail, id)
-				assert.Equal(t, want, recommends(rec, &d.Spec.Template, id), "check %s", id)
+				assert.Equal(t, want, recommends(rec, wl.Template, id), "check %s", id)
 			}
-			c := rec.Apply(&d.Spec.Template).Spec.Containers[0].SecurityContext
+			c := rec.Apply(wl.Template).Spec.Containers[0].SecurityContext
 			var added []corev1.Capability
 			if c != nil && c.Capabilities != nil {
 				added = slices.Clone(c.Capabilities.Add)
@@ -388,12 +400,13 @@ func hardenThroughNATS(t *testing.T, cs kubernetes.Interface, js jetstream.JetSt
 			require.NoError(t, err)
 			assert.NotEmpty(t, checks)
 
-			reasons, _ := waitEvent(t, cs, ns, d.Name, results.ReasonVerified)
+			reasons, _ := waitEvent(t, cs, ns, wl.Name, results.ReasonVerified)
 			assert.Contains(t, reasons, results.ReasonStarted)
 			if len(tt.mustFail) > 0 || tt.addBack != nil {
 				assert.Contains(t, reasons, results.ReasonTrialFail)
 			}
 			assertNoClones(t, cs, ns)
+			assertNoCopiesLeft(t, cs, ns)
 		})
 	}
 }

@@ -145,21 +145,7 @@ func hardenOnce(t *testing.T, cs kubernetes.Interface, tt groundTruthRow, st pip
 	// Not opted in: the one-shot mode needs no opt-in, and an opted-in
 	// namespace would also be hardened by any Cinch installed in the cluster.
 	ns := Namespace(t, cs, "e2e-worker", nil)
-	file, name, _ := strings.Cut(tt.manifest, "/")
-	m := ReadManifest(t, file)
-	m.Apply(t, cs, ns)
-	ref := results.Ref{Namespace: ns}
-	for _, d := range m.Deployments {
-		if name == "" || d.Name == name {
-			ref.Kind, ref.Name = clone.KindDeployment, d.Name
-		}
-	}
-	for _, s := range m.StatefulSets {
-		if name == "" || s.Name == name {
-			ref.Kind, ref.Name = clone.KindStatefulSet, s.Name
-		}
-	}
-	require.NotEmpty(t, ref.Name, "no workload %q in %s.yaml", name, file)
+	ref := applyRow(t, cs, ns, tt).Ref
 	h := newHandler(t, st)
 	ctx := logr.NewContext(t.Context(), testr.NewWithOptions(t, testr.Options{Verbosity: 0}))
 	res, ann, err := h.Once(ctx, ref, true)
@@ -210,6 +196,30 @@ func hardenOnce(t *testing.T, cs kubernetes.Interface, tt groundTruthRow, st pip
 	assertNoClones(t, cs, ns)
 	assertNoCopiesLeft(t, cs, ns)
 	return ann
+}
+
+// applyRow creates the objects of the row's manifest in ns and returns the
+// workload to harden, as the API server stored it.
+func applyRow(t *testing.T, cs kubernetes.Interface, ns string, tt groundTruthRow) results.Workload {
+	t.Helper()
+	file, name, _ := strings.Cut(tt.manifest, "/")
+	m := ReadManifest(t, file)
+	m.Apply(t, cs, ns)
+	ref := results.Ref{Namespace: ns}
+	for _, d := range m.Deployments {
+		if name == "" || d.Name == name {
+			ref.Kind, ref.Name = hardening.KindDeployment, d.Name
+		}
+	}
+	for _, s := range m.StatefulSets {
+		if name == "" || s.Name == name {
+			ref.Kind, ref.Name = hardening.KindStatefulSet, s.Name
+		}
+	}
+	require.NotEmpty(t, ref.Name, "no workload %q in %s.yaml", name, file)
+	wl, err := results.Get(t.Context(), cs, ref)
+	require.NoError(t, err)
+	return wl
 }
 
 func pick(m map[string]string, prefix string) map[string]string {
