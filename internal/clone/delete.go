@@ -44,7 +44,7 @@ func (c *Cloner) deleteNamespace(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("get namespace: %w", err)
 	}
-	if _, ok := ns.Labels[hardening.LabelCloneOf]; !ok {
+	if !hardening.IsClone(ns.Labels) {
 		return ErrNotAClone
 	}
 	if ns.DeletionTimestamp != nil {

@@ -50,11 +50,6 @@ func (w Workload) Done() bool {
 	return hardening.Describes(w.Annotations, w.Hash) && (s == hardening.StatusVerified || s == hardening.StatusFailed)
 }
 
-// OptedOut reports whether the workload carries cinch.dev/harden: disabled.
-func (w Workload) OptedOut() bool {
-	return w.Annotations[hardening.LabelHarden] == hardening.HardenDisabled
-}
-
 // Get reads a workload. A missing workload is an apierrors NotFound error.
 func Get(ctx context.Context, cs kubernetes.Interface, ref Ref) (Workload, error) {
 	var (

@@ -129,11 +129,11 @@ func (h *Handler) Process(ctx context.Context, j jobs.Job) (Outcome, error) {
 	case err != nil:
 		return OutcomeRetry, err
 	}
-	optedIn, err := h.namespaceOptedIn(ctx, j.Namespace)
+	nsLabels, err := h.namespaceLabels(ctx, j.Namespace)
 	if err != nil {
 		return OutcomeRetry, err
 	}
-	if !optedIn || wl.OptedOut() || wl.Done() {
+	if !hardening.OptedIn(nsLabels, wl.Annotations) || wl.Done() {
 		return OutcomeSkipped, nil
 	}
 	out, _, _, err := h.harden(ctx, wl, true)
@@ -158,13 +158,12 @@ func (h *Handler) current(ctx context.Context, j jobs.Job) (results.Workload, er
 	}
 }
 
-func (h *Handler) namespaceOptedIn(ctx context.Context, ns string) (bool, error) {
+func (h *Handler) namespaceLabels(ctx context.Context, ns string) (map[string]string, error) {
 	n, err := h.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	if err != nil {
-		return false, fmt.Errorf("get namespace %s: %w", ns, err)
+		return nil, fmt.Errorf("get namespace %s: %w", ns, err)
 	}
-	v := n.Labels[hardening.LabelHarden]
-	return v == hardening.HardenEnabled || v == hardening.HardenEnforce, nil
+	return n.Labels, nil
 }
 
 // Once is the one-shot mode: it hardens the workload's current template

@@ -23,9 +23,6 @@ type Publisher interface {
 
 var _ Publisher = (*jobs.JetStreamPublisher)(nil)
 
-// OptInSelector selects the opted-in namespaces.
-var OptInSelector = fmt.Sprintf("%s in (%s,%s)", hardening.LabelHarden, hardening.HardenEnabled, hardening.HardenEnforce)
-
 // Resyncer enqueues every opted-in workload whose annotations do not hold a
 // final result for its current pod template, and keeps the coverage
 // metrics. Jobs carry jobs.MsgID, so a job already in the queue (admission
@@ -49,7 +46,7 @@ type ResyncOption func(*Resyncer)
 func WithNamespaceSelector(sel string) ResyncOption {
 	return func(r *Resyncer) {
 		if sel != "" {
-			r.selector = OptInSelector + "," + sel
+			r.selector = hardening.OptInSelector + "," + sel
 		}
 	}
 }
@@ -57,7 +54,7 @@ func WithNamespaceSelector(sel string) ResyncOption {
 // NewResyncer returns a resyncer running a pass every interval. pub may be
 // nil (coverage metrics only); writer sets Pending on enqueued workloads.
 func NewResyncer(cs kubernetes.Interface, pub Publisher, writer *results.Writer, interval time.Duration, m *Metrics, opts ...ResyncOption) *Resyncer {
-	r := &Resyncer{cs: cs, pub: pub, writer: writer, interval: interval, metrics: m, now: time.Now, selector: OptInSelector}
+	r := &Resyncer{cs: cs, pub: pub, writer: writer, interval: interval, metrics: m, now: time.Now, selector: hardening.OptInSelector}
 	for _, o := range opts {
 		o(r)
 	}
@@ -100,8 +97,8 @@ func (r *Resyncer) Pass(ctx context.Context) (int, error) {
 	published := 0
 	cov := map[string]Coverage{}
 	for _, ns := range nss.Items {
-		if _, clone := ns.Labels[hardening.LabelCloneOf]; clone {
-			continue
+		if !hardening.NamespaceOptedIn(ns.Labels) {
+			continue // a clone
 		}
 		wls, err := results.List(ctx, r.cs, ns.Name)
 		if err != nil {
@@ -110,7 +107,7 @@ func (r *Resyncer) Pass(ctx context.Context) (int, error) {
 		}
 		c := Coverage{}
 		for _, wl := range wls {
-			if wl.OptedOut() {
+			if hardening.WorkloadOptedOut(wl.Annotations) {
 				continue
 			}
 			c.OptedIn++

@@ -97,25 +97,23 @@ type Decision struct {
 	Warnings []string
 }
 
-// scope checks the rules shared by both handlers: opt-in namespace, not
-// Cinch's own or a clone, workload not opted out. It returns "" when the
+// scope checks the rules shared by both handlers: not Cinch's own
+// namespace, and the opt-in rule (hardening.OptedIn) with its reason. It returns "" when the
 // request is in scope.
 func scope(in Input) Outcome {
 	if in.Namespace == in.OwnNamespace {
 		return OutcomeExcluded
 	}
-	if _, clone := in.NamespaceLabels[hardening.LabelCloneOf]; clone {
+	if hardening.IsClone(in.NamespaceLabels) {
 		return OutcomeExcluded
 	}
-	switch in.NamespaceLabels[hardening.LabelHarden] {
-	case hardening.HardenEnabled, hardening.HardenEnforce:
-	default:
+	if !hardening.NamespaceOptedIn(in.NamespaceLabels) {
 		return OutcomeNotOptedIn
 	}
 	if in.Object == nil {
 		return OutcomeError
 	}
-	if in.Object.Metadata.Annotations[hardening.LabelHarden] == hardening.HardenDisabled {
+	if hardening.WorkloadOptedOut(in.Object.Metadata.Annotations) {
 		return OutcomeOptedOut
 	}
 	return ""
@@ -234,7 +232,7 @@ func DecideMutation(in Input) (Outcome, *corev1.PodTemplateSpec) {
 	if out := scope(in); out != "" {
 		return out, nil
 	}
-	if in.NamespaceLabels[hardening.LabelHarden] != hardening.HardenEnforce {
+	if !hardening.NamespaceEnforces(in.NamespaceLabels) {
 		return OutcomeNoop, nil
 	}
 	rec, verifiedHash, ok := verified(in.Object)
