@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/cinch-dev/cinch/internal/daemon"
 	"github.com/cinch-dev/cinch/internal/jobs"
 )
 
@@ -108,8 +109,8 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.CertDir, "cert-dir", c.CertDir, "directory with the serving certificate and key (reloaded on change)")
 	fs.StringVar(&c.CertName, "cert-name", c.CertName, "certificate file name in cert-dir")
 	fs.StringVar(&c.KeyName, "key-name", c.KeyName, "key file name in cert-dir")
-	fs.StringVar(&c.HealthAddr, "health-addr", c.HealthAddr, "address of /healthz and /readyz")
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "address of /metrics")
+	fs.StringVar(&c.HealthAddr, "health-addr", c.HealthAddr, "address of /healthz and /readyz (0 or empty = off)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "address of /metrics (0 or empty = off)")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig outside a cluster (in-cluster config when empty)")
 	fs.StringVar(&c.Namespace, "namespace", c.Namespace, "Cinch's own namespace, never hardened (env POD_NAMESPACE)")
 	fs.DurationVar(&c.NamespaceResync, "namespace-resync", c.NamespaceResync, "resync period of the namespace cache")
@@ -136,7 +137,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("--cert-dir, --cert-name and --key-name must be set"))
 	}
 	for name, addr := range map[string]string{"--health-addr": c.HealthAddr, "--metrics-addr": c.MetricsAddr} {
-		if addr == "0" {
+		if daemon.Off(addr) {
 			continue // disabled
 		}
 		if _, port, err := net.SplitHostPort(addr); err != nil {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"context"
 	"flag"
 	"testing"
 	"time"
@@ -33,6 +32,7 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{name: "defaults", mutate: func(*Config) {}},
 		{name: "metrics disabled", mutate: func(c *Config) { c.MetricsAddr = "0" }},
+		{name: "metrics disabled (empty)", mutate: func(c *Config) { c.MetricsAddr = "" }},
 		{name: "bad port", mutate: func(c *Config) { c.Port = 0 }, wantErr: "--port"},
 		{name: "no cert dir", mutate: func(c *Config) { c.CertDir = "" }, wantErr: "--cert-dir"},
 		{name: "bad health addr", mutate: func(c *Config) { c.HealthAddr = "8081" }, wantErr: "--health-addr"},
@@ -70,16 +70,4 @@ func TestMainRejectsBadConfig(t *testing.T) {
 
 	stderr.Reset()
 	assert.Equal(t, 2, Main(t.Context(), []string{"--no-such-flag"}, &stderr))
-}
-
-func TestGroupStopsOnFirstError(t *testing.T) {
-	g := newGroup(t.Context(), time.Second)
-	stopped := make(chan struct{})
-	g.Go("waits", func(ctx context.Context) error { <-ctx.Done(); close(stopped); return nil })
-	g.Go("done early", func(context.Context) error { return nil })
-	g.Go("fails", func(context.Context) error { return assert.AnError })
-	err := g.Wait()
-	assert.ErrorIs(t, err, assert.AnError)
-	assert.ErrorContains(t, err, "fails: ")
-	<-stopped
 }

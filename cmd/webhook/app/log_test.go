@@ -14,6 +14,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cinch-dev/cinch/internal/daemon"
 	"github.com/cinch-dev/cinch/internal/jobs"
 	"github.com/cinch-dev/cinch/internal/jobs/admissionjobs"
 	"github.com/cinch-dev/cinch/pkg/admission"
@@ -26,7 +27,7 @@ type fullBuffer struct{}
 
 func (fullBuffer) Enqueue(context.Context, jobs.Job) error { return jobs.ErrBufferFull }
 
-// FuzzLogLines: every line the handlers write through the webhook's logger is
+// FuzzLogLines: every line the handlers write through the binaries' logger (daemon.NewLogger) is
 // one JSON object, whatever the names in the review (NUL bytes, invalid
 // UTF-8, quotes, newlines) and whatever the body.
 func FuzzLogLines(f *testing.F) {
@@ -38,7 +39,7 @@ func FuzzLogLines(f *testing.F) {
 	f.Add("a\u2028b\\c", "sh\x00op", "\x1b[31m", []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"\u0000`))
 	f.Fuzz(func(t *testing.T, name, namespace, uid string, raw []byte) {
 		var out bytes.Buffer
-		log := NewLogger(&out, 5)
+		log := daemon.NewLogger(&out, 5)
 		body := raw
 		if body == nil {
 			review := map[string]any{

@@ -26,6 +26,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cinch-dev/cinch/internal/daemon"
 	"github.com/cinch-dev/cinch/internal/jobs/jobstest"
 	"github.com/cinch-dev/cinch/internal/kubetest"
 	"github.com/cinch-dev/cinch/pkg/admission/admissiontest"
@@ -101,7 +102,7 @@ func TestIntegrationCertRotationUnderLoad(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 
 	logs := &syncBuffer{}
-	ctx, cancel := context.WithCancel(logr.NewContext(t.Context(), NewLogger(logs, 1)))
+	ctx, cancel := context.WithCancel(logr.NewContext(t.Context(), daemon.NewLogger(logs, 1)))
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg) }()
 	t.Cleanup(func() {

@@ -7,9 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/nats-io/nats.go/jetstream"
@@ -17,11 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/cinch-dev/cinch/internal/daemon"
 	"github.com/cinch-dev/cinch/internal/jobs"
 	"github.com/cinch-dev/cinch/internal/jobs/admissionjobs"
 	"github.com/cinch-dev/cinch/internal/tlsserver"
@@ -48,7 +45,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		return 2
 	}
-	log := NewLogger(stderr, *verbosity)
+	log := daemon.NewLogger(stderr, *verbosity)
 	if err := cfg.Validate(); err != nil {
 		log.Error(err, "Invalid configuration")
 		return 2
@@ -58,13 +55,6 @@ func Main(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// NewLogger is the webhook's logger: one JSON object per line (log/slog's
-// encoder, which escapes every byte of any input, NUL and invalid UTF-8
-// included), V(n) enabled up to verbosity.
-func NewLogger(w io.Writer, verbosity int) logr.Logger {
-	return logr.FromSlogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.Level(-verbosity)}))
 }
 
 // DisableHTTP2 restricts a TLS config to HTTP/1.1 (CVE-2023-44487 and
@@ -79,7 +69,7 @@ func Run(ctx context.Context, cfg Config) error {
 	log := logr.FromContextOrDiscard(ctx)
 	ctrllog.SetLogger(log)
 
-	restCfg, err := restConfig(cfg.Kubeconfig)
+	restCfg, err := daemon.RESTConfig(cfg.Kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -134,7 +124,7 @@ func Run(ctx context.Context, cfg Config) error {
 	metrics.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 
 	log.Info("Starting webhook", "port", cfg.Port, "certDir", cfg.CertDir, "nats", cfg.NATSURL, "publishTimeout", cfg.PublishTimeout, "jobBuffer", cfg.JobBuffer)
-	g := newGroup(ctx, cfg.ShutdownTimeout)
+	g, _ := daemon.NewGroup(ctx, cfg.ShutdownTimeout)
 	// The buffer drains once the server has stopped taking requests.
 	bufferCtx, stopBuffer := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBuffer()
@@ -143,8 +133,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return server.Start(ctx)
 	})
 	g.Go("job buffer", func(context.Context) error { return buffer.Start(bufferCtx) })
-	g.Go("health server", func(ctx context.Context) error { return serveHTTP(ctx, cfg.HealthAddr, health, cfg.ShutdownTimeout) })
-	g.Go("metrics server", func(ctx context.Context) error { return serveHTTP(ctx, cfg.MetricsAddr, metrics, cfg.ShutdownTimeout) })
+	g.Go("health server", func(ctx context.Context) error {
+		return daemon.ServeHTTP(ctx, cfg.HealthAddr, health, cfg.ShutdownTimeout)
+	})
+	g.Go("metrics server", func(ctx context.Context) error {
+		return daemon.ServeHTTP(ctx, cfg.MetricsAddr, metrics, cfg.ShutdownTimeout)
+	})
 	g.Go("namespace cache", func(ctx context.Context) error {
 		if err := namespaces.Start(ctx); err != nil && ctx.Err() == nil {
 			return err
@@ -175,42 +169,4 @@ func probe(mux *http.ServeMux, path string, checks map[string]healthz.Checker) {
 	h := http.StripPrefix(path, &healthz.Handler{Checks: checks})
 	mux.Handle(path, h)
 	mux.Handle(path+"/", h)
-}
-
-// serveHTTP serves h on addr ("0" disables it) until ctx ends, then shuts
-// down within timeout.
-func serveHTTP(ctx context.Context, addr string, h http.Handler, timeout time.Duration) error {
-	if addr == "0" {
-		<-ctx.Done()
-		return nil
-	}
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("listen %s: %w", addr, err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shut down %s: %w", addr, err)
-	}
-	return nil
-}
-
-func restConfig(kubeconfig string) (*rest.Config, error) {
-	if kubeconfig != "" {
-		c, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-		if err != nil {
-			return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
-		}
-		return c, nil
-	}
-	c, err := rest.InClusterConfig()
-	if err != nil {
-		return nil, fmt.Errorf("in-cluster config: %w", err)
-	}
-	return c, nil
 }

@@ -1,6 +1,6 @@
 //go:build integration
 
-package main
+package app
 
 import (
 	"context"
@@ -44,20 +44,20 @@ func status(url string) int {
 func TestIntegrationRunStartsBeforeNATS(t *testing.T) {
 	kubeconfig := kubetest.Kubeconfig(t, kubetest.EnvIntegration)
 	natsPort, metricsPort := freePort(t), freePort(t)
-	cfg, err := parseRun([]string{
+	cfg, err := Parse(CommandRun, []string{
 		"--kubeconfig", kubeconfig,
 		"--nats-url", fmt.Sprintf("nats://127.0.0.1:%d", natsPort),
 		"--metrics-addr", fmt.Sprintf("127.0.0.1:%d", metricsPort),
 		"--clone-labels", "installation.cinch.dev/test=run-before-nats",
 		"--stream", "RUN_BEFORE_NATS",
 		"--resync-interval", "0",
-	})
+	}, io.Discard)
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- runDaemon(ctx, cfg) }()
+	go func() { done <- Run(ctx, cfg) }()
 	base := fmt.Sprintf("http://127.0.0.1:%d", metricsPort)
 
 	require.Eventually(t, func() bool { return status(base+"/healthz") == http.StatusOK }, 20*time.Second, 50*time.Millisecond, "alive while NATS is down")
@@ -94,17 +94,17 @@ func TestIntegrationRunStartsBeforeNATS(t *testing.T) {
 // came up ends the daemon at once and without error.
 func TestIntegrationRunStopsWhileWaitingForNATS(t *testing.T) {
 	kubeconfig := kubetest.Kubeconfig(t, kubetest.EnvIntegration)
-	cfg, err := parseRun([]string{
+	cfg, err := Parse(CommandRun, []string{
 		"--kubeconfig", kubeconfig,
 		"--nats-url", fmt.Sprintf("nats://127.0.0.1:%d", freePort(t)),
 		"--metrics-addr", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		"--resync-interval", "0",
-	})
+	}, io.Discard)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- runDaemon(ctx, cfg) }()
+	go func() { done <- Run(ctx, cfg) }()
 	select {
 	case err := <-done:
 		assert.NoError(t, err)
@@ -120,15 +120,15 @@ func TestIntegrationRunFailsWhenMetricsCannotListen(t *testing.T) {
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer taken.Close()
-	cfg, err := parseRun([]string{
+	cfg, err := Parse(CommandRun, []string{
 		"--kubeconfig", kubeconfig,
 		"--nats-url", fmt.Sprintf("nats://127.0.0.1:%d", freePort(t)),
 		"--metrics-addr", taken.Addr().String(),
 		"--resync-interval", "0",
-	})
+	}, io.Discard)
 	require.NoError(t, err)
 	done := make(chan error, 1)
-	go func() { done <- runDaemon(t.Context(), cfg) }()
+	go func() { done <- Run(t.Context(), cfg) }()
 	select {
 	case err := <-done:
 		require.Error(t, err)

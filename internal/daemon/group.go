@@ -1,4 +1,4 @@
-package app
+package daemon
 
 import (
 	"context"
@@ -10,9 +10,10 @@ import (
 	"github.com/go-logr/logr"
 )
 
-// group runs long-running parts until the first one fails or the parent
-// context ends, then cancels the rest and waits for them at most timeout.
-type group struct {
+// Group runs long-running parts until the first one fails or the parent
+// context ends, then cancels the rest and waits for them at most the
+// shutdown timeout.
+type Group struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	timeout time.Duration
@@ -21,17 +22,17 @@ type group struct {
 	errs    []error
 }
 
-func newGroup(parent context.Context, timeout time.Duration) *group {
+// NewGroup returns a group and its context, which ends when the parent
+// ends, a part fails or Cancel is called.
+func NewGroup(parent context.Context, timeout time.Duration) (*Group, context.Context) {
 	ctx, cancel := context.WithCancel(parent)
-	return &group{ctx: ctx, cancel: cancel, timeout: timeout}
+	return &Group{ctx: ctx, cancel: cancel, timeout: timeout}, ctx
 }
 
 // Go runs start(ctx); an error from it stops the group, a nil return does
 // not.
-func (g *group) Go(name string, start func(context.Context) error) {
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
+func (g *Group) Go(name string, start func(context.Context) error) {
+	g.wg.Go(func() {
 		if err := start(g.ctx); err != nil {
 			g.mu.Lock()
 			g.errs = append(g.errs, fmt.Errorf("%s: %w", name, err))
@@ -39,12 +40,15 @@ func (g *group) Go(name string, start func(context.Context) error) {
 			logr.FromContextOrDiscard(g.ctx).Info("Stopping", "failed", name)
 			g.cancel()
 		}
-	}()
+	})
 }
+
+// Cancel stops the group's parts; Wait still waits for them.
+func (g *Group) Cancel() { g.cancel() }
 
 // Wait blocks until every part has returned (or the shutdown bound passed
 // after the group was cancelled) and returns their errors.
-func (g *group) Wait() error {
+func (g *Group) Wait() error {
 	done := make(chan struct{})
 	go func() { g.wg.Wait(); close(done) }()
 	select {
