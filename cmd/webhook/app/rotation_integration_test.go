@@ -5,7 +5,6 @@ package app
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -22,7 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -102,18 +100,7 @@ func TestIntegrationCertRotationUnderLoad(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 
 	logs := &syncBuffer{}
-	ctx, cancel := context.WithCancel(logr.NewContext(t.Context(), daemon.NewLogger(logs, 1)))
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			assert.NoError(t, err)
-		case <-time.After(20 * time.Second):
-			t.Error("Run did not return after cancel")
-		}
-	})
+	startRun(t, daemon.NewLogger(logs, 1), cfg)
 	require.Eventually(t, func() bool {
 		resp, err := http.Get("http://" + cfg.HealthAddr + "/readyz")
 		if err != nil {

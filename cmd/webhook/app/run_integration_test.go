@@ -55,18 +55,7 @@ func TestIntegrationRun(t *testing.T) {
 	cfg.ShutdownTimeout = 10 * time.Second
 	require.NoError(t, cfg.Validate())
 
-	ctx, cancel := context.WithCancel(logr.NewContext(t.Context(), funcr.New(func(p, a string) { t.Log(p, a) }, funcr.Options{})))
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			assert.NoError(t, err)
-		case <-time.After(20 * time.Second):
-			t.Error("Run did not return after cancel")
-		}
-	})
+	startRun(t, funcr.New(func(p, a string) { t.Log(p, a) }, funcr.Options{}), cfg)
 
 	get := func(url string) (int, string) {
 		resp, err := http.Get(url)
@@ -119,4 +108,22 @@ func TestIntegrationRun(t *testing.T) {
 	assert.Contains(t, metrics, `cinch_admission_requests_total{kind="Deployment",operation="CREATE",outcome="not-opted-in",webhook="validate"} 1`)
 	assert.Contains(t, metrics, "cinch_admission_request_duration_seconds_bucket")
 	assert.Contains(t, metrics, "go_goroutines")
+}
+
+// startRun runs the webhook with cfg and logger log until t ends; Run must
+// then return nil within 20 s.
+func startRun(t *testing.T, log logr.Logger, cfg Config) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(logr.NewContext(t.Context(), log))
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			assert.NoError(t, err)
+		case <-time.After(20 * time.Second):
+			t.Error("Run did not return after cancel")
+		}
+	})
 }
