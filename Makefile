@@ -20,8 +20,8 @@ help: ## Show this help.
 
 ##@ Build
 .PHONY: build
-build: ## Build the webhook and worker binaries into bin/.
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ ./cmd/webhook ./cmd/worker
+build: ## Build the webhook, worker and kubectl-cinch (kubectl plugin: put bin/kubectl-cinch on PATH) binaries into bin/.
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ ./cmd/webhook ./cmd/worker ./cmd/kubectl-cinch
 
 .PHONY: images
 images: ## Build the scenario and application images and import them into the local cluster.
