@@ -24,11 +24,23 @@ type DrainConfig struct {
 	// show and still count as an enumeration whose words tell groups apart
 	// (Classify) and whose unseen words are new (Match). Zero disables.
 	MaxEnumValues int
+	// LengthTolerance is how many tokens a line may have more or fewer
+	// than its group's template and still belong to it (Drain proper only
+	// groups lines of one length): a line that no group of its own length
+	// takes joins a group whose template it equals but for one inserted or
+	// missing token. Only 1 is supported; zero takes the default (1), a
+	// negative value disables it.
+	LengthTolerance int
 }
+
+// minGapTokens is the least number of tokens a line or template must have
+// for a one-token difference in length to be tolerated: shorter lines differ
+// too much by one token.
+const minGapTokens = 4
 
 // DefaultDrainConfig is the single configuration used for every workload.
 func DefaultDrainConfig() DrainConfig {
-	return DrainConfig{Depth: 5, Similarity: 0.6, MaxChildren: 100, MaxClusters: 50000, MaxEnumValues: 4}
+	return DrainConfig{Depth: 5, Similarity: 0.6, MaxChildren: 100, MaxClusters: 50000, MaxEnumValues: 4, LengthTolerance: 1}
 }
 
 // Template is a snapshot of one log group: its template tokens (variable
@@ -43,10 +55,15 @@ type Template struct {
 // String returns the template as one line.
 func (t Template) String() string { return strings.Join(t.Tokens, " ") }
 
+// A cluster is one shape of a log group: a template of one token count.
+// A group has one shape (its root, whose index is the group id) unless
+// LengthTolerance added shapes one token longer or shorter.
 type cluster struct {
 	tokens  []string
-	count   int
+	count   int // lines of the whole group, kept on the root
 	example string
+	group   int   // id of the group (the root cluster)
+	runs    uint8 // baseline runs whose lines the shape absorbed, one bit each
 	// enums are the positions generalised from literal words, with the
 	// distinct words seen there while they stay few.
 	enums []enumPos
@@ -55,31 +72,63 @@ type cluster struct {
 // enumPos tracks the distinct words of one generalised position. While they
 // are at most MaxEnumValues the position is an enumeration (a state, an
 // action): its words tell groups apart and a new word is new. Beyond that,
-// or once a masked value or path shows up, it is a variable (open).
+// or once a masked value or path shows up, it is a variable (open). With
+// lines of two baseline runs, a position whose words of one run never occur
+// in the other (a host, an id, a worker number that masking left literal)
+// is run-specific, a variable too.
 type enumPos struct {
-	pos  int
-	vals []string
-	open bool
+	pos    int
+	vals   []string
+	runs   []uint8 // per word, the runs that produced it
+	seen   uint8   // all runs that produced a word here
+	shared bool    // some word was produced by more than one run
+	open   bool
 }
 
-func (e *enumPos) add(v string, maxVals int) {
+func (e *enumPos) add(v string, runs uint8, maxVals int) {
+	e.seen |= runs
 	if e.open {
 		return
 	}
 	if !isWord(v) {
-		e.open, e.vals = true, nil
+		e.open, e.vals, e.runs = true, nil, nil
 		return
 	}
-	for _, x := range e.vals {
+	for k, x := range e.vals {
 		if x == v {
+			e.runs[k] |= runs
+			e.shared = e.shared || bits(e.runs[k]) > 1
 			return
 		}
 	}
 	if len(e.vals) >= maxVals {
-		e.open, e.vals = true, nil
+		e.open, e.vals, e.runs = true, nil, nil
 		return
 	}
 	e.vals = append(e.vals, strings.Clone(v))
+	e.runs = append(e.runs, runs)
+	e.shared = e.shared || bits(runs) > 1
+}
+
+// closed reports whether the position is an enumeration: not open and not
+// run-specific.
+func (e *enumPos) closed() bool {
+	return !e.open && (bits(e.seen) < 2 || e.shared)
+}
+
+func (e *enumPos) clone() enumPos {
+	c := *e
+	c.vals = append([]string(nil), e.vals...)
+	c.runs = append([]uint8(nil), e.runs...)
+	return c
+}
+
+func bits(b uint8) int {
+	n := 0
+	for ; b != 0; b &= b - 1 {
+		n++
+	}
+	return n
 }
 
 func (e *enumPos) has(v string) bool {
@@ -105,6 +154,8 @@ type Drain struct {
 	mu       sync.RWMutex
 	byLen    map[int]*node
 	clusters []cluster
+	shapes   map[int][]int // cluster indices by token count, for LengthTolerance
+	groups   int
 	masker   Masker // Train's, guarded by mu
 	pool     sync.Pool
 }
@@ -124,7 +175,13 @@ func NewDrain(cfg DrainConfig) *Drain {
 	if cfg.MaxClusters <= 0 {
 		cfg.MaxClusters = def.MaxClusters
 	}
-	d := &Drain{cfg: cfg, byLen: map[int]*node{}}
+	switch {
+	case cfg.LengthTolerance == 0:
+		cfg.LengthTolerance = def.LengthTolerance
+	case cfg.LengthTolerance > 1:
+		cfg.LengthTolerance = 1
+	}
+	d := &Drain{cfg: cfg, byLen: map[int]*node{}, shapes: map[int][]int{}}
 	d.pool.New = func() any { return new(Masker) }
 	return d
 }
@@ -133,12 +190,21 @@ func NewDrain(cfg DrainConfig) *Drain {
 func (d *Drain) Len() int {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	return len(d.clusters)
+	return d.groups
 }
 
 // Train learns one raw line and returns the id of its group, or -1 when the
 // line would need a new group beyond MaxClusters.
 func (d *Drain) Train(line string) int {
+	return d.TrainBaseline(line, 0)
+}
+
+// TrainBaseline is Train for a line of one of two baseline runs (run 0 or
+// 1) of the same workload. A position of a template where the words of one
+// run never occur in the other is a variable, not an enumeration: Match
+// accepts any word there.
+func (d *Drain) TrainBaseline(line string, run int) int {
+	runs := uint8(1) << (run & 1)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	toks := d.masker.Mask(line)
@@ -146,38 +212,231 @@ func (d *Drain) Train(line string) int {
 	best, _ := d.search(leaf, toks, skip, false)
 	if best >= 0 {
 		c := &d.clusters[best]
-		c.count++
-		for k := range c.enums {
-			c.enums[k].add(toks[c.enums[k].pos], d.cfg.MaxEnumValues)
-		}
-		for i, t := range c.tokens {
-			if t != toks[i] && t != Wildcard {
-				c.tokens[i] = Wildcard
-				if d.cfg.MaxEnumValues > 0 {
-					e := enumPos{pos: i}
-					e.add(t, d.cfg.MaxEnumValues)
-					e.add(toks[i], d.cfg.MaxEnumValues)
-					c.enums = append(c.enums, e)
-				}
-			}
-		}
-		return best
+		d.absorb(c, toks, runs)
+		d.clusters[c.group].count++
+		return c.group
 	}
 	if len(d.clusters) >= d.cfg.MaxClusters {
 		return -1
 	}
-	tpl := make([]string, len(toks))
+	id := len(d.clusters)
+	c := cluster{tokens: make([]string, len(toks)), count: 1, example: strings.Clone(line), group: id, runs: runs}
 	for i, t := range toks {
 		if t == Wildcard {
-			tpl[i] = Wildcard
+			c.tokens[i] = Wildcard
 		} else {
-			tpl[i] = strings.Clone(t)
+			c.tokens[i] = strings.Clone(t)
 		}
 	}
-	id := len(d.clusters)
-	d.clusters = append(d.clusters, cluster{tokens: tpl, count: 1, example: strings.Clone(line)})
+	if g, at, ok := d.gapSearch(toks, false); ok {
+		// A new shape of an existing group: it takes over the group's
+		// variable positions and enumerations.
+		src := &d.clusters[g]
+		c.group, c.count, c.example, c.runs = src.group, 0, "", src.runs
+		for i, t := range src.tokens {
+			switch j := at.lineIndex(i); {
+			case j < 0:
+			case t == Wildcard:
+				c.tokens[j] = Wildcard
+			case t != toks[j]:
+				c.tokens[j] = t // two masked values: generalised by absorb below
+			}
+		}
+		for _, e := range src.enums {
+			if j := at.lineIndex(e.pos); j >= 0 {
+				ce := e.clone()
+				ce.pos = j
+				c.enums = append(c.enums, ce)
+			}
+		}
+		d.clusters[c.group].count++
+	} else {
+		d.groups++
+	}
+	d.clusters = append(d.clusters, c)
+	d.shapes[len(toks)] = append(d.shapes[len(toks)], id)
 	leaf.clusters = append(leaf.clusters, id)
-	return id
+	if c.group != id {
+		d.absorb(&d.clusters[id], toks, runs)
+	}
+	return c.group
+}
+
+// absorb generalises shape c by one more line: positions where the line
+// differs from the template become variables (enumerations while
+// MaxEnumValues allows).
+func (d *Drain) absorb(c *cluster, toks []string, runs uint8) {
+	for k := range c.enums {
+		c.enums[k].add(toks[c.enums[k].pos], runs, d.cfg.MaxEnumValues)
+	}
+	for i, t := range c.tokens {
+		if t != toks[i] && t != Wildcard {
+			c.tokens[i] = Wildcard
+			if d.cfg.MaxEnumValues > 0 {
+				e := enumPos{pos: i}
+				e.add(t, c.runs, d.cfg.MaxEnumValues)
+				e.add(toks[i], runs, d.cfg.MaxEnumValues)
+				c.enums = append(c.enums, e)
+			}
+		}
+	}
+	c.runs |= runs
+}
+
+// gapAlign maps the positions of a template onto those of a line one token
+// longer or shorter: the tokens before gap keep their index; after it, the
+// line's index is shifted by delta (+1: the line has an inserted token at
+// index gap; -1: the line misses the template's token at index gap).
+type gapAlign struct {
+	gap, delta int
+}
+
+// lineIndex returns the line index of template position i, or -1 for the
+// template token the line misses.
+func (a gapAlign) lineIndex(i int) int {
+	switch {
+	case i < a.gap:
+		return i
+	case a.delta > 0:
+		return i + 1
+	case i == a.gap:
+		return -1
+	default:
+		return i - 1
+	}
+}
+
+// gapSearch finds the shape, among those one token longer or shorter than
+// the line, that the line equals but for one inserted or missing token: at
+// every other position the tokens are equal, the template's is a variable
+// (a word an enumeration there knows), or both are masked values or paths.
+// Drain's similarity, the missing or inserted token counted as a
+// difference, must reach the threshold too. The most similar candidate
+// wins, then the one with most equal tokens, then the oldest. Only shapes
+// within one token of their group's first shape qualify.
+func (d *Drain) gapSearch(toks []string, params bool) (int, gapAlign, bool) {
+	if d.cfg.LengthTolerance <= 0 || len(toks) < minGapTokens-1 {
+		return -1, gapAlign{}, false
+	}
+	best, bestSim, bestSame, bestAt := -1, -1.0, -1, gapAlign{}
+	for _, n := range [2]int{len(toks) - 1, len(toks) + 1} {
+		if min(n, len(toks)) < minGapTokens {
+			continue
+		}
+		for _, id := range d.shapes[n] {
+			c := &d.clusters[id]
+			if r := len(d.clusters[c.group].tokens); r < len(toks)-1 || r > len(toks)+1 {
+				continue // the group's first shape is within one token
+			}
+			at, same, sim, ok := d.align(c, toks, params)
+			if ok && sim >= d.cfg.Similarity && (sim > bestSim || sim == bestSim && same > bestSame) {
+				best, bestSim, bestSame, bestAt = id, sim, same, at
+			}
+		}
+	}
+	return best, bestAt, best >= 0
+}
+
+// align aligns toks with shape c, whose length differs by one, and returns
+// the number of equal tokens and Drain's similarity (search's rules; the
+// gap counts as a difference). Of the possible gap positions, the one with
+// the highest similarity, then the most equal tokens, then the leftmost is
+// taken; the gap must be part of a variable (gapVariable).
+func (d *Drain) align(c *cluster, toks []string, params bool) (at gapAlign, same int, sim float64, ok bool) {
+	m, n := len(c.tokens), len(toks)
+	short := min(m, n)
+	p := 0
+	for p < short && d.fits(c, p, toks[p]) {
+		p++
+	}
+	s := 0
+	for s < short && d.fits(c, m-1-s, toks[n-1-s]) {
+		s++
+	}
+	// Every gap position from short-s to p leaves a fitting prefix and
+	// suffix.
+	sim = -1
+	for g := short - s; g <= p; g++ {
+		cand := gapAlign{gap: g, delta: n - m}
+		if !gapVariable(c.tokens, toks, cand) {
+			continue
+		}
+		cs, csim := d.similarity(c, toks, cand, params)
+		if csim > sim || (csim == sim && cs > same) {
+			at, same, sim, ok = cand, cs, csim, true
+		}
+	}
+	return at, same, sim, ok
+}
+
+// similarity returns the equal tokens and Drain's similarity of toks and
+// shape c under alignment at.
+func (d *Drain) similarity(c *cluster, toks []string, at gapAlign, params bool) (int, float64) {
+	same := 0
+	var eq, total float64 = 0, 1 // the gap
+	for i, t := range c.tokens {
+		j := at.lineIndex(i)
+		if j < 0 {
+			continue
+		}
+		switch l := toks[j]; {
+		case t == Wildcard && l == Wildcard:
+		case t == Wildcard:
+			total++
+			if params {
+				eq++
+			}
+		case t == l:
+			same++
+			eq++
+			total++
+		case !routable(t) && !routable(l):
+		default:
+			total++
+		}
+	}
+	return same, eq / total
+}
+
+// gapVariable reports whether the inserted or missing token belongs to a
+// variable part: it is a masked value or path itself, or it stands next to
+// a variable of the template, which then spans one token more or fewer (a
+// value with a space in it, an optional qualifier of a value). A word
+// inserted between two words changes the message.
+func gapVariable(tpl, toks []string, at gapAlign) bool {
+	long, short := toks, tpl
+	if at.delta < 0 {
+		long, short = tpl, toks
+	}
+	g := at.gap
+	if g >= len(long) {
+		return false
+	}
+	if !isWord(long[g]) {
+		return true
+	}
+	return (g > 0 && short[g-1] == Wildcard) || (g < len(short) && short[g] == Wildcard)
+}
+
+// fits reports whether line token l may stand at template position i of
+// shape c: the same token, a masked value or path for another (tokens with
+// literal parts, "lr:<*>" and "dbsr=<*>", must be equal), or a word
+// the variable there allows (any, unless it is an enumeration: also in
+// training, a line of another length does not grow an enumeration).
+func (d *Drain) fits(c *cluster, i int, l string) bool {
+	t := c.tokens[i]
+	switch {
+	case t == l:
+		return true
+	case t == Wildcard:
+		for k := range c.enums {
+			if e := &c.enums[k]; e.pos == i {
+				return !e.closed() || e.has(l)
+			}
+		}
+		return true
+	}
+	return !routable(t) && !routable(l)
 }
 
 // Match returns the group a raw line belongs to without learning it; ok is
@@ -187,11 +446,26 @@ func (d *Drain) Match(line string) (id int, ok bool) {
 	m := d.pool.Get().(*Masker)
 	toks := m.Mask(line)
 	d.mu.RLock()
-	leaf, skip := d.route(toks, false)
-	id, _ = d.search(leaf, toks, skip, true)
+	id = d.find(toks)
+	if id >= 0 {
+		id = d.clusters[id].group
+	}
 	d.mu.RUnlock()
 	d.pool.Put(m)
 	return id, id >= 0
+}
+
+// find returns the shape toks matches (with LengthTolerance, one of another
+// length), or -1. Callers hold mu.
+func (d *Drain) find(toks []string) int {
+	leaf, skip := d.route(toks, false)
+	if id, _ := d.search(leaf, toks, skip, true); id >= 0 {
+		return id
+	}
+	if id, _, ok := d.gapSearch(toks, true); ok {
+		return id
+	}
+	return -1
 }
 
 // Classify returns the group of a raw line, like Match, and its variant:
@@ -203,20 +477,32 @@ func (d *Drain) Classify(line string) (id int, variant string, ok bool) {
 	toks := m.Mask(line)
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	leaf, skip := d.route(toks, false)
-	id, _ = d.search(leaf, toks, skip, true)
-	if id < 0 {
+	shape := d.find(toks)
+	if shape < 0 {
 		return -1, "", false
 	}
+	c := &d.clusters[shape]
 	var b strings.Builder
-	for _, e := range d.clusters[id].enums {
-		if e.open {
-			continue
+	if len(c.enums) > 0 {
+		at, gap := gapAlign{}, len(c.tokens) != len(toks)
+		if gap {
+			at, _, _, _ = d.align(c, toks, true)
 		}
-		b.WriteString(toks[e.pos])
-		b.WriteByte(' ')
+		for _, e := range c.enums {
+			if !e.closed() {
+				continue
+			}
+			if gap {
+				if j := at.lineIndex(e.pos); j >= 0 {
+					b.WriteString(toks[j])
+				}
+			} else {
+				b.WriteString(toks[e.pos])
+			}
+			b.WriteByte(' ')
+		}
 	}
-	return id, b.String(), true
+	return c.group, b.String(), true
 }
 
 // conforms reports whether toks fits group id beyond similarity: words at
@@ -226,7 +512,7 @@ func (d *Drain) Classify(line string) (id int, variant string, ok bool) {
 func (d *Drain) conforms(id int, toks []string) bool {
 	c := &d.clusters[id]
 	for _, e := range c.enums {
-		if !e.open && !e.has(toks[e.pos]) {
+		if e.closed() && !e.has(toks[e.pos]) {
 			return false
 		}
 	}
@@ -243,21 +529,23 @@ func isWord(t string) bool {
 	return routable(t) && !strings.Contains(t, Wildcard)
 }
 
-// Template returns a snapshot of group id.
+// Template returns a snapshot of group id: the template of its first shape.
 func (d *Drain) Template(id int) Template {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	c := d.clusters[id]
-	return Template{ID: id, Tokens: append([]string(nil), c.tokens...), Count: c.count, Example: c.example}
+	c := d.clusters[d.clusters[id].group]
+	return Template{ID: c.group, Tokens: append([]string(nil), c.tokens...), Count: c.count, Example: c.example}
 }
 
 // Templates returns snapshots of all groups in creation order.
 func (d *Drain) Templates() []Template {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	out := make([]Template, len(d.clusters))
+	out := make([]Template, 0, d.groups)
 	for id, c := range d.clusters {
-		out[id] = Template{ID: id, Tokens: append([]string(nil), c.tokens...), Count: c.count, Example: c.example}
+		if c.group == id {
+			out = append(out, Template{ID: id, Tokens: append([]string(nil), c.tokens...), Count: c.count, Example: c.example})
+		}
 	}
 	return out
 }
@@ -355,7 +643,7 @@ func (d *Drain) search(leaf *node, toks []string, skip int, params bool) (int, f
 			case t == l:
 				same++
 				total++
-			case !routable(t) && !routable(l):
+			case !isWord(t) && !isWord(l):
 				// two different masked values or paths: variable, not
 				// evidence against the group
 			default:

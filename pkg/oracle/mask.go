@@ -213,7 +213,7 @@ func classify(line string, s, e int) tokSpan {
 		return sp
 	}
 	// One cheap pass decides which special classifiers can apply.
-	digits, letters, eq, dash := 0, 0, false, false
+	digits, letters, eq, dash, dot := 0, 0, false, false, false
 	for i := 0; i < len(core); i++ {
 		switch c := core[i]; byteClass[c] {
 		case clsDigit:
@@ -223,10 +223,14 @@ func classify(line string, s, e int) tokSpan {
 		case clsSep:
 			eq = eq || c == '='
 			dash = dash || c == '-'
+			dot = dot || c == '.'
 		}
 	}
 	switch {
 	case len(core) == 36 && dash && isUUID(core):
+		sp.kind = kindVar
+		return sp
+	case dot && letters > 0 && isHostName(core):
 		sp.kind = kindVar
 		return sp
 	case digits == 0 && len(core) <= 9 && isDateWord(core):
@@ -457,7 +461,9 @@ func isDateWord(s string) bool {
 func isUnit(s string) bool {
 	switch s {
 	case "B", "KB", "MB", "GB", "TB", "PB", "kB", "KiB", "MiB", "GiB", "TiB", "K", "M", "G",
-		"ns", "us", "µs", "ms", "s":
+		"ns", "us", "µs", "ms", "s",
+		"AM", "PM", "am", "pm": // the half of the day after a time
+
 		return true
 	}
 	return false

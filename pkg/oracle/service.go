@@ -182,8 +182,9 @@ func serviceBaselines(cfg Config, baselines [2]Recording) []serviceBaseline {
 				sb.container = o.Container
 			}
 		}
-		models := [2]*Drain{NewDrain(cfg.Drain), NewDrain(cfg.Drain)}
-		sb.model = NewDrain(cfg.Drain)
+		dc := answerDrainConfig(cfg)
+		models := [2]*Drain{NewDrain(dc), NewDrain(dc)}
+		sb.model = NewDrain(dc)
 		for i := range obs {
 			first := time.Duration(-1)
 			for _, o := range obs[i] {
@@ -310,6 +311,15 @@ func CompareServices(cfg Config, baselines [2]Recording, trial Recording) Servic
 	return out
 }
 
+// answerDrainConfig is the Drain configuration for service answers: an
+// answer summary lists header names, so one more or one fewer is a change,
+// not noise (no LengthTolerance).
+func answerDrainConfig(cfg Config) DrainConfig {
+	dc := cfg.Drain
+	dc.LengthTolerance = -1
+	return dc
+}
+
 // changedAnswers groups the trial answers of one judged target that the
 // baselines' model does not know, most frequent first.
 func changedAnswers(cfg Config, sb serviceBaseline, obs []ProbeObservation) []Evidence {
@@ -320,7 +330,7 @@ func changedAnswers(cfg Config, sb serviceBaseline, obs []ProbeObservation) []Ev
 			continue
 		}
 		if second == nil {
-			second = NewDrain(cfg.Drain)
+			second = NewDrain(answerDrainConfig(cfg))
 		}
 		if id := second.Train(o.Answer); id >= 0 {
 			if _, ok := pods[id]; !ok {
