@@ -376,8 +376,7 @@ func (a *App) apply(ctx context.Context, cfg Config, args []string) error {
 	if err != nil {
 		return err
 	}
-	name := k.Resource.GroupResource().String()
-	name = strings.TrimSuffix(strings.Replace(name, "s.", ".", 1), "s") + "/" + w.Name // deployments.apps -> deployment.apps
+	name := k.qualified() + "/" + w.Name
 	plan, err := PlanApply(w)
 	if errors.Is(err, ErrRefused) {
 		return &exitError{code: ExitNotMet, err: err}

@@ -97,7 +97,8 @@ func unified(w Workload, a, b, what string) (string, error) {
 	}
 	name := strings.ToLower(w.Kind) + "/" + w.Name
 	return difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: difflib.SplitLines(a), B: difflib.SplitLines(b),
+		// SplitLines adds an empty last line after a final newline.
+		A: difflib.SplitLines(strings.TrimSuffix(a, "\n")), B: difflib.SplitLines(strings.TrimSuffix(b, "\n")),
 		FromFile: name + " (current)",
 		ToFile:   name + " (" + what + ")",
 		Context:  3,

@@ -170,17 +170,19 @@ func writeTrial(b *bytes.Buffer, t *corev1.PodTemplateSpec, c hardening.CheckRes
 		fmt.Fprintf(b, "        the workload kept working as in the baselines\n")
 		return
 	}
-	fmt.Fprintf(b, "        failed: %s\n", orNone(c.Reason))
-	if len(c.Evidence) == 0 {
-		return
-	}
 	var tests []oracle.TestResult
-	if err := json.Unmarshal(c.Evidence, &tests); err != nil {
-		fmt.Fprintf(b, "        evidence: %s\n", c.Evidence)
+	if len(c.Evidence) > 0 {
+		if err := json.Unmarshal(c.Evidence, &tests); err != nil || len(tests) == 0 {
+			fmt.Fprintf(b, "        failed: %s\n        evidence: %s\n", orNone(c.Reason), c.Evidence)
+			return
+		}
+	}
+	if len(tests) == 0 {
+		fmt.Fprintf(b, "        failed: %s\n", orNone(c.Reason))
 		return
 	}
 	for _, tr := range tests {
-		fmt.Fprintf(b, "        %s %s: %s\n", tr.ID, tr.Name, tr.Reason)
+		fmt.Fprintf(b, "        failed %s %s: %s\n", tr.ID, tr.Name, tr.Reason)
 		for _, e := range tr.Evidence {
 			for i, l := range evidenceWords(e) {
 				indent := "          - "

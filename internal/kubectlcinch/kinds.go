@@ -33,6 +33,15 @@ type kind struct {
 	Schema func() runtime.Object
 }
 
+// qualified returns the kind as kubectl names objects in its output,
+// e.g. deployment.apps.
+func (k kind) qualified() string {
+	if k.Resource.Group == "" {
+		return strings.ToLower(k.Name)
+	}
+	return strings.ToLower(k.Name) + "." + k.Resource.Group
+}
+
 var kinds = []kind{
 	{
 		Name:     hardening.KindDeployment,
