@@ -50,6 +50,20 @@ func TestCompareLogs(t *testing.T) {
 			pass: true, natural: 1, newTpls: 1, evidence: 1, firstTpl: "<*> ERROR lost connection to upstream", firstSize: 1,
 		},
 		{
+			name: "a name that differs between the baselines is no novelty",
+			a:    logs("app", append(base(1), "2024-11-26T03:00:00Z INFO leader is primary now after the election")...),
+			b:    logs("app", append(base(2), "2024-11-26T03:00:00Z INFO leader is standby now after the election")...),
+			t:    logs("app", append(base(3), "2024-11-26T03:00:00Z INFO leader is witness now after the election")...),
+			pass: true, natural: 1,
+		},
+		{
+			name: "a host name is masked even when both baselines show the same",
+			a:    logs("app", append(base(1), "2024-11-26T03:00:00Z INFO connected to db-a.prod.example.org:5432")...),
+			b:    logs("app", append(base(2), "2024-11-26T03:00:00Z INFO connected to db-a.prod.example.org:5432")...),
+			t:    logs("app", append(base(3), "2024-11-26T03:00:00Z INFO connected to db-b.prod.example.org:5432")...),
+			pass: true,
+		},
+		{
 			name: "a container the baselines never had is all new",
 			a:    logs("app", base(1)...), b: logs("app", base(2)...),
 			t:       Recording{Logs: append(logs("app", base(3)...).Logs, LogStream{Container: "sidecar", Lines: []string{"panic: nil map"}})},

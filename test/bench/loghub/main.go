@@ -274,10 +274,22 @@ func Choose(scores [][]Result, held int) int {
 	if n < 1 {
 		return 0
 	}
+	eligible := make([]bool, len(scores))
+	for c := range scores {
+		fa := 0.0
+		for i, r := range scores[c] {
+			if i != held {
+				fa += r.FalseAnomalyRate
+			}
+		}
+		eligible[c] = fa/float64(n) <= maxFalseAnomaly
+	}
 	best := make([]float64, len(scores[0]))
 	for c := range scores {
 		for i, r := range scores[c] {
-			best[i] = max(best[i], r.GA)
+			if eligible[c] {
+				best[i] = max(best[i], r.GA)
+			}
 		}
 	}
 	choice, choiceVotes, choiceFA, choiceGA := -1, -1, 0.0, -1.0
@@ -294,7 +306,7 @@ func Choose(scores [][]Result, held int) int {
 			fa += r.FalseAnomalyRate
 		}
 		ga, fa = ga/float64(n), fa/float64(n)
-		if fa > maxFalseAnomaly {
+		if !eligible[c] {
 			continue
 		}
 		if votes > choiceVotes || (votes == choiceVotes && (fa < choiceFA || (fa == choiceFA && ga > choiceGA))) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cinch-dev/cinch/pkg/oracle"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -37,6 +38,43 @@ func TestNoveltyRates(t *testing.T) {
 	assert.InDelta(t, 0.5, miss, 1e-9)
 	assert.Equal(t, 2, seen)
 	assert.Equal(t, 2, unseen)
+}
+
+func TestChoose(t *testing.T) {
+	res := func(ga ...float64) []Result {
+		out := make([]Result, len(ga))
+		for i, g := range ga {
+			out[i] = Result{GA: g}
+		}
+		return out
+	}
+	// Config 1 is much better on dataset 0 only and worse on 1 and 2;
+	// config 2 breaks the false-anomaly bound.
+	scores := [][]Result{
+		res(0.80, 0.99, 0.99, 0.50),
+		res(0.99, 0.90, 0.90, 0.99),
+		res(1, 1, 1, 1),
+	}
+	for i := range scores[2] {
+		scores[2][i].FalseAnomalyRate = 0.5
+	}
+	assert.Equal(t, 0, Choose(scores, 3), "the robust rule keeps the setting that is near-best on most datasets")
+	assert.Equal(t, 1, ChooseMean(scores, 3), "the plain rule follows the mean")
+	assert.Equal(t, 1, Choose(scores, 2), "with dataset 2 held out, config 1 is near-best on more datasets")
+	assert.Equal(t, 0, Choose(scores[:1], -1))
+	assert.Equal(t, 0, Choose([][]Result{res(1)}, 0), "no other dataset: the default")
+}
+
+func TestGrid(t *testing.T) {
+	def := oracle.DefaultDrainConfig()
+	g := Grid(def)
+	require.NotEmpty(t, g)
+	assert.Equal(t, def, g[0])
+	seen := map[oracle.DrainConfig]bool{}
+	for _, c := range g {
+		assert.False(t, seen[c], "duplicate %+v", c)
+		seen[c] = true
+	}
 }
 
 func TestRunOnLayout(t *testing.T) {
