@@ -16,8 +16,20 @@ import (
 	"github.com/cinch-dev/cinch/pkg/oracle"
 )
 
-// maxEvents is how many of Cinch's latest Events explain shows.
-const maxEvents = 5
+// maxEvents is how many of Cinch's latest Events explain shows, and
+// maxEventMessage how much of each message (their evidence is in the
+// trials above).
+const (
+	maxEvents       = 5
+	maxEventMessage = 160
+)
+
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-3]) + "..."
+	}
+	return s
+}
 
 // Explain writes, in plain words, what Cinch found for w: its status, every
 // trial with its verdict and evidence, the capabilities kept and why, the
@@ -54,6 +66,9 @@ func Explain(out io.Writer, w Workload, events []corev1.Event, now time.Time) er
 	}
 
 	checks, _, err := w.Checks()
+	if err != nil && !strings.Contains(row.Problem, err.Error()) {
+		fmt.Fprintf(&b, "  Problem:       %s\n", err)
+	}
 	if err == nil && len(checks) > 0 {
 		tmpl := w.Template
 		fmt.Fprintf(&b, "\nTrials (%d), each in a throw-away clone of the namespace, judged against the baselines:\n", len(checks))
@@ -83,7 +98,7 @@ func Explain(out io.Writer, w Workload, events []corev1.Event, now time.Time) er
 		fmt.Fprintf(&b, "\nEvents (latest %d):\n", min(len(events), maxEvents))
 		for _, ev := range events[max(0, len(events)-maxEvents):] {
 			t := eventTime(ev)
-			fmt.Fprintf(&b, "  %-4s ago  %-7s  %s: %s\n", age(&t, now), ev.Type, ev.Reason, ev.Message)
+			fmt.Fprintf(&b, "  %-4s ago  %-7s  %s: %s\n", age(&t, now), ev.Type, ev.Reason, shorten(ev.Message, maxEventMessage))
 		}
 	}
 	_, err = out.Write(b.Bytes())
@@ -176,6 +191,9 @@ func writeTrial(b *bytes.Buffer, t *corev1.PodTemplateSpec, c hardening.CheckRes
 			fmt.Fprintf(b, "        failed: %s\n        evidence: %s\n", orNone(c.Reason), c.Evidence)
 			return
 		}
+	}
+	if strings.HasPrefix(c.Reason, "early: ") {
+		fmt.Fprintf(b, "        ended early: the failure was certain before the recording ended\n")
 	}
 	if len(tests) == 0 {
 		fmt.Fprintf(b, "        failed: %s\n", orNone(c.Reason))
