@@ -421,6 +421,8 @@ func (a *App) apply(ctx context.Context, cfg Config, args []string) error {
 	return nil
 }
 
+// diffTemplates is the unified diff of the securityContexts of w's template
+// and after, the template apply sent (or would send).
 func diffTemplates(w Workload, after *corev1.PodTemplateSpec) (string, error) {
 	a, err := SecurityYAML(w.Template)
 	if err != nil {
