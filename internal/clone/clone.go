@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -82,14 +83,28 @@ type Source struct {
 
 func (s Source) String() string { return s.Kind + "/" + s.Namespace + "/" + s.Name }
 
+// Ref names a workload within its namespace.
+type Ref struct {
+	Kind, Name string
+}
+
+func (r Ref) String() string { return r.Kind + "/" + r.Name }
+
 // Clone is one created clone.
 type Clone struct {
 	// Namespace is the clone namespace.
 	Namespace string
-	// Kind and Name of the target workload (as in the source).
+	// Kind and Name of the target workload (as in the source) when the
+	// clone was made for one workload (Create).
 	Kind, Name string
-	// Selector selects the target workload's pods in the clone.
+	// Selector selects the target workload's pods in the clone (Create).
 	Selector labels.Selector
+	// Workloads select the pods of every workload the clone runs.
+	Workloads map[Ref]labels.Selector
+	// Pods is how many pods the clone's workloads ask for: the replicas of
+	// every Deployment and StatefulSet, a pod per schedulable node for
+	// every DaemonSet.
+	Pods int
 	// CreatedAt is when the clone was created (the Cloner's clock).
 	CreatedAt time.Time
 }
@@ -114,39 +129,51 @@ func New(cs kubernetes.Interface, opts Options) *Cloner {
 	return &Cloner{cs: cs, opts: opts}
 }
 
-// target is the source workload read from the API server.
+// target is a source workload read from the API server.
 type target struct {
+	ref    Ref
 	deploy *appsv1.Deployment
 	sts    *appsv1.StatefulSet
 	ds     *appsv1.DaemonSet
-	sel    *metav1.LabelSelector
+	sel    labels.Selector
+	tmpl   *corev1.PodTemplateSpec
 }
 
-func (c *Cloner) getTarget(ctx context.Context, src Source) (target, error) {
+func (c *Cloner) getTarget(ctx context.Context, ns string, ref Ref, tmpl *corev1.PodTemplateSpec) (target, error) {
 	apps := c.cs.AppsV1()
-	var t target
+	t := target{ref: ref, tmpl: tmpl}
+	var sel *metav1.LabelSelector
 	var err error
-	switch src.Kind {
+	switch ref.Kind {
 	case hardening.KindDeployment:
-		t.deploy, err = apps.Deployments(src.Namespace).Get(ctx, src.Name, metav1.GetOptions{})
+		t.deploy, err = apps.Deployments(ns).Get(ctx, ref.Name, metav1.GetOptions{})
 		if err == nil {
-			t.sel = t.deploy.Spec.Selector
+			sel = t.deploy.Spec.Selector
 		}
 	case hardening.KindStatefulSet:
-		t.sts, err = apps.StatefulSets(src.Namespace).Get(ctx, src.Name, metav1.GetOptions{})
+		t.sts, err = apps.StatefulSets(ns).Get(ctx, ref.Name, metav1.GetOptions{})
 		if err == nil {
-			t.sel = t.sts.Spec.Selector
+			sel = t.sts.Spec.Selector
 		}
 	case hardening.KindDaemonSet:
-		t.ds, err = apps.DaemonSets(src.Namespace).Get(ctx, src.Name, metav1.GetOptions{})
+		t.ds, err = apps.DaemonSets(ns).Get(ctx, ref.Name, metav1.GetOptions{})
 		if err == nil {
-			t.sel = t.ds.Spec.Selector
+			sel = t.ds.Spec.Selector
 		}
 	default:
-		return t, fmt.Errorf("%w: %q", ErrUnsupportedKind, src.Kind)
+		return t, fmt.Errorf("%w: %q", ErrUnsupportedKind, ref.Kind)
 	}
 	if err != nil {
-		return t, fmt.Errorf("get %s: %w", src, err)
+		return t, fmt.Errorf("get %s/%s: %w", ns, ref, err)
+	}
+	if sel == nil {
+		return t, fmt.Errorf("%s/%s: workload has no selector", ns, ref)
+	}
+	if t.sel, err = metav1.LabelSelectorAsSelector(sel); err != nil {
+		return t, fmt.Errorf("%s/%s: selector: %w", ns, ref, err)
+	}
+	if t.sel.Empty() || !t.sel.Matches(labels.Set(tmpl.Labels)) {
+		return t, fmt.Errorf("%s/%s: %w", ns, ref, ErrTemplateMismatch)
 	}
 	return t, nil
 }
@@ -154,50 +181,69 @@ func (c *Cloner) getTarget(ctx context.Context, src Source) (target, error) {
 // Create makes a fresh clone of src's namespace for one trial, with tmpl as
 // the target workload's pod template. On failure it deletes what it made.
 func (c *Cloner) Create(ctx context.Context, src Source, trial string, tmpl *corev1.PodTemplateSpec) (*Clone, error) {
-	if tmpl == nil {
-		return nil, errors.New("create clone: nil pod template")
-	}
-	t, err := c.getTarget(ctx, src)
+	ref := Ref{Kind: src.Kind, Name: src.Name}
+	cl, err := c.CreateWith(ctx, src.Namespace, trial, map[Ref]*corev1.PodTemplateSpec{ref: tmpl})
 	if err != nil {
-		return nil, fmt.Errorf("create clone: %w", err)
+		return nil, err
 	}
-	if t.sel == nil {
-		return nil, fmt.Errorf("create clone of %s: workload has no selector", src)
-	}
-	sel, err := metav1.LabelSelectorAsSelector(t.sel)
-	if err != nil {
-		return nil, fmt.Errorf("create clone of %s: selector: %w", src, err)
-	}
-	if sel.Empty() || !sel.Matches(labels.Set(tmpl.Labels)) {
-		return nil, fmt.Errorf("create clone of %s: %w", src, ErrTemplateMismatch)
-	}
-	srcNS, err := c.cs.CoreV1().Namespaces().Get(ctx, src.Namespace, metav1.GetOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("create clone: get namespace %s: %w", src.Namespace, err)
-	}
+	cl.Kind, cl.Name, cl.Selector = src.Kind, src.Name, cl.Workloads[ref]
+	return cl, nil
+}
 
+// CreateWith makes a fresh clone of namespace ns for one trial: every
+// workload of ns runs in it, those in templates with the given pod
+// template (also when a controller owns them). On failure it deletes what
+// it made.
+func (c *Cloner) CreateWith(ctx context.Context, ns, trial string, templates map[Ref]*corev1.PodTemplateSpec) (*Clone, error) {
+	if len(templates) == 0 {
+		return nil, errors.New("create clone: no workload to run")
+	}
+	refs := make([]Ref, 0, len(templates))
+	for r := range templates {
+		refs = append(refs, r)
+	}
+	slices.SortFunc(refs, func(a, b Ref) int { return strings.Compare(a.String(), b.String()) })
+	targets := make([]target, 0, len(refs))
+	for _, r := range refs {
+		if templates[r] == nil {
+			return nil, fmt.Errorf("create clone: nil pod template for %s", r)
+		}
+		t, err := c.getTarget(ctx, ns, r, templates[r])
+		if err != nil {
+			return nil, fmt.Errorf("create clone: %w", err)
+		}
+		targets = append(targets, t)
+	}
+	srcNS, err := c.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("create clone: get namespace %s: %w", ns, err)
+	}
+	what := ns + "/" + refs[0].String()
+	if len(refs) > 1 {
+		what = fmt.Sprintf("%s (%d workloads)", ns, len(refs))
+	}
 	now := c.opts.Now()
-	ns, err := c.createNamespace(ctx, srcNS, src, trial, now)
+	cns, err := c.createNamespace(ctx, srcNS, refs, trial, now)
 	if err != nil {
-		return nil, fmt.Errorf("create clone of %s: %w", src, err)
+		return nil, fmt.Errorf("create clone of %s: %w", what, err)
 	}
-	cl := &Clone{Namespace: ns.Name, Kind: src.Kind, Name: src.Name, Selector: sel, CreatedAt: now}
-	log := logr.FromContextOrDiscard(ctx).WithValues("source", src.String(), "clone", ns.Name)
+	cl := &Clone{Namespace: cns.Name, CreatedAt: now}
+	log := logr.FromContextOrDiscard(ctx).WithValues("source", what, "clone", cns.Name)
 
-	if err := c.populate(ctx, src, ns, t, tmpl); err != nil {
+	if err := c.populate(ctx, ns, cns, targets, cl); err != nil {
 		// Clean up even when ctx is what failed.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		if derr := c.Delete(dctx, cl); derr != nil {
 			err = errors.Join(err, fmt.Errorf("clean up: %w", derr))
 		}
-		return nil, fmt.Errorf("create clone of %s in %s: %w", src, ns.Name, err)
+		return nil, fmt.Errorf("create clone of %s in %s: %w", what, cns.Name, err)
 	}
-	log.V(1).Info("Clone created", "trial", trial)
+	log.V(1).Info("Clone created", "trial", trial, "pods", cl.Pods)
 	return cl, nil
 }
 
-func (c *Cloner) createNamespace(ctx context.Context, srcNS *corev1.Namespace, src Source, trial string, now time.Time) (*corev1.Namespace, error) {
+func (c *Cloner) createNamespace(ctx context.Context, srcNS *corev1.Namespace, refs []Ref, trial string, now time.Time) (*corev1.Namespace, error) {
 	lbls := map[string]string{}
 	for k, v := range srcNS.Labels {
 		if strings.HasPrefix(k, podSecurityLabelPrefix) {
@@ -210,18 +256,22 @@ func (c *Cloner) createNamespace(ctx context.Context, srcNS *corev1.Namespace, s
 			delete(lbls, k) // never the opt-in label, nor any other of ours
 		}
 	}
-	lbls[hardening.LabelCloneOf] = src.Namespace
+	lbls[hardening.LabelCloneOf] = srcNS.Name
+	sources := make([]string, len(refs))
+	for i, r := range refs {
+		sources[i] = r.Kind + "/" + srcNS.Name + "/" + r.Name
+	}
 	if v := labelValue(trial); v != "" {
 		lbls[hardening.LabelTrial] = v
 	}
 	var lastErr error
 	for range 3 {
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-			Name:   cloneName(c.opts.NamePrefix, src.Namespace, trial, utilrand.String(5)),
+			Name:   cloneName(c.opts.NamePrefix, srcNS.Name, trial, utilrand.String(5)),
 			Labels: lbls,
 			Annotations: map[string]string{
 				hardening.AnnotationCloneCreatedAt: now.UTC().Format(time.RFC3339),
-				hardening.AnnotationCloneSource:    src.String(),
+				hardening.AnnotationCloneSource:    strings.Join(sources, ","),
 			},
 		}}
 		got, err := c.cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
@@ -236,8 +286,9 @@ func (c *Cloner) createNamespace(ctx context.Context, srcNS *corev1.Namespace, s
 	return nil, fmt.Errorf("create namespace: %w", lastErr)
 }
 
-// populate copies the source namespace's objects into ns.
-func (c *Cloner) populate(ctx context.Context, src Source, ns *corev1.Namespace, t target, tmpl *corev1.PodTemplateSpec) error {
+// populate copies the source namespace's objects into ns and runs the
+// targets with their templates; it fills in cl's workloads and pods.
+func (c *Cloner) populate(ctx context.Context, src string, ns *corev1.Namespace, targets []target, cl *Clone) error {
 	if c.opts.DenyEgress {
 		if err := c.createEgressPolicy(ctx, ns.Name); err != nil {
 			return err
@@ -256,18 +307,50 @@ func (c *Cloner) populate(ctx context.Context, src Source, ns *corev1.Namespace,
 		{"services", c.copyServices},
 	}
 	for _, s := range steps {
-		if err := s.fn(ctx, src.Namespace, ns.Name); err != nil {
+		if err := s.fn(ctx, src, ns.Name); err != nil {
 			return fmt.Errorf("copy %s: %w", s.what, err)
 		}
 	}
-	if err := c.copyClusterRoleBindings(ctx, src.Namespace, ns); err != nil {
+	if err := c.copyClusterRoleBindings(ctx, src, ns); err != nil {
 		return fmt.Errorf("copy clusterrolebindings: %w", err)
 	}
-	if err := c.copyWorkloads(ctx, src, ns.Name); err != nil {
+	perDS, err := c.daemonPods(ctx)
+	if err != nil {
+		return err
+	}
+	cl.Workloads = map[Ref]labels.Selector{}
+	skip := map[Ref]bool{}
+	for _, t := range targets {
+		skip[t.ref] = true
+	}
+	if err := c.copyWorkloads(ctx, src, ns.Name, skip, perDS, cl); err != nil {
 		return fmt.Errorf("copy workloads: %w", err)
 	}
-	if err := c.createTarget(ctx, src, ns.Name, t, tmpl); err != nil {
-		return fmt.Errorf("create target %s: %w", src, err)
+	for _, t := range targets {
+		if err := c.createTarget(ctx, ns.Name, t); err != nil {
+			return fmt.Errorf("create target %s: %w", t.ref, err)
+		}
+		cl.Workloads[t.ref] = t.sel
+		if t.ds != nil {
+			cl.Pods += perDS
+		} else {
+			cl.Pods += int(c.opts.Replicas)
+		}
 	}
 	return nil
+}
+
+// daemonPods is how many pods a DaemonSet runs: one per schedulable node.
+func (c *Cloner) daemonPods(ctx context.Context) (int, error) {
+	nodes, err := c.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return 0, fmt.Errorf("list nodes: %w", err)
+	}
+	n := 0
+	for _, nd := range nodes.Items {
+		if !nd.Spec.Unschedulable {
+			n++
+		}
+	}
+	return max(n, 1), nil
 }

@@ -313,73 +313,85 @@ func daemonSet(o *appsv1.DaemonSet, ns string) *appsv1.DaemonSet {
 	return &appsv1.DaemonSet{ObjectMeta: cleanMeta(o.ObjectMeta, ns), Spec: *o.Spec.DeepCopy()}
 }
 
-// copyWorkloads copies the namespace's workloads other than the target.
-func (c *Cloner) copyWorkloads(ctx context.Context, src Source, to string) error {
+// copyWorkloads copies the namespace's workloads but those in skip (the
+// targets) and those a controller owns, and records each copy's selector
+// and pods in cl.
+func (c *Cloner) copyWorkloads(ctx context.Context, from, to string, skip map[Ref]bool, perDS int, cl *Clone) error {
 	apps := c.cs.AppsV1()
-	isTarget := func(kind, name string) bool { return kind == src.Kind && name == src.Name }
-
-	deps, err := apps.Deployments(src.Namespace).List(ctx, metav1.ListOptions{})
+	keep := func(kind string, m *metav1.ObjectMeta) bool {
+		return !skip[Ref{Kind: kind, Name: m.Name}] && !controlled(m)
+	}
+	note := func(kind, name string, sel *metav1.LabelSelector, pods int) {
+		if s, err := metav1.LabelSelectorAsSelector(sel); err == nil {
+			cl.Workloads[Ref{Kind: kind, Name: name}] = s
+		}
+		cl.Pods += pods
+	}
+	deps, err := apps.Deployments(from).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return fmt.Errorf("list deployments: %w", err)
 	}
 	for i := range deps.Items {
 		o := &deps.Items[i]
-		if isTarget(hardening.KindDeployment, o.Name) || controlled(&o.ObjectMeta) {
+		if !keep(hardening.KindDeployment, &o.ObjectMeta) {
 			continue
 		}
 		if _, err := apps.Deployments(to).Create(ctx, c.deployment(o, to), metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("create deployment %s: %w", o.Name, err)
 		}
+		note(hardening.KindDeployment, o.Name, o.Spec.Selector, int(c.opts.Replicas))
 	}
-	stss, err := apps.StatefulSets(src.Namespace).List(ctx, metav1.ListOptions{})
+	stss, err := apps.StatefulSets(from).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return fmt.Errorf("list statefulsets: %w", err)
 	}
 	for i := range stss.Items {
 		o := &stss.Items[i]
-		if isTarget(hardening.KindStatefulSet, o.Name) || controlled(&o.ObjectMeta) {
+		if !keep(hardening.KindStatefulSet, &o.ObjectMeta) {
 			continue
 		}
 		if _, err := apps.StatefulSets(to).Create(ctx, c.statefulSet(o, to), metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("create statefulset %s: %w", o.Name, err)
 		}
+		note(hardening.KindStatefulSet, o.Name, o.Spec.Selector, int(c.opts.Replicas))
 	}
-	dss, err := apps.DaemonSets(src.Namespace).List(ctx, metav1.ListOptions{})
+	dss, err := apps.DaemonSets(from).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return fmt.Errorf("list daemonsets: %w", err)
 	}
 	for i := range dss.Items {
 		o := &dss.Items[i]
-		if isTarget(hardening.KindDaemonSet, o.Name) || controlled(&o.ObjectMeta) {
+		if !keep(hardening.KindDaemonSet, &o.ObjectMeta) {
 			continue
 		}
 		if _, err := apps.DaemonSets(to).Create(ctx, daemonSet(o, to), metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("create daemonset %s: %w", o.Name, err)
 		}
+		note(hardening.KindDaemonSet, o.Name, o.Spec.Selector, perDS)
 	}
 	return nil
 }
 
-// createTarget creates the workload under trial with tmpl as its template.
-// It is copied even when a controller owns the source.
-func (c *Cloner) createTarget(ctx context.Context, src Source, to string, t target, tmpl *corev1.PodTemplateSpec) error {
+// createTarget creates a workload under trial with its trial template. It
+// is copied even when a controller owns the source.
+func (c *Cloner) createTarget(ctx context.Context, to string, t target) error {
 	apps := c.cs.AppsV1()
 	var err error
 	switch {
 	case t.deploy != nil:
 		n := c.deployment(t.deploy, to)
-		n.Spec.Template = *tmpl.DeepCopy()
+		n.Spec.Template = *t.tmpl.DeepCopy()
 		_, err = apps.Deployments(to).Create(ctx, n, metav1.CreateOptions{})
 	case t.sts != nil:
 		n := c.statefulSet(t.sts, to)
-		n.Spec.Template = *tmpl.DeepCopy()
+		n.Spec.Template = *t.tmpl.DeepCopy()
 		_, err = apps.StatefulSets(to).Create(ctx, n, metav1.CreateOptions{})
 	case t.ds != nil:
 		n := daemonSet(t.ds, to)
-		n.Spec.Template = *tmpl.DeepCopy()
+		n.Spec.Template = *t.tmpl.DeepCopy()
 		_, err = apps.DaemonSets(to).Create(ctx, n, metav1.CreateOptions{})
 	default:
-		err = fmt.Errorf("%w: %q", ErrUnsupportedKind, src.Kind)
+		err = fmt.Errorf("%w: %q", ErrUnsupportedKind, t.ref.Kind)
 	}
 	return err
 }

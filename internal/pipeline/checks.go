@@ -44,6 +44,9 @@ func CheckResultOf(t TrialResult) hardening.CheckResult {
 	if t.Early {
 		cr.Reason = "early: " + cr.Reason
 	}
+	if t.Attribution != "" {
+		cr.Reason += " (" + t.Attribution + ")"
+	}
 	var failed []oracle.TestResult
 	for _, tr := range t.Verdict.Tests {
 		if tr.Hard && !tr.Pass {

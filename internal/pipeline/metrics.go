@@ -28,7 +28,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"check", "kind", "outcome"}),
 		podSeconds: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "cinch_trial_pod_seconds_total",
-			Help: "Pod-seconds spent in trial clones.",
+			Help: "Pod-seconds spent in trial clones: every pod of every clone, hardened or not, for the clone's lifetime.",
 		}),
 		clonesAlive: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "cinch_clones_alive",
@@ -44,6 +44,13 @@ func (m *Metrics) cloneAlive(delta float64) {
 		return
 	}
 	m.clonesAlive.Add(delta)
+}
+
+func (m *Metrics) clonePodSeconds(v float64) {
+	if m == nil {
+		return
+	}
+	m.podSeconds.Add(v)
 }
 
 // TrialOutcome is the outcome label of a trial.
@@ -64,7 +71,6 @@ func (m *Metrics) trialFinished(r TrialResult) {
 	}
 	outcome := TrialOutcome(r)
 	m.trialDuration.WithLabelValues(string(r.Trial.Kind), outcome).Observe(r.Ended.Sub(r.Started).Seconds())
-	m.podSeconds.Add(r.PodSeconds)
 	if r.Trial.Kind == hardening.TrialBaseline {
 		return
 	}

@@ -102,18 +102,24 @@ type fakeCloner struct {
 	created []string
 	deleted int
 	failOn  string
+	seq     int
 	// deleteFails makes that many Delete calls fail first (the API server
 	// restarting).
 	deleteFails int
 }
 
-func (f *fakeCloner) Create(_ context.Context, src Source, trial string, tmpl *corev1.PodTemplateSpec) (Clone, error) {
+func (f *fakeCloner) Create(_ context.Context, ns, trial string, templates map[Ref]*corev1.PodTemplateSpec) (Clone, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.created = append(f.created, trial)
 	f.alive++
 	f.peak = max(f.peak, f.alive)
-	cl := Clone{Namespace: src.Namespace + "-" + trial, Selector: labels.Everything(), CreatedAt: time.Now(), Ref: tmpl}
+	f.seq++
+	sel := map[Ref]labels.Selector{}
+	for r := range templates {
+		sel[r] = labels.Everything()
+	}
+	cl := Clone{Namespace: fmt.Sprintf("%s-%s-%d", ns, trial, f.seq), Selectors: sel, Pods: len(templates), CreatedAt: time.Now(), Ref: templates}
 	if trial == f.failOn {
 		return cl, errors.New("boom")
 	}
@@ -132,7 +138,29 @@ func (f *fakeCloner) Delete(_ context.Context, _ Clone) error {
 	return nil
 }
 
-type fakeRecorder struct{ b behaviour }
+// fakeRecorder plays each workload by its behaviour (b for every workload
+// that has none in per).
+type fakeRecorder struct {
+	b   behaviour
+	per map[string]behaviour
+	// needs[w] = (x, working, f): w logs an error when it needs x working
+	// and x, under its template in the clone, does not work, or when
+	// f(w's template, x's template) is true.
+	needs map[string]need
+}
+
+type need struct {
+	on       string
+	working  bool
+	conflict func(own, other *corev1.PodTemplateSpec) bool
+}
+
+func (f fakeRecorder) behaviourOf(name string) behaviour {
+	if b, ok := f.per[name]; ok {
+		return b
+	}
+	return f.b
+}
 
 func podObs(waiting ...string) []oracle.PodObservation {
 	return []oracle.PodObservation{{
@@ -149,8 +177,19 @@ func heartbeat(n int, extra ...string) []oracle.LogStream {
 	return []oracle.LogStream{{Pod: "p", Container: "app", Lines: append(lines, extra...)}}
 }
 
-func (f fakeRecorder) Record(ctx context.Context, c Clone, d time.Duration, early func(oracle.Recording) bool) (oracle.Recording, error) {
-	o := f.b(c.Ref.(*corev1.PodTemplateSpec))
+func (f fakeRecorder) Record(ctx context.Context, c Clone, w Ref, d time.Duration, early func(oracle.Recording) bool) (oracle.Recording, error) {
+	tmpls := c.Ref.(map[Ref]*corev1.PodTemplateSpec)
+	o := f.behaviourOf(w.Name)(tmpls[w])
+	if n, ok := f.needs[w.Name]; ok && o == works {
+		x := Ref{Kind: w.Kind, Name: n.on}
+		other, modified := tmpls[x]
+		if !modified {
+			other = template()
+		}
+		if (n.working && f.behaviourOf(n.on)(other) != works) || (n.conflict != nil && n.conflict(tmpls[w], other)) {
+			o = logsError
+		}
+	}
 	if o == crashes {
 		partial := oracle.Recording{Duration: time.Millisecond, Pods: podObs("CrashLoopBackOff")}
 		partial.Pods[0].ReadyAfter = 0
@@ -251,7 +290,7 @@ func TestRun(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cl := &fakeCloner{}
 			reg := prometheus.NewRegistry()
-			p, err := New(testConfig(tt.strategy), cl, fakeRecorder{tt.b}, NewMetrics(reg))
+			p, err := New(testConfig(tt.strategy), cl, fakeRecorder{b: tt.b}, NewMetrics(reg))
 			require.NoError(t, err)
 			res, err := p.Run(t.Context(), Source{Namespace: "ns", Kind: "Deployment", Name: "web"}, template(), nil)
 			require.NoError(t, err)
@@ -286,7 +325,7 @@ func TestRun(t *testing.T) {
 func TestStrategiesDecideAlike(t *testing.T) {
 	for _, st := range Strategies() {
 		t.Run(string(st), func(t *testing.T) {
-			p, err := New(testConfig(st), &fakeCloner{}, fakeRecorder{switchesUser}, nil)
+			p, err := New(testConfig(st), &fakeCloner{}, fakeRecorder{b: switchesUser}, nil)
 			require.NoError(t, err)
 			res, err := p.Run(t.Context(), Source{Namespace: "ns", Kind: "Deployment", Name: "web"}, template(), nil)
 			require.NoError(t, err)
@@ -316,7 +355,7 @@ func TestRunNothingPlanned(t *testing.T) {
 	tmpl := template()
 	tmpl.Spec = *hardening.Variant(tmpl, hardening.AllChecks(), hardening.DefaultOptions(), nil).Spec.DeepCopy()
 	cl := &fakeCloner{}
-	p, err := New(testConfig(StrategyFrugal), cl, fakeRecorder{toleratesAll}, nil)
+	p, err := New(testConfig(StrategyFrugal), cl, fakeRecorder{b: toleratesAll}, nil)
 	require.NoError(t, err)
 	res, err := p.Run(t.Context(), Source{Namespace: "ns", Kind: "Deployment", Name: "web"}, tmpl, nil)
 	require.NoError(t, err)
@@ -341,7 +380,7 @@ func TestRunErrorsCleanUp(t *testing.T) {
 			cl := &fakeCloner{failOn: tt.failOn, deleteFails: tt.deleteFails}
 			cfg := testConfig(StrategyFrugal)
 			cfg.Duration = time.Second
-			p, err := New(cfg, cl, fakeRecorder{toleratesAll}, nil)
+			p, err := New(cfg, cl, fakeRecorder{b: toleratesAll}, nil)
 			require.NoError(t, err)
 			ctx := t.Context()
 			if tt.cancel > 0 {
@@ -370,7 +409,7 @@ func (o *recordingObserver) TrialFinished(_ context.Context, r TrialResult) {
 
 func TestRunMetricsAndObserver(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	p, err := New(testConfig(StrategyFrugal), &fakeCloner{}, fakeRecorder{needRoot}, NewMetrics(reg))
+	p, err := New(testConfig(StrategyFrugal), &fakeCloner{}, fakeRecorder{b: needRoot}, NewMetrics(reg))
 	require.NoError(t, err)
 	obs := &recordingObserver{}
 	res, err := p.Run(t.Context(), Source{Namespace: "ns", Kind: "Deployment", Name: "web"}, template(), obs)
@@ -413,4 +452,182 @@ func TestConfigValidate(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.wantErr)
 		})
 	}
+}
+
+func dep(name string) Ref { return Ref{Kind: "Deployment", Name: name} }
+
+// alone hardens each named workload on its own, as the reference.
+func alone(t *testing.T, rec fakeRecorder, names ...string) map[string]Result {
+	t.Helper()
+	out := map[string]Result{}
+	for _, n := range names {
+		p, err := New(testConfig(StrategyFrugal), &fakeCloner{}, fakeRecorder{b: rec.behaviourOf(n)}, nil)
+		require.NoError(t, err)
+		res, err := p.Run(t.Context(), Source{Namespace: "ns", Kind: "Deployment", Name: n}, template(), nil)
+		require.NoError(t, err)
+		out[n] = res
+	}
+	return out
+}
+
+func namespaceOf(names ...string) []Workload {
+	out := make([]Workload, len(names))
+	for i, n := range names {
+		out[i] = Workload{Ref: dep(n), Template: template(), DependsOn: []Ref{}}
+	}
+	return out
+}
+
+// TestRunNamespaceSameAsAlone: six workloads hardened together get exactly
+// what each gets alone, in shared clones whose number does not grow with
+// the namespace: baselines, everything, the singles, the capability
+// rounds and one combination clone serve them all.
+func TestRunNamespaceSameAsAlone(t *testing.T) {
+	rec := fakeRecorder{per: map[string]behaviour{
+		"tolerant": toleratesAll, "need-root": needRoot, "write-root": writeRoot,
+		"bind-80": bind80, "switches-user": switchesUser, "fails-any-change": failsAnyChange,
+	}}
+	names := []string{"tolerant", "need-root", "write-root", "bind-80", "switches-user", "fails-any-change"}
+	want := alone(t, rec, names...)
+	cl := &fakeCloner{}
+	reg := prometheus.NewRegistry()
+	p, err := New(testConfig(StrategyFrugal), cl, rec, NewMetrics(reg))
+	require.NoError(t, err)
+	nr, err := p.RunNamespace(t.Context(), "ns", namespaceOf(names...), nil)
+	require.NoError(t, err)
+	require.Len(t, nr.Workloads, len(names))
+	for i, r := range nr.Workloads {
+		w := want[names[i]]
+		assert.Equal(t, dep(names[i]), r.Workload)
+		assert.Equal(t, w.Outcome, r.Outcome, "%s: %s", names[i], r.Reason)
+		assert.Equal(t, w.Passed, r.Passed, names[i])
+		assert.Equal(t, w.AddBack, r.AddBack, names[i])
+		assert.Equal(t, w.Recommendation, r.Recommendation, names[i])
+		assert.Equal(t, w.Level, r.Level, names[i])
+	}
+	// The largest single-workload run (the capability search) bounds the
+	// clones, give or take a combination clone per decision time and the
+	// namespace-wide verification; hardened alone they take many more.
+	most, sum := 0, 0
+	for _, w := range want {
+		most = max(most, len(uniqueClones(w)))
+		sum += len(uniqueClones(w))
+	}
+	assert.LessOrEqual(t, nr.Clones, most+3, "clones: %v", cl.created)
+	assert.Less(t, 2*nr.Clones, sum, "clones: %v", cl.created)
+	assert.Equal(t, len(cl.created), cl.deleted)
+	assert.Equal(t, 0, cl.alive)
+	assert.InDelta(t, nr.PodSeconds, testutil.ToFloat64(p.metrics.podSeconds), 1e-9)
+	shares := 0.0
+	for _, r := range nr.Workloads {
+		shares += r.PodSeconds
+	}
+	assert.InDelta(t, nr.PodSeconds, shares, 1e-6, "the workloads' shares add up to the namespace's cost")
+	assert.GreaterOrEqual(t, nr.PeakPods, nr.PeakClones)
+}
+
+func uniqueClones(r Result) map[string]bool {
+	out := map[string]bool{}
+	for _, t := range r.Trials {
+		out[t.Clone] = true
+	}
+	return out
+}
+
+// TestRunNamespaceAttribution: a frontend fails wherever its backend
+// breaks. Where both fail in one clone, the frontend is re-tested with the
+// backend unmodified and keeps nothing it does not need.
+func TestRunNamespaceAttribution(t *testing.T) {
+	rec := fakeRecorder{
+		per:   map[string]behaviour{"backend": needRoot, "frontend": toleratesAll},
+		needs: map[string]need{"frontend": {on: "backend", working: true}},
+	}
+	p, err := New(testConfig(StrategyFrugal), &fakeCloner{}, rec, nil)
+	require.NoError(t, err)
+	wls := namespaceOf("frontend", "backend")
+	wls[0].DependsOn = []Ref{dep("backend")}
+	nr, err := p.RunNamespace(t.Context(), "ns", wls, nil)
+	require.NoError(t, err)
+	front, back := nr.Workloads[0], nr.Workloads[1]
+	assert.Equal(t, OutcomeVerified, front.Outcome, front.Reason)
+	assert.Equal(t, allChecks(), front.Passed, "the backend's failure is not the frontend's")
+	assert.Equal(t, OutcomeVerified, back.Outcome, back.Reason)
+	assert.Equal(t, without(allChecks(), hardening.CheckRunAsNonRoot), back.Passed)
+
+	var frontNonRoot, backNonRoot TrialResult
+	for _, r := range front.Trials {
+		if r.Trial.Name == "non-root" {
+			frontNonRoot = r
+		}
+	}
+	for _, r := range back.Trials {
+		if r.Trial.Name == "non-root" {
+			backNonRoot = r
+		}
+	}
+	assert.True(t, frontNonRoot.Verdict.Pass)
+	assert.Equal(t, 1, frontNonRoot.Shared, "re-tested alone")
+	assert.Contains(t, frontNonRoot.Attribution, "passed with Deployment/backend unmodified")
+	assert.False(t, backNonRoot.Verdict.Pass)
+	assert.Equal(t, 2, backNonRoot.Shared)
+	assert.Contains(t, backNonRoot.Attribution, "its own: of the other workloads that failed in the clone (Deployment/frontend) it depends on none")
+	// With nothing known about dependencies, both are re-tested alone and
+	// the verdicts stay the same.
+	nr, err = p.RunNamespace(t.Context(), "ns", []Workload{{Ref: dep("frontend"), Template: template()}, {Ref: dep("backend"), Template: template()}}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, allChecks(), nr.Workloads[0].Passed)
+	assert.Equal(t, without(allChecks(), hardening.CheckRunAsNonRoot), nr.Workloads[1].Passed)
+	for _, r := range nr.Workloads[1].Trials {
+		if r.Trial.Name == "non-root" {
+			assert.Contains(t, r.Attribution, "its own: it failed again with Deployment/frontend unmodified")
+		}
+	}
+	assert.NotEmpty(t, front.NamespaceVerifiedBy)
+	assert.Equal(t, front.NamespaceVerifiedBy, back.NamespaceVerifiedBy)
+}
+
+// TestRunNamespaceVerification: x breaks only when y runs as non-root while
+// x has a read-only root filesystem, a pair no earlier clone ran. The
+// namespace-wide verification catches it; x passes alone, so it fails only
+// together and is rejected, and y is verified again without it.
+func TestRunNamespaceVerification(t *testing.T) {
+	conflict := func(own, other *corev1.PodTemplateSpec) bool {
+		return isTrue(ctr(own).ReadOnlyRootFilesystem) && isTrue(ctr(other).RunAsNonRoot) && !isTrue(ctr(other).ReadOnlyRootFilesystem)
+	}
+	rec := fakeRecorder{
+		per:   map[string]behaviour{"x": toleratesAll, "y": writeRoot},
+		needs: map[string]need{"x": {on: "y", conflict: conflict}},
+	}
+	cl := &fakeCloner{}
+	p, err := New(testConfig(StrategyFrugal), cl, rec, nil)
+	require.NoError(t, err)
+	nr, err := p.RunNamespace(t.Context(), "ns", namespaceOf("x", "y"), nil)
+	require.NoError(t, err)
+	x, y := nr.Workloads[0], nr.Workloads[1]
+	assert.Equal(t, OutcomeFailed, x.Outcome)
+	assert.Contains(t, x.Reason, "fails only together")
+	assert.Empty(t, x.Recommendation.Containers)
+	assert.Equal(t, OutcomeVerified, y.Outcome, y.Reason)
+	assert.Equal(t, without(allChecks(), hardening.CheckReadOnlyRootFilesystem), y.Passed)
+	assert.NotEmpty(t, y.NamespaceVerifiedBy)
+	assert.Contains(t, cl.created, TrialNameVerifyNamespace)
+	assert.Contains(t, cl.created, "verify-alone")
+}
+
+// TestRunNamespaceNeverReady: a workload whose unmodified pods never become
+// Ready ends Failed at once; the others go on.
+func TestRunNamespaceNeverReady(t *testing.T) {
+	never := func(*corev1.PodTemplateSpec) outcome { return crashes }
+	rec := fakeRecorder{per: map[string]behaviour{"broken": never, "fine": toleratesAll}}
+	cl := &fakeCloner{}
+	p, err := New(testConfig(StrategyFrugal), cl, rec, nil)
+	require.NoError(t, err)
+	nr, err := p.RunNamespace(t.Context(), "ns", namespaceOf("broken", "fine"), nil)
+	require.NoError(t, err)
+	assert.Equal(t, OutcomeFailed, nr.Workloads[0].Outcome)
+	assert.Contains(t, nr.Workloads[0].Reason, "never became Ready in baseline baseline-1")
+	assert.Len(t, nr.Workloads[0].Trials, 2, "only the baselines ran for it")
+	assert.Equal(t, OutcomeVerified, nr.Workloads[1].Outcome)
+	assert.Equal(t, allChecks(), nr.Workloads[1].Passed)
+	assert.Equal(t, 3, nr.Clones, "baselines and everything")
 }

@@ -69,6 +69,9 @@ type ConsumerConfig struct {
 	// ShutdownGrace is how long a running job may go on after shutdown
 	// began; then it is cancelled (its clones deleted) and nak'ed.
 	ShutdownGrace time.Duration
+	// BusyDelay is the redelivery delay of a job whose namespace another
+	// worker runs.
+	BusyDelay time.Duration
 	// DepthInterval is how often the queue depth is read (0 = never).
 	DepthInterval time.Duration
 	// AckTimeout bounds the wait for the server to confirm an ack.
@@ -84,6 +87,7 @@ func DefaultConsumerConfig() ConsumerConfig {
 		NakDelay:      15 * time.Second,
 		MaxNakDelay:   5 * time.Minute,
 		MaxDeliver:    jobs.DefaultConsumerConfig().MaxDeliver,
+		BusyDelay:     20 * time.Second,
 		ShutdownGrace: 20 * time.Second,
 		DepthInterval: 15 * time.Second,
 		AckTimeout:    time.Minute,
@@ -96,8 +100,8 @@ func (c ConsumerConfig) Validate() error {
 	if c.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("concurrency %d must be at least 1", c.Concurrency))
 	}
-	if c.FetchWait <= 0 || c.Heartbeat <= 0 || c.NakDelay <= 0 || c.MaxNakDelay < c.NakDelay {
-		errs = append(errs, errors.New("fetch wait, heartbeat and nak delay must be positive, max nak delay at least nak delay"))
+	if c.FetchWait <= 0 || c.Heartbeat <= 0 || c.NakDelay <= 0 || c.MaxNakDelay < c.NakDelay || c.BusyDelay <= 0 {
+		errs = append(errs, errors.New("fetch wait, heartbeat, nak and busy delay must be positive, max nak delay at least nak delay"))
 	}
 	if c.MaxDeliver == 0 || c.MaxDeliver < -1 {
 		errs = append(errs, fmt.Errorf("max deliver %d must be positive or -1", c.MaxDeliver))
@@ -211,7 +215,7 @@ func (c *Consumer) Handle(ctx context.Context, m Message) {
 	if c.metrics != nil {
 		c.metrics.inProgress.Inc()
 	}
-	out, err := c.proc.Process(jobCtx, j)
+	out, err := c.process(jobCtx, m, j)
 	close(done)
 	hb.Wait()
 	if c.metrics != nil {
@@ -221,6 +225,10 @@ func (c *Consumer) Handle(ctx context.Context, m Message) {
 	case err == nil:
 		log.Info("job done", "outcome", out, "took", time.Since(start).Round(time.Second))
 		c.settle(log, "ack", c.ack(ctx, m))
+	case errors.Is(err, ErrLeaseHeld):
+		out = OutcomeDeferred
+		log.Info("namespace busy, job deferred", "delay", c.cfg.BusyDelay, "reason", err.Error())
+		c.settle(log, "nak", m.NakWithDelay(c.cfg.BusyDelay))
 	case errors.Is(err, ErrPoison) || errors.Is(err, jobs.ErrPoison):
 		out = OutcomePoison
 		log.Error(err, "poison job")
@@ -250,6 +258,27 @@ func (c *Consumer) Handle(ctx context.Context, m Message) {
 		c.settle(log, "nak", m.NakWithDelay(delay))
 	}
 	c.count(out, start)
+}
+
+// process runs the job. While another worker runs its namespace the job
+// is deferred (nak'ed with BusyDelay), but on the last delivery that a
+// deferral could still be followed by, it waits here instead, so a busy
+// namespace never makes the server drop a job.
+func (c *Consumer) process(ctx context.Context, m Message, j jobs.Job) (Outcome, error) {
+	for {
+		out, err := c.proc.Process(ctx, j)
+		if !errors.Is(err, ErrLeaseHeld) || c.cfg.MaxDeliver <= 0 {
+			return out, err
+		}
+		if md, merr := m.Metadata(); merr != nil || md.NumDelivered+1 < uint64(c.cfg.MaxDeliver) {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return OutcomeShutdown, ctx.Err()
+		case <-time.After(c.cfg.BusyDelay):
+		}
+	}
 }
 
 // heartbeat keeps the message in progress until done; after shutdown began

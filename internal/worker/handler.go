@@ -33,15 +33,19 @@ const (
 	OutcomePoison     Outcome = "poison"
 	OutcomeGaveUp     Outcome = "gave_up"
 	OutcomeShutdown   Outcome = "shutdown"
+	// OutcomeDeferred: another worker runs the job's namespace; the job
+	// waits in the queue and is looked at after that run.
+	OutcomeDeferred Outcome = "deferred"
 )
 
 // ErrPoison marks a job that can never be processed; the consumer
 // terminates it. jobs.ErrPoison (decode errors) is matched too.
 var ErrPoison = errors.New("poison job")
 
-// Runner runs the trial pipeline for one workload; *pipeline.Pipeline is one.
+// Runner runs the trial pipeline for the workloads of a namespace;
+// *pipeline.Pipeline is one.
 type Runner interface {
-	Run(ctx context.Context, src pipeline.Source, tmpl *corev1.PodTemplateSpec, obs pipeline.Observer) (pipeline.Result, error)
+	RunNamespace(ctx context.Context, ns string, wls []pipeline.Workload, obs pipeline.Observer) (pipeline.NamespaceResult, error)
 }
 
 var _ Runner = (*pipeline.Pipeline)(nil)
@@ -52,7 +56,7 @@ type Handler struct {
 	runner Runner
 	writer *results.Writer
 	now    func() time.Time
-	gate   *ReadinessGate
+	leases *Leases
 	// watchEvery is the interval at which a running job re-reads its
 	// workload and stops early when it was deleted or its template changed
 	// (0 = never).
@@ -65,10 +69,10 @@ type Handler struct {
 // HandlerOption configures a Handler.
 type HandlerOption func(*Handler)
 
-// WithReadinessGate makes the handler end a job Failed when a baseline's
-// pods never became Ready; g must be the Recorder of the handler's runner.
-func WithReadinessGate(g *ReadinessGate) HandlerOption {
-	return func(h *Handler) { h.gate = g }
+// WithLeases makes every run claim its namespace first, so that two
+// workers never run the same namespace at once (see Leases).
+func WithLeases(l *Leases) HandlerOption {
+	return func(h *Handler) { h.leases = l }
 }
 
 // WithWatchInterval sets how often a running job re-reads its workload
@@ -136,8 +140,56 @@ func (h *Handler) Process(ctx context.Context, j jobs.Job) (Outcome, error) {
 	if !hardening.OptedIn(nsLabels, wl.Annotations) || wl.Done() {
 		return OutcomeSkipped, nil
 	}
-	out, _, _, err := h.harden(ctx, wl, true)
-	return out, err
+	if h.leases != nil {
+		lease, err := h.leases.Claim(ctx, j.Namespace)
+		if errors.Is(err, ErrLeaseHeld) {
+			return OutcomeDeferred, err
+		}
+		if err != nil {
+			return OutcomeRetry, err
+		}
+		defer lease.Release(context.WithoutCancel(ctx))
+		ctx = lease.Context(ctx)
+		// A run that just ended may have described the workload.
+		if wl, err = h.writer.Current(ctx, ref, types.UID(j.UID), j.TemplateHash); err != nil || wl.Done() {
+			return h.settled(err)
+		}
+	}
+	wls, err := h.gather(ctx, wl, nsLabels)
+	if err != nil {
+		return OutcomeRetry, err
+	}
+	outs, _, err := h.harden(ctx, j.Namespace, wls, true)
+	return outs[wl.Ref], err
+}
+
+func (h *Handler) settled(err error) (Outcome, error) {
+	switch {
+	case err == nil:
+		return OutcomeSkipped, nil
+	case errors.Is(err, results.ErrGone):
+		return OutcomeGone, nil
+	case errors.Is(err, results.ErrSuperseded):
+		return OutcomeSuperseded, nil
+	}
+	return OutcomeRetry, err
+}
+
+// gather returns the job's workload and every other opted-in workload of
+// its namespace whose annotations do not describe its current template:
+// the namespace is the unit of a run.
+func (h *Handler) gather(ctx context.Context, job results.Workload, nsLabels map[string]string) ([]results.Workload, error) {
+	all, err := results.List(ctx, h.cs, job.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	out := []results.Workload{job}
+	for _, wl := range all {
+		if wl.Ref != job.Ref && hardening.OptedIn(nsLabels, wl.Annotations) && !wl.Done() {
+			out = append(out, wl)
+		}
+	}
+	return out, nil
 }
 
 // current reads the job's workload; while the job is younger than the
@@ -177,8 +229,39 @@ func (h *Handler) Once(ctx context.Context, ref results.Ref, write bool) (pipeli
 	if err != nil {
 		return pipeline.Result{}, nil, err
 	}
-	_, res, ann, err := h.harden(ctx, wl, write)
-	return res, ann, err
+	_, nr, err := h.harden(ctx, ref.Namespace, []results.Workload{wl}, write)
+	if len(nr) == 0 {
+		return pipeline.Result{}, nil, err
+	}
+	return nr[0].Result, nr[0].Annotations, err
+}
+
+// OnceNamespace is the one-shot mode for a whole namespace: it hardens the
+// current template of every workload that does not opt out, together,
+// whatever their annotations say.
+func (h *Handler) OnceNamespace(ctx context.Context, ns string, write bool) ([]WorkloadResult, error) {
+	all, err := results.List(ctx, h.cs, ns)
+	if err != nil {
+		return nil, err
+	}
+	var wls []results.Workload
+	for _, wl := range all {
+		if !hardening.WorkloadOptedOut(wl.Annotations) {
+			wls = append(wls, wl)
+		}
+	}
+	if len(wls) == 0 {
+		return nil, fmt.Errorf("namespace %s has no workload to harden", ns)
+	}
+	_, out, err := h.harden(ctx, ns, wls, write)
+	return out, err
+}
+
+// WorkloadResult is one workload's result of a run and its annotations.
+type WorkloadResult struct {
+	Ref         results.Ref
+	Result      pipeline.Result
+	Annotations map[string]string
 }
 
 // GiveUp marks a job that failed too often as Failed, with an Event.
@@ -195,126 +278,179 @@ func (h *Handler) GiveUp(ctx context.Context, j jobs.Job, cause error) error {
 		"hardening pipeline failed: "+cause.Error())
 }
 
-func (h *Handler) harden(ctx context.Context, wl results.Workload, write bool) (Outcome, pipeline.Result, map[string]string, error) {
+// harden runs the workloads of namespace ns together and, with write,
+// writes each one's result and Events. It returns each workload's outcome
+// and its result (those that went away before the run are left out).
+func (h *Handler) harden(ctx context.Context, ns string, wls []results.Workload, write bool) (map[results.Ref]Outcome, []WorkloadResult, error) {
 	log := logr.FromContextOrDiscard(ctx)
-	ev := func(typ, reason, msg string) {
+	outs := map[results.Ref]Outcome{}
+	ev := func(wl results.Workload, typ, reason, msg string) {
 		if !write {
 			return
 		}
 		if err := h.writer.Event(ctx, wl.Ref, wl.UID, typ, reason, msg); err != nil {
-			log.Error(err, "event", "reason", reason)
+			log.Error(err, "event", "reason", reason, "workload", wl.Ref.String())
 		}
 	}
-	if write {
-		err := h.writer.SetStatus(ctx, wl.Ref, wl.UID, wl.Hash, hardening.StatusRunning)
-		switch {
-		case errors.Is(err, results.ErrGone):
-			return OutcomeGone, pipeline.Result{}, nil, nil
-		case errors.Is(err, results.ErrSuperseded):
-			return OutcomeSuperseded, pipeline.Result{}, nil, nil
-		case err != nil:
-			return OutcomeRetry, pipeline.Result{}, nil, err
-		}
-	}
-	planned := hardening.PlannedChecks(wl.Template, hardening.Options{})
-	ev(corev1.EventTypeNormal, results.ReasonStarted, fmt.Sprintf("hardening pod template %s: %d checks planned (%s)",
-		wl.Hash, len(planned), joinIDs(planned)))
-	var baselines []baselineReadiness
-	obs := observerFunc(func(ctx context.Context, r pipeline.TrialResult) {
-		if h.gate != nil {
-			if ready, known := h.gate.take(r.Clone); known && r.Trial.Kind == hardening.TrialBaseline {
-				baselines = append(baselines, baselineReadiness{trial: r.Trial.Name, ready: ready})
+	var run []results.Workload
+	for _, wl := range wls {
+		if write {
+			err := h.writer.SetStatus(ctx, wl.Ref, wl.UID, wl.Hash, hardening.StatusRunning)
+			switch {
+			case errors.Is(err, results.ErrGone):
+				outs[wl.Ref] = OutcomeGone
+				continue
+			case errors.Is(err, results.ErrSuperseded):
+				outs[wl.Ref] = OutcomeSuperseded
+				continue
+			case err != nil:
+				h.resetPending(ctx, run)
+				outs[wl.Ref] = OutcomeRetry
+				return outs, nil, err
 			}
 		}
+		run = append(run, wl)
+	}
+	if len(run) == 0 {
+		return outs, nil, nil
+	}
+	deps, err := Dependencies(ctx, h.cs, ns, run)
+	if err != nil {
+		h.resetPending(ctx, run)
+		return retryAll(outs, run), nil, err
+	}
+	byRef := map[pipeline.Ref]results.Workload{}
+	pwls := make([]pipeline.Workload, len(run))
+	for i, wl := range run {
+		pr := pipeline.Ref{Kind: wl.Kind, Name: wl.Name}
+		byRef[pr] = wl
+		pwls[i] = pipeline.Workload{Ref: pr, Template: wl.Template, DependsOn: deps[pr]}
+		planned := hardening.PlannedChecks(wl.Template, hardening.Options{})
+		msg := fmt.Sprintf("hardening pod template %s: %d checks planned (%s)", wl.Hash, len(planned), joinIDs(planned))
+		if len(run) > 1 {
+			msg += fmt.Sprintf(", together with %d other workloads of the namespace", len(run)-1)
+		}
+		ev(wl, corev1.EventTypeNormal, results.ReasonStarted, msg)
+	}
+	obs := observerFunc(func(ctx context.Context, r pipeline.TrialResult) {
 		if r.Verdict.Pass {
 			return
 		}
 		cr := pipeline.CheckResultOf(r)
-		ev(corev1.EventTypeWarning, results.ReasonTrialFail, fmt.Sprintf("trial %s failed: %s; evidence: %s", r.Trial.Name, cr.Reason, compactJSON(cr.Evidence)))
+		ev(byRef[r.Workload], corev1.EventTypeWarning, results.ReasonTrialFail, fmt.Sprintf("trial %s failed: %s; evidence: %s", r.Trial.Name, cr.Reason, compactJSON(cr.Evidence)))
 	})
-	src := pipeline.Source{Namespace: wl.Namespace, Kind: wl.Kind, Name: wl.Name}
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	if h.watchEvery > 0 {
-		go h.watch(runCtx, stop, wl)
+		go h.watch(runCtx, stop, run)
 	}
-	res, err := h.runner.Run(runCtx, src, wl.Template, obs)
+	nr, err := h.runner.RunNamespace(runCtx, ns, pwls, obs)
 	if err != nil {
-		return h.runFailed(ctx, runCtx, wl, write, res, err)
+		return h.runFailed(ctx, run, write, outs, err)
 	}
-	if notReady := neverReady(baselines); notReady != "" {
-		res.Outcome, res.Recommendation, res.Level, res.VerifiedBy = pipeline.OutcomeFailed, hardening.Recommendation{}, "", ""
-		res.Reason = fmt.Sprintf("the unmodified workload never became Ready in baseline %s (recorded %s): "+
-			"there is no working reference to judge trials against; fix its readiness first", notReady, res.Ended.Sub(res.Started).Round(time.Second))
+	var out []WorkloadResult
+	for _, res := range nr.Workloads {
+		wl := byRef[res.Workload]
+		ann, err := results.Annotations(res, wl.Hash, h.now())
+		if err != nil {
+			outs[wl.Ref] = OutcomeRetry
+			return outs, out, err
+		}
+		out = append(out, WorkloadResult{Ref: wl.Ref, Result: res, Annotations: ann})
+		o := OutcomeVerified
+		if res.Outcome != pipeline.OutcomeVerified {
+			o = OutcomeFailed
+		}
+		if !write {
+			outs[wl.Ref] = o
+			continue
+		}
+		status, err := h.writer.WriteResult(ctx, wl.Ref, wl.UID, wl.Hash, ann)
+		switch {
+		case errors.Is(err, results.ErrGone):
+			o = OutcomeGone
+		case err != nil:
+			outs[wl.Ref] = OutcomeRetry
+			return outs, out, err
+		case status == hardening.StatusSuperseded:
+			ev(wl, corev1.EventTypeNormal, results.ReasonSuperseded, fmt.Sprintf("pod template %s changed while it was hardened; result discarded", wl.Hash))
+			o = OutcomeSuperseded
+		case o == OutcomeVerified:
+			msg := fmt.Sprintf("recommendation verified (PodSecurity %s, %s): %s", res.Level, res.Reason, ann[hardening.AnnotationRecommendation])
+			if res.NamespaceVerifiedBy != "" {
+				msg += "; verified together with the namespace's other recommendations in " + res.NamespaceVerifiedBy
+			}
+			ev(wl, corev1.EventTypeNormal, results.ReasonVerified, msg)
+		default:
+			ev(wl, corev1.EventTypeWarning, results.ReasonFailed, res.Reason)
+		}
+		outs[wl.Ref] = o
 	}
-	ann, err := results.Annotations(res, wl.Hash, h.now())
-	if err != nil {
-		return OutcomeRetry, res, nil, err
-	}
-	out := OutcomeVerified
-	if res.Outcome != pipeline.OutcomeVerified {
-		out = OutcomeFailed
-	}
-	if !write {
-		return out, res, ann, nil
-	}
-	status, err := h.writer.WriteResult(ctx, wl.Ref, wl.UID, wl.Hash, ann)
-	switch {
-	case errors.Is(err, results.ErrGone):
-		return OutcomeGone, res, ann, nil
-	case err != nil:
-		return OutcomeRetry, res, ann, err
-	case status == hardening.StatusSuperseded:
-		ev(corev1.EventTypeNormal, results.ReasonSuperseded, fmt.Sprintf("pod template %s changed while it was hardened; result discarded", wl.Hash))
-		return OutcomeSuperseded, res, ann, nil
-	case out == OutcomeVerified:
-		ev(corev1.EventTypeNormal, results.ReasonVerified, fmt.Sprintf("recommendation verified (PodSecurity %s, %s): %s", res.Level, res.Reason, ann[hardening.AnnotationRecommendation]))
-	default:
-		ev(corev1.EventTypeWarning, results.ReasonFailed, res.Reason)
-	}
-	return out, res, ann, nil
+	return outs, out, nil
 }
 
-// runFailed ends a job whose pipeline returned err: a workload deleted or
-// changed meanwhile ends it (acknowledged), anything else is transient and
-// the status goes back to Pending.
-func (h *Handler) runFailed(ctx, runCtx context.Context, wl results.Workload, write bool, res pipeline.Result, err error) (Outcome, pipeline.Result, map[string]string, error) {
-	log := logr.FromContextOrDiscard(ctx)
-	cause := context.Cause(runCtx)
-	if ctx.Err() == nil && !errors.Is(cause, results.ErrGone) && !errors.Is(cause, results.ErrSuperseded) {
-		// A clone may have failed because its source just went away.
-		_, cause = h.writer.Current(ctx, wl.Ref, wl.UID, wl.Hash)
+func retryAll(outs map[results.Ref]Outcome, run []results.Workload) map[results.Ref]Outcome {
+	for _, wl := range run {
+		outs[wl.Ref] = OutcomeRetry
 	}
+	return outs
+}
+
+// resetPending puts the status of workloads marked Running back to Pending.
+func (h *Handler) resetPending(ctx context.Context, run []results.Workload) {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	switch {
-	case errors.Is(cause, results.ErrGone):
-		log.Info("workload gone during the job; nothing written", "err", err.Error())
-		return OutcomeGone, res, nil, nil
-	case errors.Is(cause, results.ErrSuperseded):
-		log.Info("pod template changed during the job; stopped", "err", err.Error())
-		if write {
-			// Superseded when the template is still another one; should it
-			// be the job's again, the job is only pending once more.
-			pending := map[string]string{hardening.AnnotationStatus: string(hardening.StatusPending), hardening.AnnotationTemplateHash: wl.Hash}
-			if _, werr := h.writer.WriteResult(wctx, wl.Ref, wl.UID, wl.Hash, pending); werr != nil && !errors.Is(werr, results.ErrGone) {
-				log.Error(werr, "mark superseded")
-			}
-		}
-		return OutcomeSuperseded, res, nil, nil
-	}
-	if write {
-		// Interrupted (shutdown) or failed: the job goes back to the queue.
-		if serr := h.writer.SetStatus(wctx, wl.Ref, wl.UID, wl.Hash, hardening.StatusPending); serr != nil {
-			log.Error(serr, "reset status to Pending")
+	for _, wl := range run {
+		if err := h.writer.SetStatus(wctx, wl.Ref, wl.UID, wl.Hash, hardening.StatusPending); err != nil &&
+			!errors.Is(err, results.ErrGone) && !errors.Is(err, results.ErrSuperseded) {
+			logr.FromContextOrDiscard(ctx).Error(err, "reset status to Pending", "workload", wl.Ref.String())
 		}
 	}
-	return OutcomeRetry, res, nil, fmt.Errorf("pipeline: %w", err)
 }
 
-// watch re-reads the workload every watchEvery and cancels the run when it
-// was deleted, re-created or its template changed.
-func (h *Handler) watch(ctx context.Context, stop context.CancelCauseFunc, wl results.Workload) {
+// runFailed ends a run whose pipeline returned err. Each workload deleted
+// or changed meanwhile ends gone or superseded (acknowledged); for the
+// others the failure is transient and their status goes back to Pending.
+func (h *Handler) runFailed(ctx context.Context, run []results.Workload, write bool, outs map[results.Ref]Outcome, err error) (map[results.Ref]Outcome, []WorkloadResult, error) {
+	log := logr.FromContextOrDiscard(ctx)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	var pending []results.Workload
+	for _, wl := range run {
+		_, cause := h.writer.Current(wctx, wl.Ref, wl.UID, wl.Hash)
+		switch {
+		case errors.Is(cause, results.ErrGone):
+			log.Info("workload gone during the run; nothing written", "workload", wl.Ref.String(), "err", err.Error())
+			outs[wl.Ref] = OutcomeGone
+		case errors.Is(cause, results.ErrSuperseded):
+			log.Info("pod template changed during the run", "workload", wl.Ref.String(), "err", err.Error())
+			outs[wl.Ref] = OutcomeSuperseded
+			if write {
+				// Superseded when the template is still another one; should
+				// it be the job's again, the job is only pending once more.
+				p := map[string]string{hardening.AnnotationStatus: string(hardening.StatusPending), hardening.AnnotationTemplateHash: wl.Hash}
+				if _, werr := h.writer.WriteResult(wctx, wl.Ref, wl.UID, wl.Hash, p); werr != nil && !errors.Is(werr, results.ErrGone) {
+					log.Error(werr, "mark superseded")
+				}
+			}
+		default:
+			outs[wl.Ref] = OutcomeRetry
+			pending = append(pending, wl)
+		}
+	}
+	if write {
+		// Interrupted (shutdown) or failed: the jobs go back to the queue.
+		h.resetPending(ctx, pending)
+	}
+	if len(pending) == 0 {
+		return outs, nil, nil
+	}
+	return outs, nil, fmt.Errorf("pipeline: %w", err)
+}
+
+// watch re-reads the run's workloads every watchEvery and cancels the run
+// once every one of them was deleted, re-created or changed.
+func (h *Handler) watch(ctx context.Context, stop context.CancelCauseFunc, run []results.Workload) {
 	t := time.NewTicker(h.watchEvery)
 	defer t.Stop()
 	for {
@@ -323,27 +459,22 @@ func (h *Handler) watch(ctx context.Context, stop context.CancelCauseFunc, wl re
 			return
 		case <-t.C:
 		}
-		_, err := h.writer.Current(ctx, wl.Ref, wl.UID, wl.Hash)
-		if errors.Is(err, results.ErrGone) || errors.Is(err, results.ErrSuperseded) {
-			stop(err)
+		var last error
+		live := false
+		for _, wl := range run {
+			_, err := h.writer.Current(ctx, wl.Ref, wl.UID, wl.Hash)
+			if errors.Is(err, results.ErrGone) || errors.Is(err, results.ErrSuperseded) {
+				last = err
+				continue
+			}
+			live = true
+			break
+		}
+		if !live && last != nil {
+			stop(last)
 			return
 		}
 	}
-}
-
-type baselineReadiness struct {
-	trial string
-	ready bool
-}
-
-// neverReady names the first baseline whose pods never became Ready, or "".
-func neverReady(bs []baselineReadiness) string {
-	for _, b := range bs {
-		if !b.ready {
-			return b.trial
-		}
-	}
-	return ""
 }
 
 type observerFunc func(ctx context.Context, r pipeline.TrialResult)

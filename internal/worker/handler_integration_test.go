@@ -51,17 +51,26 @@ type cannedRunner struct {
 	res    pipeline.Result
 	during func(ctx context.Context)
 	calls  int
+	runs   [][]pipeline.Workload
 }
 
-func (r *cannedRunner) Run(ctx context.Context, _ pipeline.Source, tmpl *corev1.PodTemplateSpec, obs pipeline.Observer) (pipeline.Result, error) {
+func (r *cannedRunner) RunNamespace(ctx context.Context, ns string, wls []pipeline.Workload, obs pipeline.Observer) (pipeline.NamespaceResult, error) {
 	r.calls++
+	r.runs = append(r.runs, wls)
 	if r.during != nil {
 		r.during(ctx)
 	}
-	for _, t := range r.res.Trials {
-		obs.TrialFinished(ctx, t)
+	nr := pipeline.NamespaceResult{Namespace: ns}
+	for _, w := range wls {
+		res := r.res
+		res.Workload = w.Ref
+		for _, t := range res.Trials {
+			t.Workload = w.Ref
+			obs.TrialFinished(ctx, t)
+		}
+		nr.Workloads = append(nr.Workloads, res)
 	}
-	return r.res, nil
+	return nr, nil
 }
 
 func verifiedResult(tmpl *corev1.PodTemplateSpec) pipeline.Result {

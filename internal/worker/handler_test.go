@@ -22,9 +22,9 @@ import (
 // nopRunner fails the test when a trial pipeline is started.
 type nopRunner struct{ t *testing.T }
 
-func (r nopRunner) Run(context.Context, pipeline.Source, *corev1.PodTemplateSpec, pipeline.Observer) (pipeline.Result, error) {
+func (r nopRunner) RunNamespace(context.Context, string, []pipeline.Workload, pipeline.Observer) (pipeline.NamespaceResult, error) {
 	r.t.Fatal("no pipeline expected")
-	return pipeline.Result{}, nil
+	return pipeline.NamespaceResult{}, nil
 }
 
 // TestProcessSettle: the webhook publishes during admission, before the

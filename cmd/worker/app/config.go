@@ -79,6 +79,10 @@ type Config struct {
 	SweepOlderThan time.Duration
 	// ShutdownGrace is how long a running job may go on after SIGTERM.
 	ShutdownGrace time.Duration
+	// LeaseTTL is how long a namespace lease outlives its worker; BusyDelay
+	// how long a job whose namespace another worker runs waits in the queue.
+	LeaseTTL  time.Duration
+	BusyDelay time.Duration
 	// Stream and Consumer are the job stream and its durable consumer
 	// (Consumer.MaxAckPending is raised to Concurrency, see JobConsumer).
 	Stream   jobs.StreamConfig
@@ -112,6 +116,8 @@ func DefaultConfig(command Command) Config {
 		SweepInterval:     10 * time.Minute,
 		SweepOlderThan:    time.Hour,
 		ShutdownGrace:     20 * time.Second,
+		LeaseTTL:          worker.DefaultLeaseTTL,
+		BusyDelay:         worker.DefaultConsumerConfig().BusyDelay,
 		Stream:            jobs.DefaultStreamConfig(),
 		Consumer:          jobs.DefaultConsumerConfig(),
 		Kind:              "Deployment",
@@ -162,6 +168,8 @@ func (c *Config) bindRun(fs *flag.FlagSet) {
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", c.SweepInterval, "interval of the left-over clone sweep")
 	fs.DurationVar(&c.SweepOlderThan, "sweep-older-than", c.SweepOlderThan, "age from which a clone counts as left over")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", c.ShutdownGrace, "time a running job may go on after SIGTERM before it is cancelled and returned to the queue")
+	fs.DurationVar(&c.LeaseTTL, "lease-ttl", c.LeaseTTL, "lifetime of a namespace lease without renewal: how soon another worker takes over the namespace of a worker that died")
+	fs.DurationVar(&c.BusyDelay, "busy-delay", c.BusyDelay, "redelivery delay of a job whose namespace another worker is running")
 	fs.StringVar(&c.Stream.Name, "stream", c.Stream.Name, "JetStream stream name")
 	fs.IntVar(&c.Stream.Replicas, "stream-replicas", c.Stream.Replicas, "replicas of the job stream (1..5; 3 on a 3-server NATS cluster)")
 	fs.StringVar(&c.Consumer.Durable, "consumer", c.Consumer.Durable, "durable consumer name")
@@ -180,9 +188,9 @@ func (c *Config) bindRun(fs *flag.FlagSet) {
 }
 
 func (c *Config) bindHarden(fs *flag.FlagSet) {
-	fs.StringVar(&c.Namespace, "namespace", c.Namespace, "namespace of the workload (required)")
-	fs.StringVar(&c.Kind, "kind", c.Kind, "Deployment, StatefulSet or DaemonSet")
-	fs.StringVar(&c.Name, "name", c.Name, "name of the workload (required)")
+	fs.StringVar(&c.Namespace, "namespace", c.Namespace, "namespace to harden (required)")
+	fs.StringVar(&c.Kind, "kind", c.Kind, "Deployment, StatefulSet or DaemonSet (with --name)")
+	fs.StringVar(&c.Name, "name", c.Name, "name of one workload; without it every workload of the namespace is hardened together")
 	fs.StringVar(&c.Output, "o", c.Output, "output: json (the annotations), yaml or table")
 	fs.BoolVar(&c.Write, "write", c.Write, "write the annotations and Events to the workload, like the daemon")
 }
@@ -227,6 +235,9 @@ func (c Config) validateRun() []error {
 	if c.ShutdownGrace < 0 {
 		errs = append(errs, errors.New("--shutdown-grace must not be negative"))
 	}
+	if c.LeaseTTL < 3*time.Second || c.BusyDelay <= 0 {
+		errs = append(errs, fmt.Errorf("--lease-ttl %s must be at least 3s, --busy-delay positive", c.LeaseTTL))
+	}
 	if err := c.Stream.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -238,10 +249,10 @@ func (c Config) validateRun() []error {
 
 func (c Config) validateHarden() []error {
 	var errs []error
-	if c.Namespace == "" || c.Name == "" {
-		errs = append(errs, errors.New("--namespace and --name are required"))
+	if c.Namespace == "" {
+		errs = append(errs, errors.New("--namespace is required"))
 	}
-	if !hardening.KnownKind(c.Kind) {
+	if c.Name != "" && !hardening.KnownKind(c.Kind) {
 		errs = append(errs, fmt.Errorf("--kind %q: must be Deployment, StatefulSet or DaemonSet", c.Kind))
 	}
 	switch c.Output {
@@ -280,6 +291,7 @@ func (c Config) consumerConfig() worker.ConsumerConfig {
 	cc.Concurrency = c.Concurrency
 	cc.MaxDeliver = c.Consumer.MaxDeliver
 	cc.ShutdownGrace = c.ShutdownGrace
+	cc.BusyDelay = c.BusyDelay
 	ackWait := c.Consumer.AckWait
 	if len(c.Consumer.BackOff) > 0 {
 		ackWait = c.Consumer.BackOff[0]

@@ -100,7 +100,12 @@ func TestParseHarden(t *testing.T) {
 		})
 	}
 	_, err := Parse(CommandHarden, nil, io.Discard)
-	assert.ErrorContains(t, err, "--namespace and --name are required")
+	assert.ErrorContains(t, err, "--namespace is required")
+	c, err := Parse(CommandHarden, []string{"--namespace", "a"}, io.Discard)
+	require.NoError(t, err, "without --name the whole namespace is hardened")
+	assert.Empty(t, c.Name)
+	_, err = Parse(CommandHarden, []string{"--namespace", "a", "--name", "b", "--kind", "Pod"}, io.Discard)
+	assert.ErrorContains(t, err, `--kind "Pod"`)
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -128,7 +133,7 @@ func TestMainUsage(t *testing.T) {
 		{args: []string{"run"}, want: 2, wantStderr: "--nats-url is required"},
 		{args: []string{"run", "-h"}, want: 2, wantStderr: "-shutdown-grace"},
 		{args: []string{"harden", "-h"}, want: 2, wantStderr: "-write"},
-		{args: []string{"harden", "--namespace", "a"}, want: 2, wantStderr: "--name are required"},
+		{args: []string{"harden", "--name", "a"}, want: 2, wantStderr: "--namespace is required"},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer

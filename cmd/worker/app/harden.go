@@ -12,9 +12,10 @@ import (
 	"github.com/cinch-dev/cinch/internal/worker"
 )
 
-// Harden is the one-shot mode: the whole pipeline for one workload, the
-// result printed to stdout. It returns the exit code: 0 when a
-// recommendation was verified, else 1.
+// Harden is the one-shot mode: the whole pipeline for one workload, or for
+// every workload of the namespace together without --name, each result
+// printed to stdout. It returns the exit code: 0 when every recommendation
+// was verified, else 1.
 func Harden(ctx context.Context, cfg Config, stdout io.Writer) int {
 	log := logr.FromContextOrDiscard(ctx)
 	st, err := newStack(cfg, prometheus.NewRegistry())
@@ -22,18 +23,29 @@ func Harden(ctx context.Context, cfg Config, stdout io.Writer) int {
 		log.Error(err, "setup")
 		return 1
 	}
-	ref := results.Ref{Namespace: cfg.Namespace, Kind: cfg.Kind, Name: cfg.Name}
-	res, ann, err := st.handler.Once(ctx, ref, cfg.Write)
+	var out []worker.WorkloadResult
+	if cfg.Name == "" {
+		out, err = st.handler().OnceNamespace(ctx, cfg.Namespace, cfg.Write)
+	} else {
+		ref := results.Ref{Namespace: cfg.Namespace, Kind: cfg.Kind, Name: cfg.Name}
+		var wr worker.WorkloadResult
+		wr.Ref = ref
+		wr.Result, wr.Annotations, err = st.handler().Once(ctx, ref, cfg.Write)
+		out = []worker.WorkloadResult{wr}
+	}
 	if err != nil {
-		log.Error(err, "harden", "workload", ref.String())
+		log.Error(err, "harden", "namespace", cfg.Namespace, "name", cfg.Name)
 		return 1
 	}
-	if err := worker.Print(stdout, cfg.Output, ref, res, ann); err != nil {
-		log.Error(err, "print")
-		return 1
+	code := 0
+	for _, wr := range out {
+		if err := worker.Print(stdout, cfg.Output, wr.Ref, wr.Result, wr.Annotations); err != nil {
+			log.Error(err, "print")
+			return 1
+		}
+		if wr.Result.Outcome != pipeline.OutcomeVerified {
+			code = 1
+		}
 	}
-	if res.Outcome != pipeline.OutcomeVerified {
-		return 1
-	}
-	return 0
+	return code
 }

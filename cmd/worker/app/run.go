@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -59,8 +60,11 @@ func Run(ctx context.Context, cfg Config) error {
 	g.Go("metrics server", func(ctx context.Context) error {
 		return daemon.ServeHTTP(ctx, cfg.MetricsAddr, metricsMux(reg, func() bool { return consuming.Load() && nc.IsConnected() }), metricsShutdownTimeout)
 	})
-	var cons jetstream.Consumer
-	err = jobs.Retry(ctx, jobs.DefaultRetry, "set up the job stream and consumer", func(ctx context.Context) error {
+	var (
+		cons   jetstream.Consumer
+		leases *worker.Leases
+	)
+	err = jobs.Retry(ctx, jobs.DefaultRetry, "set up the job stream, consumer and lease bucket", func(ctx context.Context) error {
 		if !nc.IsConnected() {
 			return jobs.ErrUnavailable
 		}
@@ -68,7 +72,11 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 		c, err := jobs.EnsureConsumer(ctx, js, cfg.Stream.Name, cfg.JobConsumer())
+		if err != nil {
+			return err
+		}
 		cons = c
+		leases, err = worker.NewLeases(ctx, js, worker.DefaultLeaseBucket, cfg.LeaseTTL, cfg.Stream.Replicas, leaseHolder())
 		return err
 	})
 	if err != nil {
@@ -77,7 +85,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		return stop(err)
 	}
-	consumer, err := worker.NewConsumer(cfg.consumerConfig(), cons, st.handler, st.writer, m)
+	consumer, err := worker.NewConsumer(cfg.consumerConfig(), cons, st.handler(worker.WithLeases(leases)), st.writer, m)
 	if err != nil {
 		return stop(err)
 	}
@@ -103,6 +111,16 @@ func Run(ctx context.Context, cfg Config) error {
 	err = g.Wait()
 	log.Info("worker stopped")
 	return err
+}
+
+// leaseHolder names this worker in the namespace leases: the pod name
+// (the hostname in a pod) and the process id.
+func leaseHolder() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	return fmt.Sprintf("%s/%d", host, os.Getpid())
 }
 
 // metricsMux serves /metrics, /healthz (the process is alive) and /readyz

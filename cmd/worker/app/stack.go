@@ -22,10 +22,15 @@ const component = "cinch-worker"
 // stack is what both modes share: the pipeline over the real cloner and
 // recorder, the result writer and the job handler.
 type stack struct {
-	cs      kubernetes.Interface
-	cloner  *clone.Cloner
-	writer  *results.Writer
-	handler *worker.Handler
+	cs       kubernetes.Interface
+	cloner   *clone.Cloner
+	writer   *results.Writer
+	pipeline *pipeline.Pipeline
+}
+
+// handler returns the job handler over the stack's pipeline.
+func (s *stack) handler(opts ...worker.HandlerOption) *worker.Handler {
+	return worker.NewHandler(s.cs, s.pipeline, s.writer, opts...)
 }
 
 func newStack(c Config, reg prometheus.Registerer) (*stack, error) {
@@ -47,11 +52,9 @@ func newStack(c Config, reg prometheus.Registerer) (*stack, error) {
 	copts.Labels = c.CloneLabels
 	cl := clone.New(cs, copts)
 	rec := signals.NewRecorder(cs, signals.Options{Node: c.Node})
-	gate := worker.NewReadinessGate(kube.Recorder{CS: cs, R: rec, ReadyTimeout: c.ReadyTimeout})
-	p, err := pipeline.New(pcfg, kube.Cloner{C: cl}, gate, pipeline.NewMetrics(reg))
+	p, err := pipeline.New(pcfg, kube.Cloner{C: cl}, kube.Recorder{CS: cs, R: rec, ReadyTimeout: c.ReadyTimeout}, pipeline.NewMetrics(reg))
 	if err != nil {
 		return nil, err
 	}
-	w := results.NewWriter(cs, component)
-	return &stack{cs: cs, cloner: cl, writer: w, handler: worker.NewHandler(cs, p, w, worker.WithReadinessGate(gate))}, nil
+	return &stack{cs: cs, cloner: cl, writer: results.NewWriter(cs, component), pipeline: p}, nil
 }

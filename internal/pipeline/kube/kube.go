@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/cinch-dev/cinch/internal/clone"
@@ -24,13 +25,21 @@ type Cloner struct{ C *clone.Cloner }
 
 var _ pipeline.Cloner = Cloner{}
 
-// Create clones src's namespace with tmpl as the target's pod template.
-func (a Cloner) Create(ctx context.Context, src pipeline.Source, trial string, tmpl *corev1.PodTemplateSpec) (pipeline.Clone, error) {
-	cl, err := a.C.Create(ctx, clone.Source{Namespace: src.Namespace, Kind: src.Kind, Name: src.Name}, trial, tmpl)
+// Create clones namespace ns with the given pod templates.
+func (a Cloner) Create(ctx context.Context, ns, trial string, templates map[pipeline.Ref]*corev1.PodTemplateSpec) (pipeline.Clone, error) {
+	tm := make(map[clone.Ref]*corev1.PodTemplateSpec, len(templates))
+	for r, t := range templates {
+		tm[clone.Ref{Kind: r.Kind, Name: r.Name}] = t
+	}
+	cl, err := a.C.CreateWith(ctx, ns, trial, tm)
 	if cl == nil {
 		return pipeline.Clone{}, err
 	}
-	return pipeline.Clone{Namespace: cl.Namespace, Selector: cl.Selector, CreatedAt: cl.CreatedAt, Ref: cl}, err
+	sel := make(map[pipeline.Ref]labels.Selector, len(cl.Workloads))
+	for r, s := range cl.Workloads {
+		sel[pipeline.Ref{Kind: r.Kind, Name: r.Name}] = s
+	}
+	return pipeline.Clone{Namespace: cl.Namespace, Selectors: sel, Pods: cl.Pods, CreatedAt: cl.CreatedAt, Ref: cl}, err
 }
 
 // Delete deletes the clone; a clone that was never created is no error.
@@ -62,8 +71,12 @@ type Recorder struct {
 
 var _ pipeline.Recorder = Recorder{}
 
-// Record records the clone's target pods for d.
-func (a Recorder) Record(ctx context.Context, c pipeline.Clone, d time.Duration, early func(oracle.Recording) bool) (oracle.Recording, error) {
+// Record records workload w's pods in the clone for d.
+func (a Recorder) Record(ctx context.Context, c pipeline.Clone, w pipeline.Ref, d time.Duration, early func(oracle.Recording) bool) (oracle.Recording, error) {
+	sel, ok := c.Selectors[w]
+	if !ok {
+		return oracle.Recording{}, fmt.Errorf("record: clone %s does not run %s", c.Namespace, w)
+	}
 	svcs, err := a.CS.CoreV1().Services(c.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return oracle.Recording{}, fmt.Errorf("list services: %w", err)
@@ -74,6 +87,6 @@ func (a Recorder) Record(ctx context.Context, c pipeline.Clone, d time.Duration,
 		rt = DefaultReadyTimeout
 	}
 	return a.R.Record(ctx, signals.Target{
-		Namespace: c.Namespace, Selector: c.Selector, Duration: d, ReadyTimeout: rt, Start: c.CreatedAt, Prober: p,
+		Namespace: c.Namespace, Selector: sel, Duration: d, ReadyTimeout: rt, Start: c.CreatedAt, Prober: p,
 	}, early)
 }

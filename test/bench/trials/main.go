@@ -163,28 +163,33 @@ type miniCloner struct{ cs kubernetes.Interface }
 
 var _ pipeline.Cloner = (*miniCloner)(nil)
 
-func (m *miniCloner) Create(ctx context.Context, src pipeline.Source, trial string, tmpl *corev1.PodTemplateSpec) (pipeline.Clone, error) {
+func (m *miniCloner) Create(ctx context.Context, ns, trial string, templates map[pipeline.Ref]*corev1.PodTemplateSpec) (pipeline.Clone, error) {
 	name := fmt.Sprintf("bench-%s-%s", trial, rand.String(5))
-	cl := pipeline.Clone{Namespace: name, CreatedAt: time.Now()}
+	cl := pipeline.Clone{Namespace: name, CreatedAt: time.Now(), Selectors: map[pipeline.Ref]labels.Selector{}}
 	_, err := m.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		Name: name, Labels: map[string]string{hardening.LabelCloneOf: src.Namespace},
+		Name: name, Labels: map[string]string{hardening.LabelCloneOf: ns},
 	}}, metav1.CreateOptions{})
 	if err != nil {
 		return pipeline.Clone{}, err
 	}
 	one := int32(1)
-	d := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: src.Name},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: &one,
-			Selector: &metav1.LabelSelector{MatchLabels: tmpl.Labels},
-			Template: *tmpl.DeepCopy(),
-		},
+	for ref, tmpl := range templates {
+		d := &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: ref.Name},
+			Spec: appsv1.DeploymentSpec{
+				Replicas: &one,
+				Selector: &metav1.LabelSelector{MatchLabels: tmpl.Labels},
+				Template: *tmpl.DeepCopy(),
+			},
+		}
+		cl.Selectors[ref] = labels.SelectorFromSet(tmpl.Labels)
+		cl.Pods++
+		if _, err = m.cs.AppsV1().Deployments(name).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+			return cl, err
+		}
 	}
-	cl.Selector = labels.SelectorFromSet(tmpl.Labels)
 	cl.CreatedAt = time.Now()
-	_, err = m.cs.AppsV1().Deployments(name).Create(ctx, d, metav1.CreateOptions{})
-	return cl, err
+	return cl, nil
 }
 
 func (m *miniCloner) Delete(ctx context.Context, c pipeline.Clone) error {

@@ -1,0 +1,826 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/cinch-dev/cinch/pkg/hardening"
+	"github.com/cinch-dev/cinch/pkg/oracle"
+)
+
+// phase says what a clone is for.
+type phase int
+
+const (
+	phaseTrial phase = iota
+	// phaseAlone re-tests one workload's failure with every other workload
+	// unmodified (attribution).
+	phaseAlone
+	// phaseVerifyNamespace runs every verified recommendation together.
+	phaseVerifyNamespace
+	// phaseVerifyAlone re-verifies one recommendation that failed the
+	// namespace-wide verification, every other workload unmodified.
+	phaseVerifyAlone
+)
+
+// Clone labels of the namespace-wide verification.
+const (
+	TrialNameVerifyNamespace = "verify-namespace"
+	trialNameVerifyAlone     = "verify-alone"
+	trialNameAlone           = "alone"
+	groupCapabilities        = "caps"
+)
+
+// slot is one workload's part of a clone.
+type slot struct {
+	m       *member
+	trial   hardening.Trial
+	noEarly bool
+}
+
+// cloneJob is one clone: the workloads it modifies (slots) and what for.
+type cloneJob struct {
+	key   string
+	label string
+	phase phase
+	slots []slot
+	delay time.Duration
+	// suspects name, for an attribution re-test, the failed workloads of
+	// the shared clone each slot may depend on, and sharedIn that clone.
+	suspects map[*member][]Ref
+	sharedIn string
+	// judged: its verdicts are recorded; cancelled: its workloads were
+	// all decided before it finished, so its error is no failure.
+	judged    bool
+	cancelled bool
+}
+
+func (j *cloneJob) has(m *member) bool {
+	for _, s := range j.slots {
+		if s.m == m {
+			return true
+		}
+	}
+	return false
+}
+
+// done is one finished clone.
+type done struct {
+	job        *cloneJob
+	recs       []oracle.Recording
+	early      []*oracle.TestResult
+	err        error
+	clone      string
+	started    time.Time
+	ended      time.Time
+	podSeconds float64
+}
+
+// run is the state of one RunNamespace. Everything but the members'
+// baselines is touched only by the loop goroutine.
+type run struct {
+	p       *Pipeline
+	ctx     context.Context
+	cancel  context.CancelFunc
+	log     logr.Logger
+	ns      string
+	obs     Observer
+	limit   int
+	members []*member
+
+	events   chan done
+	inflight map[*cloneJob]context.CancelFunc
+	queue    []*cloneJob
+	groups   map[string]int
+
+	mu       sync.Mutex
+	alive    int
+	alivePod int
+	peak     int
+	peakPods int
+	clones   int
+
+	baseDone  int
+	stashed   []done
+	verifyRun []done // finished alone re-verifications
+	pending   int    // alone verifications still to finish
+	nsDone    bool
+
+	err        error
+	podSeconds float64
+}
+
+func newRun(ctx context.Context, cancel context.CancelFunc, p *Pipeline, ns string, wls []Workload, obs Observer) *run {
+	s := &run{
+		p: p, ctx: ctx, cancel: cancel, ns: ns, obs: obs,
+		log:      logr.FromContextOrDiscard(ctx),
+		events:   make(chan done),
+		inflight: map[*cloneJob]context.CancelFunc{},
+		groups:   map[string]int{},
+		limit:    p.cfg.MaxClones,
+	}
+	if p.cfg.Strategy == StrategySequential {
+		s.limit = 1
+	}
+	for _, w := range wls {
+		s.members = append(s.members, newMember(w, p.cfg))
+	}
+	deps := dependencies(wls)
+	for _, m := range s.members {
+		m.deps = deps[m.ref]
+	}
+	return s
+}
+
+// dependencies closes each workload's DependsOn transitively; a workload
+// whose DependsOn is nil gets nil (unknown), as does one that depends on
+// such a workload.
+func dependencies(wls []Workload) map[Ref]map[Ref]bool {
+	direct := map[Ref][]Ref{}
+	for _, w := range wls {
+		direct[w.Ref] = w.DependsOn
+	}
+	out := map[Ref]map[Ref]bool{}
+	for _, w := range wls {
+		seen := map[Ref]bool{}
+		stack := []Ref{w.Ref}
+		known := true
+		for len(stack) > 0 && known {
+			r := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			d, in := direct[r]
+			if in && d == nil {
+				known = false
+				break
+			}
+			for _, x := range d {
+				if !seen[x] {
+					seen[x] = true
+					stack = append(stack, x)
+				}
+			}
+		}
+		if known {
+			out[w.Ref] = seen
+		}
+	}
+	return out
+}
+
+// mayDependOn reports whether a failure of x may have caused m's.
+func (m *member) mayDependOn(x *member) bool {
+	return m.deps == nil || m.deps[x.ref]
+}
+
+// start decides the members with nothing to harden and queues the
+// baselines and the first round of the others.
+func (s *run) start() {
+	var active []*member
+	for _, m := range s.members {
+		if len(m.plan.Trials) == 0 {
+			if err := m.nothingPlanned(); err != nil {
+				s.err = err
+				return
+			}
+			continue
+		}
+		active = append(active, m)
+	}
+	stagger := s.p.cfg.Stagger
+	if s.p.cfg.Strategy == StrategySequential {
+		stagger = 0
+	}
+	for _, m := range active {
+		b1, _ := m.plan.Trial(hardening.TrialNameBaseline1)
+		b2, _ := m.plan.Trial(hardening.TrialNameBaseline2)
+		m.enqueue(b1, 0)
+		m.enqueue(b2, stagger)
+		m.first()
+	}
+	s.collect()
+	if len(active) == 0 {
+		s.nsDone = true
+	}
+}
+
+// groupKey is the clone a trial shares with the other workloads' trials of
+// the same key: one clone per check, the nth capability trials of every
+// workload together.
+func groupKey(t hardening.Trial) string {
+	if t.Kind == hardening.TrialCapabilityAddBack {
+		return groupCapabilities
+	}
+	return t.Name
+}
+
+// collect turns the members' wants into clones: a want joins a queued
+// clone of its key that does not hold the member yet, or opens one.
+func (s *run) collect() {
+	for _, m := range s.members {
+		for _, w := range m.wants {
+			s.place(m, w)
+		}
+		m.wants = nil
+	}
+}
+
+func (s *run) place(m *member, w want) {
+	key := groupKey(w.trial)
+	for _, j := range s.queue {
+		if j.phase == phaseTrial && j.key == key && !j.has(m) {
+			j.slots = append(j.slots, slot{m: m, trial: w.trial, noEarly: w.noEarly})
+			j.delay = max(j.delay, w.delay)
+			return
+		}
+	}
+	label := key
+	if key == groupCapabilities {
+		s.groups[key]++
+		label = fmt.Sprintf("%s-%d", key, s.groups[key])
+	}
+	s.queue = append(s.queue, &cloneJob{key: key, label: label, phase: phaseTrial, delay: w.delay,
+		slots: []slot{{m: m, trial: w.trial, noEarly: w.noEarly}}})
+}
+
+func (s *run) dispatch() {
+	for len(s.queue) > 0 && (s.limit == 0 || len(s.inflight) < s.limit) && s.err == nil {
+		j := s.queue[0]
+		s.queue = s.queue[1:]
+		tctx, tcancel := context.WithCancel(s.ctx)
+		s.inflight[j] = tcancel
+		go func() { s.events <- s.exec(tctx, j) }()
+	}
+}
+
+func (s *run) loop() {
+	for {
+		s.dispatch()
+		if len(s.inflight) == 0 {
+			return
+		}
+		ev := <-s.events
+		if cancel, ok := s.inflight[ev.job]; ok {
+			cancel()
+			delete(s.inflight, ev.job)
+		}
+		s.podSeconds += ev.podSeconds
+		s.p.metrics.clonePodSeconds(ev.podSeconds)
+		s.handle(ev)
+		if s.err != nil {
+			s.queue = nil
+			for _, c := range s.inflight {
+				c()
+			}
+		}
+	}
+}
+
+// exec runs one clone: create it, record each of its modified workloads,
+// delete it.
+func (s *run) exec(ctx context.Context, j *cloneJob) (ev done) {
+	ev.job = j
+	if j.delay > 0 {
+		select {
+		case <-time.After(j.delay):
+		case <-ctx.Done():
+			ev.err = ctx.Err()
+			return ev
+		}
+	}
+	log := s.log.WithValues("trial", j.label)
+	ev.started = s.p.now()
+	templates := make(map[Ref]*corev1.PodTemplateSpec, len(j.slots))
+	for _, sl := range j.slots {
+		templates[sl.m.ref] = sl.trial.Template
+	}
+	cl, err := s.p.cloner.Create(ctx, s.ns, j.label, templates)
+	s.cloneUp(cl.Pods)
+	defer func() {
+		if derr := s.p.deleteClone(ctx, cl); derr != nil {
+			log.Error(derr, "delete clone", "clone", cl.Namespace)
+		}
+		s.cloneDown(cl.Pods)
+		ev.ended = s.p.now()
+		ev.podSeconds = ev.ended.Sub(ev.started).Seconds() * float64(max(1, cl.Pods))
+	}()
+	if err != nil {
+		ev.err = fmt.Errorf("trial %s: create clone: %w", j.label, err)
+		return ev
+	}
+	ev.clone = cl.Namespace
+	ev.recs = make([]oracle.Recording, len(j.slots))
+	ev.early = make([]*oracle.TestResult, len(j.slots))
+	errs := make([]error, len(j.slots))
+	var wg sync.WaitGroup
+	for i, sl := range j.slots {
+		wg.Go(func() {
+			var earlyFn func(oracle.Recording) bool
+			if sl.trial.Kind != hardening.TrialBaseline && !sl.noEarly {
+				earlyFn = func(partial oracle.Recording) bool {
+					tr, fail := oracle.EarlyFailure(s.p.cfg.Oracle, s.knownBaselines(sl.m), partial)
+					if fail {
+						ev.early[i] = &tr
+					}
+					return fail
+				}
+			}
+			rec, err := s.p.recorder.Record(ctx, cl, sl.m.ref, s.p.cfg.Duration, earlyFn)
+			if err != nil {
+				errs[i] = fmt.Errorf("trial %s: record %s: %w", j.label, sl.m.ref, err)
+			}
+			ev.recs[i] = rec
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			ev.err = err
+			return ev
+		}
+	}
+	if ctx.Err() != nil {
+		ev.err = fmt.Errorf("trial %s: %w", j.label, ctx.Err())
+	}
+	return ev
+}
+
+func (s *run) cloneUp(pods int) {
+	s.mu.Lock()
+	s.alive++
+	s.clones++
+	s.alivePod += pods
+	s.peak = max(s.peak, s.alive)
+	s.peakPods = max(s.peakPods, s.alivePod)
+	s.mu.Unlock()
+	s.p.metrics.cloneAlive(1)
+}
+
+func (s *run) cloneDown(pods int) {
+	s.mu.Lock()
+	s.alive--
+	s.alivePod -= pods
+	s.mu.Unlock()
+	s.p.metrics.cloneAlive(-1)
+}
+
+func (s *run) knownBaselines(m *member) [2]oracle.Recording {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m.baselines == nil {
+		return [2]oracle.Recording{}
+	}
+	return *m.baselines
+}
+
+func (s *run) baselinesKnown() bool { return s.baseDone == 2 }
+
+func (s *run) handle(ev done) {
+	if ev.err != nil {
+		if s.err == nil && !s.finished() && !ev.job.cancelled {
+			s.err = ev.err
+		}
+		return
+	}
+	share := ev.podSeconds / float64(len(ev.job.slots))
+	for _, sl := range ev.job.slots {
+		sl.m.podSeconds += share
+	}
+	switch {
+	case ev.job.phase == phaseTrial && ev.job.slots[0].trial.Kind == hardening.TrialBaseline:
+		s.baseline(ev, share)
+	case !s.baselinesKnown():
+		s.stashed = append(s.stashed, ev)
+	case ev.job.phase == phaseVerifyNamespace || ev.job.phase == phaseVerifyAlone:
+		s.verified(ev)
+	default:
+		s.judge(ev, share)
+	}
+	s.advance()
+}
+
+// finished reports whether every member is decided and the namespace-wide
+// verification is over.
+func (s *run) finished() bool {
+	for _, m := range s.members {
+		if !m.decided {
+			return false
+		}
+	}
+	return s.nsDone
+}
+
+func (s *run) result(ev done, i int, v oracle.Verdict, early bool, share float64) TrialResult {
+	sl := ev.job.slots[i]
+	return TrialResult{
+		Workload: sl.m.ref, Trial: sl.trial, Verdict: v, Early: early, Clone: ev.clone, Shared: len(ev.job.slots),
+		Started: ev.started, Ended: ev.ended, PodSeconds: share, rec: ev.recs[i],
+	}
+}
+
+func (s *run) report(r TrialResult) {
+	s.p.metrics.trialFinished(r)
+	if s.obs != nil {
+		s.obs.TrialFinished(s.ctx, r)
+	}
+}
+
+func (s *run) baseline(ev done, share float64) {
+	for i, sl := range ev.job.slots {
+		if sl.m.decided {
+			continue
+		}
+		sl.m.baseRec[sl.trial.Name] = ev.recs[i]
+		r := s.result(ev, i, oracle.Verdict{Pass: true}, false, share)
+		sl.m.finish(r)
+		s.report(r)
+	}
+	s.baseDone++
+	if !s.baselinesKnown() {
+		return
+	}
+	for _, m := range s.members {
+		if m.decided {
+			continue
+		}
+		b := [2]oracle.Recording{m.baseRec[hardening.TrialNameBaseline1], m.baseRec[hardening.TrialNameBaseline2]}
+		s.mu.Lock()
+		m.baselines = &b
+		s.mu.Unlock()
+		if m.neverReady() {
+			s.log.Info("the unmodified workload never became Ready", "workload", m.ref.String())
+		}
+	}
+	stashed := s.stashed
+	s.stashed = nil
+	for _, ev := range stashed {
+		s.judge(ev, ev.podSeconds/float64(len(ev.job.slots)))
+	}
+	for _, m := range s.members {
+		if m.decided {
+			continue
+		}
+		for _, name := range m.recheckEarly(s.p.cfg.Oracle) {
+			s.log.Info("early failure explained by the baselines, running the trial again", "workload", m.ref.String(), "trial", name)
+		}
+	}
+}
+
+// keepsFailure reports whether a failure of t decides something (a check
+// failed, a capability is needed, a combination failed); a failed
+// "everything" only starts the single trials.
+func keepsFailure(t hardening.Trial) bool {
+	switch t.Kind {
+	case hardening.TrialSingle, hardening.TrialCapabilityAddBack, hardening.TrialCombination:
+		return true
+	}
+	return false
+}
+
+// judge judges every workload of a trial clone against its own baselines.
+// When two or more workloads fail there, each failure that decides
+// something is re-tested with the other workloads unmodified before it is
+// kept: one may only have failed because another broke.
+func (s *run) judge(ev done, share float64) {
+	j := ev.job
+	verdicts := make([]oracle.Verdict, len(j.slots))
+	var failed []int
+	for i, sl := range j.slots {
+		if sl.m.decided {
+			continue
+		}
+		if e := ev.early[i]; e != nil {
+			verdicts[i] = oracle.Verdict{Pass: false, Tests: []oracle.TestResult{*e}}
+		} else {
+			verdicts[i] = oracle.Judge(s.p.cfg.Oracle, *sl.m.baselines, ev.recs[i])
+		}
+		if !verdicts[i].Pass && keepsFailure(sl.trial) {
+			failed = append(failed, i)
+		}
+	}
+	// suspects[i] are the other failed workloads slot i may depend on.
+	suspects := make([][]Ref, len(j.slots))
+	var others []Ref
+	if j.phase == phaseTrial {
+		for _, i := range failed {
+			for _, k := range failed {
+				if k != i && j.slots[i].m.mayDependOn(j.slots[k].m) {
+					suspects[i] = append(suspects[i], j.slots[k].m.ref)
+				}
+			}
+			others = append(others, j.slots[i].m.ref)
+		}
+	}
+	for i, sl := range j.slots {
+		if sl.m.decided {
+			continue
+		}
+		if len(suspects[i]) > 0 {
+			s.log.Info("failures coincide, re-testing alone", "workload", sl.m.ref.String(), "trial", sl.trial.Name, "clone", ev.clone, "suspects", joinRefs(suspects[i]))
+			s.placeAlone(sl, suspects[i], ev.clone)
+			continue
+		}
+		r := s.result(ev, i, verdicts[i], ev.early[i] != nil, share)
+		switch {
+		case j.phase == phaseAlone && !r.Verdict.Pass:
+			r.Attribution = fmt.Sprintf("its own: it failed again with %s unmodified, after failing in clone %s together with them", joinRefs(j.suspects[sl.m]), j.sharedIn)
+		case j.phase == phaseAlone:
+			r.Attribution = fmt.Sprintf("passed with %s unmodified: its failure in clone %s was theirs", joinRefs(j.suspects[sl.m]), j.sharedIn)
+		case !r.Verdict.Pass && len(others) > 1:
+			r.Attribution = fmt.Sprintf("its own: of the other workloads that failed in the clone (%s) it depends on none", joinRefs(slices.DeleteFunc(slices.Clone(others), func(x Ref) bool { return x == sl.m.ref })))
+		case !r.Verdict.Pass && len(j.slots) > 1:
+			r.Attribution = fmt.Sprintf("its own: the only one of the %d workloads modified in its clone that failed", len(j.slots))
+		}
+		sl.m.finish(r)
+		s.report(r)
+	}
+}
+
+// placeAlone queues a re-test of sl with every workload it may depend on
+// unmodified. Re-tests of the same trial share a clone when none of them
+// may depend on another.
+func (s *run) placeAlone(sl slot, suspects []Ref, clone string) {
+	key := trialNameAlone + "-" + sl.trial.Name
+	for _, j := range s.queue {
+		if j.phase != phaseAlone || j.key != key || j.sharedIn != clone {
+			continue
+		}
+		independent := true
+		for _, o := range j.slots {
+			if o.m.mayDependOn(sl.m) || sl.m.mayDependOn(o.m) {
+				independent = false
+			}
+		}
+		if independent {
+			j.slots = append(j.slots, slot{m: sl.m, trial: sl.trial, noEarly: sl.noEarly})
+			j.suspects[sl.m] = suspects
+			return
+		}
+	}
+	s.queue = append(s.queue, &cloneJob{
+		key: key, label: key, phase: phaseAlone, sharedIn: clone,
+		slots:    []slot{{m: sl.m, trial: sl.trial, noEarly: sl.noEarly}},
+		suspects: map[*member][]Ref{sl.m: suspects},
+	})
+}
+
+func joinRefs(refs []Ref) string {
+	s := make([]string, len(refs))
+	for i, r := range refs {
+		s[i] = r.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// prune drops the queued trial clones whose workloads are all decided
+// and cancels the running ones.
+func (s *run) prune() {
+	decided := func(j *cloneJob) bool {
+		if j.phase != phaseTrial && j.phase != phaseAlone {
+			return false
+		}
+		for _, sl := range j.slots {
+			if !sl.m.decided {
+				return false
+			}
+		}
+		return true
+	}
+	kept := s.queue[:0]
+	for _, j := range s.queue {
+		if !decided(j) {
+			kept = append(kept, j)
+		}
+	}
+	s.queue = kept
+	for j, cancel := range s.inflight {
+		if !j.cancelled && decided(j) {
+			j.cancelled = true
+			cancel()
+		}
+	}
+}
+
+// advance lets every member ask for its next trials, then, once all are
+// decided, runs the namespace-wide verification.
+func (s *run) advance() {
+	if s.err != nil {
+		return
+	}
+	for _, m := range s.members {
+		m.advance()
+	}
+	s.collect()
+	s.prune()
+	for _, m := range s.members {
+		if !m.decided {
+			return
+		}
+	}
+	if s.nsDone || s.pending > 0 || len(s.inflight) > 0 || len(s.queue) > 0 {
+		return
+	}
+	s.verifyNamespace()
+}
+
+// verifyNamespace ends the run when one clone already ran every
+// workload with its final settings and they all passed; otherwise it runs
+// that clone.
+func (s *run) verifyNamespace() {
+	var changed []*member
+	for _, m := range s.members {
+		if m.changes() {
+			changed = append(changed, m)
+		}
+	}
+	if len(changed) == 0 {
+		s.nsDone = true
+		return
+	}
+	if by, ok := s.alreadyTogether(changed); ok {
+		s.together(changed, by)
+		return
+	}
+	var slots []slot
+	for _, m := range s.members {
+		if m.baselines == nil || m.noReference {
+			continue // no working reference to judge it against
+		}
+		slots = append(slots, slot{m: m, trial: hardening.Trial{
+			Name: TrialNameVerifyNamespace, Kind: hardening.TrialCombination, Template: m.final(),
+		}, noEarly: true})
+	}
+	s.queue = append(s.queue, &cloneJob{label: TrialNameVerifyNamespace, phase: phaseVerifyNamespace, slots: slots})
+}
+
+// alreadyTogether finds a finished clone in which every changed workload
+// ran exactly its final settings and passed, and every other workload ran
+// unmodified.
+func (s *run) alreadyTogether(changed []*member) (string, bool) {
+	for _, m := range changed {
+	trials:
+		for _, r := range m.finished {
+			if !r.Verdict.Pass || !hardening.SameSettings(r.Trial.Template, m.final()) {
+				continue
+			}
+			for _, o := range s.members {
+				if o == m {
+					continue
+				}
+				or, ran := o.ranIn(r.Clone)
+				if !ran && o.changes() {
+					continue trials
+				}
+				if ran && (!or.Verdict.Pass || !hardening.SameSettings(or.Trial.Template, o.final())) {
+					continue trials
+				}
+			}
+			return r.Clone, true
+		}
+	}
+	return "", false
+}
+
+// ranIn returns the member's trial that ran in clone.
+func (m *member) ranIn(clone string) (TrialResult, bool) {
+	for _, r := range m.finished {
+		if r.Clone == clone && r.Trial.Kind != hardening.TrialBaseline {
+			return r, true
+		}
+	}
+	return TrialResult{}, false
+}
+
+func (s *run) together(changed []*member, clone string) {
+	if len(s.members) > 1 {
+		for _, m := range changed {
+			m.res.NamespaceVerifiedBy = clone
+		}
+	}
+	s.nsDone = true
+}
+
+// verified handles a namespace-wide verification clone, or one of the
+// re-verifications alone that follow its failure: a recommendation that
+// fails alone is rejected; when every failing one passes alone, they fail
+// only together and are all rejected. The rest is verified together again.
+func (s *run) verified(ev done) {
+	j := ev.job
+	if j.phase == phaseVerifyAlone {
+		s.verifyRun = append(s.verifyRun, ev)
+		s.pending--
+		if s.pending > 0 {
+			return
+		}
+		s.resolve()
+		return
+	}
+	var failedChanged, failedSame []*member
+	verdicts := s.judgeVerification(ev)
+	for _, sl := range j.slots {
+		v := verdicts[sl.m]
+		switch {
+		case v.Pass:
+		case sl.m.changes():
+			failedChanged = append(failedChanged, sl.m)
+		default:
+			failedSame = append(failedSame, sl.m)
+		}
+	}
+	if len(failedChanged) == 0 && len(failedSame) == 0 {
+		var changed []*member
+		for _, m := range s.members {
+			if m.changes() {
+				changed = append(changed, m)
+			}
+		}
+		s.together(changed, ev.clone)
+		return
+	}
+	if len(failedChanged) == 0 {
+		// An unmodified workload broke and nobody else failed: the cause
+		// cannot be told apart; verify nothing.
+		reason := fmt.Sprintf("namespace-wide verification in clone %s failed: %s broke while the other workloads ran their recommendations (%s)",
+			ev.clone, refsOf(failedSame), failureReason(verdicts[failedSame[0]]))
+		for _, m := range s.members {
+			if m.changes() {
+				m.reject(reason)
+			}
+		}
+		s.nsDone = true
+		return
+	}
+	for _, m := range failedChanged {
+		s.log.Info("recommendation failed the namespace-wide verification, verifying it alone", "workload", m.ref.String())
+		m.res.Reason = fmt.Sprintf("failed the namespace-wide verification in clone %s: %s", ev.clone, failureReason(verdicts[m]))
+		s.queue = append(s.queue, &cloneJob{label: trialNameVerifyAlone, phase: phaseVerifyAlone, slots: []slot{{
+			m: m, trial: hardening.Trial{Name: trialNameVerifyAlone, Kind: hardening.TrialCombination, Template: m.final()}, noEarly: true,
+		}}})
+		s.pending++
+	}
+}
+
+// resolve rejects, after the alone re-verifications, the recommendations
+// responsible for the namespace-wide failure.
+func (s *run) resolve() {
+	var failedAlone, passedAlone []*member
+	verdicts := map[*member]oracle.Verdict{}
+	for _, ev := range s.verifyRun {
+		sl := ev.job.slots[0]
+		v := s.judgeVerification(ev)[sl.m]
+		verdicts[sl.m] = v
+		if v.Pass {
+			passedAlone = append(passedAlone, sl.m)
+		} else {
+			failedAlone = append(failedAlone, sl.m)
+		}
+	}
+	for _, m := range failedAlone {
+		m.reject(m.res.Reason + "; it failed again alone: " + failureReason(verdicts[m]))
+	}
+	if len(failedAlone) == 0 {
+		for _, m := range passedAlone {
+			m.reject(m.res.Reason + "; it passes alone, so it fails only together with the other workloads' recommendations")
+		}
+	} else {
+		for _, m := range passedAlone {
+			m.res.Reason = fmt.Sprintf("verified alone after the namespace-wide verification failed because of %s", refsOf(failedAlone))
+		}
+	}
+	s.verifyRun = nil
+	s.verifyNamespace()
+}
+
+// judgeVerification judges every workload of a verification clone and
+// records the verdicts as the workloads' trials (the evidence of why a
+// recommendation was kept or rejected).
+func (s *run) judgeVerification(ev done) map[*member]oracle.Verdict {
+	out := map[*member]oracle.Verdict{}
+	share := ev.podSeconds / float64(len(ev.job.slots))
+	for i, sl := range ev.job.slots {
+		v := oracle.Judge(s.p.cfg.Oracle, *sl.m.baselines, ev.recs[i])
+		out[sl.m] = v
+		if ev.job.judged {
+			continue
+		}
+		r := s.result(ev, i, v, false, share)
+		sl.m.finished = append(sl.m.finished, r)
+		s.report(r)
+	}
+	ev.job.judged = true
+	return out
+}
+
+func refsOf(ms []*member) string {
+	refs := make([]Ref, len(ms))
+	for i, m := range ms {
+		refs[i] = m.ref
+	}
+	return joinRefs(refs)
+}
