@@ -57,6 +57,14 @@ type Config struct {
 	// MaxClones bounds the clones alive at once for one job (0 = no bound).
 	// The sequential strategy always uses 1.
 	MaxClones int
+	// MaxPods bounds the pods of the clones alive at once for one run (0 =
+	// no bound): a clone runs every pod of the namespace, so a namespace of
+	// many workloads must not start as many clones as a small one. The
+	// first clone always starts.
+	MaxPods int
+	// CapacityRetryDelay is how long a clone whose pods could not be
+	// scheduled waits before it runs again (capacity is not a verdict).
+	CapacityRetryDelay time.Duration
 	// DeleteTimeout bounds the deletion of one clone, retried while the API
 	// server does not answer; it runs on a fresh context so that a
 	// cancelled job still cleans up.
@@ -69,13 +77,15 @@ type Config struct {
 // DefaultConfig returns the defaults: R = 60 s, frugal, 3 s stagger.
 func DefaultConfig() Config {
 	return Config{
-		Duration:      time.Minute,
-		Strategy:      StrategyFrugal,
-		Stagger:       3 * time.Second,
-		MaxClones:     16,
-		DeleteTimeout: 2 * time.Minute,
-		Oracle:        oracle.DefaultConfig(),
-		Hardening:     hardening.DefaultOptions(),
+		Duration:           time.Minute,
+		Strategy:           StrategyFrugal,
+		Stagger:            3 * time.Second,
+		MaxClones:          16,
+		MaxPods:            64,
+		CapacityRetryDelay: 15 * time.Second,
+		DeleteTimeout:      2 * time.Minute,
+		Oracle:             oracle.DefaultConfig(),
+		Hardening:          hardening.DefaultOptions(),
 	}
 }
 
@@ -93,8 +103,8 @@ func (c Config) Validate() error {
 	if c.Stagger < 0 || c.Stagger >= c.Duration && c.Duration > 0 {
 		errs = append(errs, fmt.Errorf("stagger %s must be in [0, recording duration)", c.Stagger))
 	}
-	if c.MaxClones < 0 {
-		errs = append(errs, fmt.Errorf("max clones %d must not be negative", c.MaxClones))
+	if c.MaxClones < 0 || c.MaxPods < 0 {
+		errs = append(errs, fmt.Errorf("max clones %d and max pods %d must not be negative", c.MaxClones, c.MaxPods))
 	}
 	if c.DeleteTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("delete timeout %s must be positive", c.DeleteTimeout))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -225,7 +226,8 @@ func testConfig(s Strategy) Config {
 	cfg.Duration = 60 * time.Millisecond
 	cfg.Stagger = 5 * time.Millisecond
 	cfg.Strategy = s
-	cfg.MaxClones = 0
+	cfg.MaxClones, cfg.MaxPods = 0, 0
+	cfg.CapacityRetryDelay = 10 * time.Millisecond
 	return cfg
 }
 
@@ -438,6 +440,7 @@ func TestConfigValidate(t *testing.T) {
 		{"bad strategy", func(c *Config) { c.Strategy = "greedy" }, "unknown strategy"},
 		{"stagger too long", func(c *Config) { c.Stagger = time.Hour }, "stagger"},
 		{"negative clones", func(c *Config) { c.MaxClones = -1 }, "max clones"},
+		{"negative pods", func(c *Config) { c.MaxPods = -1 }, "max pods"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -524,6 +527,21 @@ func TestRunNamespaceSameAsAlone(t *testing.T) {
 	}
 	assert.InDelta(t, nr.PodSeconds, shares, 1e-6, "the workloads' shares add up to the namespace's cost")
 	assert.GreaterOrEqual(t, nr.PeakPods, nr.PeakClones)
+
+	// A pod budget of two clones: never more pods at once, same results.
+	cfg := testConfig(StrategyFrugal)
+	cfg.MaxPods = 2 * len(names)
+	cl = &fakeCloner{}
+	p, err = New(cfg, cl, rec, nil)
+	require.NoError(t, err)
+	bounded, err := p.RunNamespace(t.Context(), "ns", namespaceOf(names...), nil)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, bounded.PeakPods, cfg.MaxPods)
+	assert.LessOrEqual(t, cl.peak, 2)
+	for i, r := range bounded.Workloads {
+		assert.Equal(t, want[names[i]].Passed, r.Passed, names[i])
+		assert.Equal(t, want[names[i]].AddBack, r.AddBack, names[i])
+	}
 }
 
 func uniqueClones(r Result) map[string]bool {
@@ -630,4 +648,48 @@ func TestRunNamespaceNeverReady(t *testing.T) {
 	assert.Equal(t, OutcomeVerified, nr.Workloads[1].Outcome)
 	assert.Equal(t, allChecks(), nr.Workloads[1].Passed)
 	assert.Equal(t, 3, nr.Clones, "baselines and everything")
+}
+
+// fullNode makes the first `full` recordings of each trial name see pods the
+// scheduler cannot place (a node at its pod limit).
+type fullNode struct {
+	fakeRecorder
+	mu   sync.Mutex
+	full map[string]int
+}
+
+func (f *fullNode) Record(ctx context.Context, c Clone, w Ref, d time.Duration, early func(oracle.Recording) bool) (oracle.Recording, error) {
+	f.mu.Lock()
+	left := f.full[c.Namespace[:strings.LastIndex(c.Namespace, "-")]]
+	f.full[c.Namespace[:strings.LastIndex(c.Namespace, "-")]] = left - 1
+	f.mu.Unlock()
+	if left > 0 {
+		return oracle.Recording{Duration: d, Pods: []oracle.PodObservation{{Name: "p", Phase: "Pending",
+			Unschedulable: "0/1 nodes are available: 1 Too many pods."}}}, nil
+	}
+	return f.fakeRecorder.Record(ctx, c, w, d, early)
+}
+
+// TestRunCapacityIsNoVerdict: clones whose pods cannot be scheduled run
+// again later and the verdicts are those of a roomy node; when room never
+// comes the run ends with ErrNoCapacity and records no check as failed.
+func TestRunCapacityIsNoVerdict(t *testing.T) {
+	rec := &fullNode{fakeRecorder: fakeRecorder{b: needRoot}, full: map[string]int{"ns-baseline-1": 2, "ns-non-root": 3, "ns-everything": 1}}
+	p, err := New(testConfig(StrategyFrugal), &fakeCloner{}, rec, nil)
+	require.NoError(t, err)
+	res, err := p.Run(t.Context(), Source{Namespace: "ns", Kind: "Deployment", Name: "web"}, template(), nil)
+	require.NoError(t, err)
+	assert.Equal(t, OutcomeVerified, res.Outcome, res.Reason)
+	assert.Equal(t, without(allChecks(), hardening.CheckRunAsNonRoot), res.Passed)
+
+	rec = &fullNode{fakeRecorder: fakeRecorder{b: toleratesAll}, full: map[string]int{"ns-everything": 100}}
+	cl := &fakeCloner{}
+	p, err = New(testConfig(StrategyFrugal), cl, rec, nil)
+	require.NoError(t, err)
+	res, err = p.Run(t.Context(), Source{Namespace: "ns", Kind: "Deployment", Name: "web"}, template(), nil)
+	require.ErrorIs(t, err, ErrNoCapacity)
+	for _, tr := range res.Trials {
+		assert.True(t, tr.Verdict.Pass, "nothing judged failed: %s", tr.Trial.Name)
+	}
+	assert.Equal(t, len(cl.created), cl.deleted)
 }

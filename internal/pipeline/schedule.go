@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -106,6 +107,9 @@ type run struct {
 	peak     int
 	peakPods int
 	clones   int
+	// clonePods is the most pods a clone of this run had.
+	clonePods       int
+	capacityRetries int
 
 	baseDone  int
 	stashed   []done
@@ -249,8 +253,24 @@ func (s *run) place(m *member, w want) {
 		slots: []slot{{m: m, trial: w.trial, noEarly: w.noEarly}}})
 }
 
+// room reports whether one more clone may start: within MaxClones, and
+// within MaxPods counting every clone with as many pods as the largest seen
+// (at least one per workload of the run).
+func (s *run) room() bool {
+	if s.limit > 0 && len(s.inflight) >= s.limit {
+		return false
+	}
+	if s.p.cfg.MaxPods == 0 || len(s.inflight) == 0 {
+		return true
+	}
+	s.mu.Lock()
+	per := max(s.clonePods, len(s.members))
+	s.mu.Unlock()
+	return (len(s.inflight)+1)*per <= s.p.cfg.MaxPods
+}
+
 func (s *run) dispatch() {
-	for len(s.queue) > 0 && (s.limit == 0 || len(s.inflight) < s.limit) && s.err == nil {
+	for len(s.queue) > 0 && s.room() && s.err == nil {
 		j := s.queue[0]
 		s.queue = s.queue[1:]
 		tctx, tcancel := context.WithCancel(s.ctx)
@@ -356,6 +376,7 @@ func (s *run) cloneUp(pods int) {
 	s.alive++
 	s.clones++
 	s.alivePod += pods
+	s.clonePods = max(s.clonePods, pods)
 	s.peak = max(s.peak, s.alive)
 	s.peakPods = max(s.peakPods, s.alivePod)
 	s.mu.Unlock()
@@ -391,6 +412,17 @@ func (s *run) handle(ev done) {
 	share := ev.podSeconds / float64(len(ev.job.slots))
 	for _, sl := range ev.job.slots {
 		sl.m.podSeconds += share
+	}
+	if why, short := capacityShort(ev); short && !ev.job.cancelled {
+		s.capacityRetries++
+		if s.capacityRetries > maxCapacityRetries {
+			s.err = fmt.Errorf("%w: clone %s: %s", ErrNoCapacity, ev.clone, why)
+			return
+		}
+		s.log.Info("trial pods could not be scheduled; the clone runs again later, nothing is judged", "trial", ev.job.label, "clone", ev.clone, "why", why)
+		ev.job.delay = s.p.cfg.CapacityRetryDelay
+		s.queue = append(s.queue, ev.job)
+		return
 	}
 	switch {
 	case ev.job.phase == phaseTrial && ev.job.slots[0].trial.Kind == hardening.TrialBaseline:
@@ -470,6 +502,35 @@ func (s *run) baseline(ev done, share float64) {
 			s.log.Info("early failure explained by the baselines, running the trial again", "workload", m.ref.String(), "trial", name)
 		}
 	}
+}
+
+// Capacity is not a verdict: a clone whose pods could not be scheduled
+// says nothing about its settings.
+const maxCapacityRetries = 6
+
+// ErrNoCapacity: trial pods stayed unschedulable however often their clone
+// was run again; the job is retried later, nothing is recorded as failed.
+var ErrNoCapacity = errors.New("no capacity for the trial clones")
+
+// capacityShort reports, with the scheduler's reason, whether a workload of
+// the clone never became Ready because its pods could not be scheduled (or
+// were never created: a quota, or a node out of room).
+func capacityShort(ev done) (string, bool) {
+	for i, sl := range ev.job.slots {
+		rec := ev.recs[i]
+		if everReady(rec) {
+			continue
+		}
+		if len(rec.Pods) == 0 {
+			return sl.m.ref.String() + ": no pod was created", true
+		}
+		for _, p := range rec.Pods {
+			if p.Unschedulable != "" {
+				return sl.m.ref.String() + ": " + p.Unschedulable, true
+			}
+		}
+	}
+	return "", false
 }
 
 // keepsFailure reports whether a failure of t decides something (a check

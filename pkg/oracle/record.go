@@ -33,6 +33,10 @@ type PodObservation struct {
 	// ReadyTransitions counts Ready→NotReady transitions after the first Ready.
 	ReadyTransitions int
 	Containers       []ContainerObservation
+	// Unschedulable is the scheduler's message when the pod was last seen
+	// waiting for a node (no CPU, memory or pod slot left): a lack of
+	// capacity, not a verdict on the pod's settings.
+	Unschedulable string `json:",omitempty"`
 }
 
 // ContainerObservation is what was seen of one container of a pod.

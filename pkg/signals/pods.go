@@ -32,6 +32,7 @@ type podState struct {
 	readyTransitions int
 	containers       []*containerState
 	pod              corev1.Pod
+	unschedulable    string
 }
 
 type containerState struct {
@@ -123,6 +124,15 @@ func (t *podTracker) observations() []oracle.PodObservation {
 func (s *podState) observe(p *corev1.Pod, now time.Time) {
 	s.pod = *p
 	s.phase = string(p.Status.Phase)
+	s.unschedulable = ""
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			s.unschedulable = c.Message
+			if s.unschedulable == "" {
+				s.unschedulable = c.Reason
+			}
+		}
+	}
 
 	var cond *corev1.PodCondition
 	for i := range p.Status.Conditions {
@@ -216,6 +226,7 @@ func (s *podState) observation() oracle.PodObservation {
 		Phase:            s.phase,
 		Ready:            s.ready,
 		ReadyTransitions: s.readyTransitions,
+		Unschedulable:    s.unschedulable,
 	}
 	if !s.firstReady.IsZero() {
 		if d := s.firstReady.Sub(s.created); d > 0 {

@@ -225,3 +225,21 @@ func TestPodTrackerCurrentPods(t *testing.T) {
 	assert.Equal(t, "web-6d4cf56db6-bbbbb", cur[0].Name)
 	assert.Len(t, tr.observations(), 2, "a pod that disappeared stays observed")
 }
+
+// TestPodTrackerUnschedulable: a pod waiting for a node carries the
+// scheduler's message, and loses it once it is scheduled.
+func TestPodTrackerUnschedulable(t *testing.T) {
+	tr := newPodTracker()
+	waiting := pod("web-6d4cf56db6-aaaaa", func(p *corev1.Pod) {
+		p.Spec.NodeName = ""
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse,
+			Reason: corev1.PodReasonUnschedulable, Message: "0/1 nodes are available: 1 Too many pods."}}
+	})
+	tr.observe([]corev1.Pod{waiting}, t0.Add(time.Second))
+	obs := tr.observations()
+	require.Len(t, obs, 1)
+	assert.Equal(t, "0/1 nodes are available: 1 Too many pods.", obs[0].Unschedulable)
+
+	tr.observe([]corev1.Pod{pod("web-6d4cf56db6-aaaaa", readyCond(corev1.ConditionTrue, 3))}, t0.Add(5*time.Second))
+	assert.Empty(t, tr.observations()[0].Unschedulable)
+}

@@ -58,11 +58,13 @@ func manifestDeployment(t *testing.T, name string) *appsv1.Deployment {
 
 // TestWorkerKilledMidJob: a worker is SIGKILLed while its trials run. The
 // job is redelivered after the ack wait to a second worker, which first
-// sweeps the dead worker's orphaned clones, then completes the job.
+// sweeps the dead worker's orphaned clones, waits (the job deferred) until
+// the dead worker's namespace lease expires, then completes the job.
 func TestWorkerKilledMidJob(t *testing.T) {
 	t.Parallel()
 	e := newFaultEnv(t, "e2e-wkill", nil)
-	first := startWorker(t, e.nats, e.scope)
+	leaseFlags := []string{"--lease-ttl", "15s", "--busy-delay", "2s"}
+	first := startWorker(t, e.nats, e.scope, leaseFlags...)
 	publishJob(t, e.js, e.d)
 	waitClones(t, e.cs, e.ns, 2, time.Minute)
 	time.Sleep(2 * time.Second) // trials are recording
@@ -77,12 +79,14 @@ func TestWorkerKilledMidJob(t *testing.T) {
 	// takes jobs; the job comes back after the ack wait. A clone the killed
 	// worker created just before it died must be old enough by then.
 	time.Sleep(1500 * time.Millisecond)
-	startWorker(t, e.nats, e.scope, "--sweep-older-than", "1s")
+	startWorker(t, e.nats, e.scope, append(leaseFlags, "--sweep-older-than", "1s")...)
 	ann := waitStatus(t, e.cs, e.ns, e.d.Name, 3*time.Minute, hardening.StatusVerified, hardening.StatusFailed)
 	t.Logf("verified %s after the kill", time.Since(killed).Round(time.Second))
 	assert.Equal(t, string(hardening.StatusVerified), ann[hardening.AnnotationStatus])
 	info := waitQueueEmpty(t, e.js, 30*time.Second)
-	assert.Equal(t, uint64(2), info.Delivered.Consumer, "delivered to the killed worker, then redelivered once")
+	assert.GreaterOrEqual(t, info.Delivered.Consumer, uint64(3), "delivered to the killed worker, deferred while its lease lived, then run")
+	reasons, _ := eventReasons(t, e.cs, e.ns, e.d.Name)
+	assert.Equal(t, 2, count(reasons, results.ReasonStarted), "the killed run and the one after its lease expired")
 	for _, o := range orphans {
 		ns, err := e.cs.CoreV1().Namespaces().Get(t.Context(), o, metav1.GetOptions{})
 		if err == nil {

@@ -350,63 +350,113 @@ func recommends(rec hardening.Recommendation, tmpl *corev1.PodTemplateSpec, chec
 // daemon pulls them, hardens the workloads in clones and writes the
 // ground-truth verdicts back to the original workloads; the queue ends
 // empty and no clone remains.
+// namespaceRows are the ground-truth rows TestWorkerNATS hardens together
+// in one namespace: a mix of tolerant workloads, failing checks, two
+// capability searches and a frontend that breaks wherever its backend does.
+var namespaceRows = []string{
+	"scenario-fine", "scenario-tmp-writer", "scenario-need-root", "scenario-write-root",
+	"scenario-bind-80", "scenario-chown", "two-tier/frontend", "two-tier/backend",
+}
+
+// TestWorkerNATS: the jobs of a namespace of eight workloads, published as
+// the webhook publishes them, are taken by two workers. One of them claims
+// the namespace and hardens every workload in one run (each gets exactly
+// its ground truth, the one it gets alone in TestWorkerOneShot), written
+// only after the namespace-wide verification; the other worker's jobs are
+// deferred and then acknowledged as described.
 func TestWorkerNATS(t *testing.T) {
 	t.Parallel()
 	cs := KubeClient(t)
 	n := startNATS(t)
 	js := n.jetStream()
 	scope := fmt.Sprintf("nats-%d", time.Now().UnixNano())
-	startWorker(t, n, scope, "--concurrency", "4")
-
-	// The group returns when every workload is done.
-	t.Run("workloads", func(t *testing.T) { hardenThroughNATS(t, cs, js) })
-	if t.Failed() {
-		return
+	for range 2 {
+		startWorker(t, n, scope, "--concurrency", "2", "--busy-delay", "3s", "--lease-ttl", "6s")
 	}
-	info := waitQueueEmpty(t, js, 30*time.Second)
-	assert.Equal(t, uint64(len(groundTruth)), info.Delivered.Consumer, "each job delivered once")
+	ns := Namespace(t, cs, "e2e-wnats", nil)
+	rows := rowsNamed(t, namespaceRows...)
+	wls := applyRows(t, cs, ns, rows)
+	optIn(t, cs, ns)
+	start := time.Now()
+	for _, wl := range wls {
+		publishJobFor(t, js, wl)
+	}
+	for i, tt := range rows {
+		wl := wls[i]
+		ann := waitStatusOf(t, cs, wl.Ref, 10*time.Minute, hardening.StatusVerified, hardening.StatusFailed)
+		t.Logf("%s: %s after %s", tt.manifest, ann[hardening.AnnotationStatus], time.Since(start).Round(time.Second))
+		t.Run(tt.manifest, func(t *testing.T) { assertGroundTruth(t, cs, tt, wl, ann) })
+	}
+	t.Logf("namespace of %d workloads hardened in %s", len(wls), time.Since(start).Round(time.Second))
+	for _, wl := range wls {
+		reasons, evs := waitEvent(t, cs, ns, wl.Name, results.ReasonVerified)
+		assert.Equal(t, 1, count(reasons, results.ReasonStarted), "%s: one run for the namespace, whichever worker took which job", wl.Name)
+		for _, e := range evs {
+			if e.Reason == results.ReasonVerified {
+				assert.Contains(t, e.Message, "verified together with the namespace's other recommendations", wl.Name)
+			}
+		}
+	}
+	assertNoClones(t, cs, ns)
+	assertNoCopiesLeft(t, cs, ns)
+	info := waitQueueEmpty(t, js, time.Minute)
+	assert.GreaterOrEqual(t, info.Delivered.Consumer, uint64(len(wls)), "every job was looked at")
 }
 
-func hardenThroughNATS(t *testing.T, cs kubernetes.Interface, js jetstream.JetStream) {
-	for _, tt := range groundTruth {
-		name := tt.manifest
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			start := time.Now()
-			ns := Namespace(t, cs, "e2e-wnats", nil)
-			wl := applyRow(t, cs, ns, tt)
-			optIn(t, cs, ns)
-			publishJobFor(t, js, wl)
-			ann := waitStatusOf(t, cs, wl.Ref, 5*time.Minute, hardening.StatusVerified, hardening.StatusFailed)
-			t.Logf("%s: %s after %s", name, ann[hardening.AnnotationStatus], time.Since(start).Round(time.Second))
-			require.Equal(t, string(hardening.StatusVerified), ann[hardening.AnnotationStatus], ann[hardening.AnnotationChecks])
+// rowsNamed returns the ground-truth rows of the given manifests.
+func rowsNamed(t *testing.T, names ...string) []groundTruthRow {
+	t.Helper()
+	var out []groundTruthRow
+	for _, n := range names {
+		i := slices.IndexFunc(groundTruth, func(r groundTruthRow) bool { return r.manifest == n })
+		require.GreaterOrEqual(t, i, 0, "no ground truth for %s", n)
+		out = append(out, groundTruth[i])
+	}
+	return out
+}
 
-			rec, err := hardening.DecodeRecommendation(ann[hardening.AnnotationRecommendation])
-			require.NoError(t, err)
-			for _, id := range hardening.PlannedChecks(wl.Template, hardening.Options{}) {
-				want := !slices.Contains(tt.mustFail, id)
-				assert.Equal(t, want, recommends(rec, wl.Template, id), "check %s", id)
-			}
-			c := rec.Apply(wl.Template).Spec.Containers[0].SecurityContext
-			var added []corev1.Capability
-			if c != nil && c.Capabilities != nil {
-				added = slices.Clone(c.Capabilities.Add)
-				slices.Sort(added)
-			}
-			assert.Equal(t, tt.addBack, added, "add-back set")
-			assert.NotEmpty(t, ann[hardening.AnnotationPodSecurityLevel])
-			assert.NotEmpty(t, ann[hardening.AnnotationVerifiedAt])
-			checks, err := hardening.DecodeChecks(ann[hardening.AnnotationChecks])
-			require.NoError(t, err)
-			assert.NotEmpty(t, checks)
+// applyRows applies the rows' manifests into ns, each file once, and
+// returns the rows' workloads.
+func applyRows(t *testing.T, cs kubernetes.Interface, ns string, rows []groundTruthRow) []results.Workload {
+	t.Helper()
+	applied := map[string]bool{}
+	var out []results.Workload
+	for _, tt := range rows {
+		file, name, _ := strings.Cut(tt.manifest, "/")
+		m := ReadManifest(t, file)
+		if !applied[file] {
+			m.Apply(t, cs, ns)
+			applied[file] = true
+		}
+		out = append(out, rowWorkload(t, cs, ns, m, file, name))
+	}
+	return out
+}
 
-			reasons, _ := waitEvent(t, cs, ns, wl.Name, results.ReasonVerified)
-			assert.Contains(t, reasons, results.ReasonStarted)
-			if len(tt.mustFail) > 0 || tt.addBack != nil {
-				assert.Contains(t, reasons, results.ReasonTrialFail)
-			}
-			assertNoClones(t, cs, ns)
-			assertNoCopiesLeft(t, cs, ns)
-		})
+// assertGroundTruth checks a workload's written result against its row.
+func assertGroundTruth(t *testing.T, cs kubernetes.Interface, tt groundTruthRow, wl results.Workload, ann map[string]string) {
+	require.Equal(t, string(hardening.StatusVerified), ann[hardening.AnnotationStatus], ann[hardening.AnnotationChecks])
+	rec, err := hardening.DecodeRecommendation(ann[hardening.AnnotationRecommendation])
+	require.NoError(t, err)
+	for _, id := range hardening.PlannedChecks(wl.Template, hardening.Options{}) {
+		want := !slices.Contains(tt.mustFail, id)
+		assert.Equal(t, want, recommends(rec, wl.Template, id), "check %s", id)
+	}
+	c := rec.Apply(wl.Template).Spec.Containers[0].SecurityContext
+	var added []corev1.Capability
+	if c != nil && c.Capabilities != nil {
+		added = slices.Clone(c.Capabilities.Add)
+		slices.Sort(added)
+	}
+	assert.Equal(t, tt.addBack, added, "add-back set")
+	assert.NotEmpty(t, ann[hardening.AnnotationPodSecurityLevel])
+	assert.NotEmpty(t, ann[hardening.AnnotationVerifiedAt])
+	checks, err := hardening.DecodeChecks(ann[hardening.AnnotationChecks])
+	require.NoError(t, err)
+	assert.NotEmpty(t, checks)
+	reasons, _ := waitEvent(t, cs, wl.Namespace, wl.Name, results.ReasonVerified)
+	assert.Contains(t, reasons, results.ReasonStarted)
+	if len(tt.mustFail) > 0 || tt.addBack != nil {
+		assert.Contains(t, reasons, results.ReasonTrialFail)
 	}
 }

@@ -205,6 +205,13 @@ func applyRow(t *testing.T, cs kubernetes.Interface, ns string, tt groundTruthRo
 	file, name, _ := strings.Cut(tt.manifest, "/")
 	m := ReadManifest(t, file)
 	m.Apply(t, cs, ns)
+	return rowWorkload(t, cs, ns, m, file, name)
+}
+
+// rowWorkload reads the workload name of manifest m (its only one when name
+// is empty) from namespace ns.
+func rowWorkload(t *testing.T, cs kubernetes.Interface, ns string, m Manifest, file, name string) results.Workload {
+	t.Helper()
 	ref := results.Ref{Namespace: ns}
 	for _, d := range m.Deployments {
 		if name == "" || d.Name == name {

@@ -46,8 +46,10 @@ type Config struct {
 	RecordingDuration time.Duration
 	// Strategy is the trial scheduling: frugal, parallel or sequential.
 	Strategy string
-	// MaxClones bounds the clones alive at once per job (0 = no bound).
+	// MaxClones bounds the clones alive at once per job (0 = no bound);
+	// MaxPods their pods.
 	MaxClones int
+	MaxPods   int
 	// Stagger delays the second baseline.
 	Stagger time.Duration
 	// Node restricts kubelet stats to one node (optional).
@@ -108,6 +110,7 @@ func DefaultConfig(command Command) Config {
 		RecordingDuration: p.Duration,
 		Strategy:          string(p.Strategy),
 		MaxClones:         p.MaxClones,
+		MaxPods:           p.MaxPods,
 		Stagger:           p.Stagger,
 		ReadyTimeout:      kube.DefaultReadyTimeout,
 		Concurrency:       1,
@@ -132,6 +135,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RecordingDuration, "recording-duration", c.RecordingDuration, "R: how long a trial that passes is recorded")
 	fs.StringVar(&c.Strategy, "strategy", c.Strategy, "trial scheduling: frugal, parallel or sequential")
 	fs.IntVar(&c.MaxClones, "max-clones", c.MaxClones, "clones alive at once per job (0 = no bound)")
+	fs.IntVar(&c.MaxPods, "max-pods", c.MaxPods, "pods of the clones alive at once per job, every workload of the namespace counted (0 = no bound)")
 	fs.DurationVar(&c.Stagger, "baseline-stagger", c.Stagger, "delay of the second baseline")
 	fs.StringVar(&c.Node, "node", c.Node, "restrict kubelet stats to this node (optional)")
 	fs.IntVar(&c.Verbosity, "v", c.Verbosity, "log verbosity")
@@ -270,7 +274,7 @@ func (c Config) Pipeline() (pipeline.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	cfg.Strategy, cfg.Duration, cfg.MaxClones, cfg.Stagger = st, c.RecordingDuration, c.MaxClones, c.Stagger
+	cfg.Strategy, cfg.Duration, cfg.MaxClones, cfg.MaxPods, cfg.Stagger = st, c.RecordingDuration, c.MaxClones, c.MaxPods, c.Stagger
 	if c.ReadyTimeout <= 0 {
 		return cfg, fmt.Errorf("--ready-timeout %s must be positive", c.ReadyTimeout)
 	}
