@@ -90,6 +90,10 @@ bench-admission: ## Webhook latency over HTTPS at 200/500/1000 req/s, NATS up an
 bench-trials: ## Wall time (in units of R) and pod-seconds per workload and strategy on the local cluster (R=20s, WORKLOADS=a,b).
 	$(GO) run ./test/bench/trials -kubeconfig $(KUBECONFIG_LOCAL) $(if $(R),-r $(R)) $(if $(WORKLOADS),-workloads $(WORKLOADS))
 
+.PHONY: bench-namespace
+bench-namespace: ## Cost of hardening namespaces of N=1,3,6,12 scenario workloads on the local cluster (R=15s; ARGS="-alone -before 6" for the references).
+	$(GO) run ./test/bench/namespace -kubeconfig $(KUBECONFIG_LOCAL) $(if $(R),-r $(R)) $(ARGS)
+
 ##@ Local cluster
 .PHONY: cluster-up
 cluster-up: ## Start the local cluster (MODE=apiserver for etcd + kube-apiserver only); installs its Debian packages. Idempotent.

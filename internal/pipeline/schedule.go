@@ -794,27 +794,28 @@ func (s *run) verified(ev done) {
 			failedSame = append(failedSame, sl.m)
 		}
 	}
-	if len(failedChanged) == 0 && len(failedSame) == 0 {
-		var changed []*member
-		for _, m := range s.members {
-			if m.changes() {
-				changed = append(changed, m)
+	// An unmodified workload that failed is flaky unless it may depend on a
+	// changed one: those become suspects, verified alone like the others.
+	var changed []*member
+	for _, m := range s.members {
+		if m.changes() {
+			changed = append(changed, m)
+		}
+	}
+	for _, u := range failedSame {
+		for _, c := range changed {
+			if u.mayDependOn(c) && !slices.Contains(failedChanged, c) {
+				failedChanged = append(failedChanged, c)
+				verdicts[c] = verdicts[u]
+				s.log.Info("an unmodified workload failed the namespace-wide verification; suspecting what it depends on", "workload", u.ref.String(), "suspect", c.ref.String())
 			}
 		}
-		s.together(changed, ev.clone)
-		return
 	}
 	if len(failedChanged) == 0 {
-		// An unmodified workload broke and nobody else failed: the cause
-		// cannot be told apart; verify nothing.
-		reason := fmt.Sprintf("namespace-wide verification in clone %s failed: %s broke while the other workloads ran their recommendations (%s)",
-			ev.clone, refsOf(failedSame), failureReason(verdicts[failedSame[0]]))
-		for _, m := range s.members {
-			if m.changes() {
-				m.reject(reason)
-			}
+		if len(failedSame) > 0 {
+			s.log.Info("unmodified workloads failed the namespace-wide verification on their own (they depend on no changed workload)", "workloads", refsOf(failedSame))
 		}
-		s.nsDone = true
+		s.together(changed, ev.clone)
 		return
 	}
 	for _, m := range failedChanged {

@@ -1,0 +1,293 @@
+// Command namespace measures what hardening a whole namespace costs on the
+// local cluster, with the real cloner (every clone copies the namespace),
+// recorder and oracle: for namespaces of N = 1, 3, 6, 12 scenario
+// workloads (a mix of tolerant, failing and capability-searching ones) it
+// prints the wall time in units of R, the clone pod-seconds per workload
+// in units of R, the peak pods and the clones.
+//
+//	go run ./test/bench/namespace -r 15s -sizes 1,3,6,12
+//
+// -alone also hardens each workload type of the mix alone (the reference
+// the targets compare with); -before N hardens a namespace of N workloads
+// one workload at a time, two at once, as Cinch did before namespace runs
+// (every trial clone still copies the whole namespace).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/yaml"
+
+	"github.com/cinch-dev/cinch/internal/clone"
+	"github.com/cinch-dev/cinch/internal/pipeline"
+	"github.com/cinch-dev/cinch/internal/pipeline/kube"
+	"github.com/cinch-dev/cinch/pkg/hardening"
+	"github.com/cinch-dev/cinch/pkg/signals"
+)
+
+// Config is the benchmark's configuration.
+type Config struct {
+	Kubeconfig string
+	R          time.Duration
+	Manifests  string
+	Mix        []string
+	Sizes      []int
+	Alone      bool
+	Before     int
+	MaxPods    int
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	cfg, err := parse(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	if err := run(ctx, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func parse(args []string) (Config, error) {
+	var c Config
+	var mix, sizes string
+	fs := flag.NewFlagSet("namespace", flag.ContinueOnError)
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the local cluster")
+	fs.DurationVar(&c.R, "r", 15*time.Second, "recording duration R")
+	fs.StringVar(&c.Manifests, "manifests", "test/workloads/manifests", "directory of the workload manifests")
+	fs.StringVar(&mix, "mix", "scenario-fine,scenario-write-root,scenario-bind-80,scenario-need-root,scenario-tmp-writer,scenario-chown", "workload types, cycled to fill a namespace")
+	fs.StringVar(&sizes, "sizes", "1,3,6,12", "namespace sizes")
+	fs.BoolVar(&c.Alone, "alone", false, "also harden each workload type alone")
+	fs.IntVar(&c.Before, "before", 0, "also harden a namespace of this size one workload at a time (0: no)")
+	fs.IntVar(&c.MaxPods, "max-pods", pipeline.DefaultConfig().MaxPods, "pods of the clones alive at once")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	c.Mix = strings.Split(mix, ",")
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("-sizes: %q is not a positive number", s)
+		}
+		c.Sizes = append(c.Sizes, n)
+	}
+	if c.R < 5*time.Second {
+		return c, fmt.Errorf("-r %s: at least 5s", c.R)
+	}
+	return c, nil
+}
+
+type bench struct {
+	cfg   Config
+	cs    kubernetes.Interface
+	tmpls map[string]*corev1.PodTemplateSpec
+}
+
+const row = "%-28s %3s %9s %7s %8s %6s %6s  %s\n"
+
+func run(ctx context.Context, cfg Config) error {
+	rc, err := clientcmd.BuildConfigFromFlags("", cfg.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	rc.QPS, rc.Burst = 100, 200
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	b := &bench{cfg: cfg, cs: cs, tmpls: map[string]*corev1.PodTemplateSpec{}}
+	for _, m := range cfg.Mix {
+		if b.tmpls[m], err = loadTemplate(filepath.Join(cfg.Manifests, m+".yaml")); err != nil {
+			return err
+		}
+	}
+	fmt.Printf(row, "RUN", "N", "OUTCOMES", "WALL/R", "PODS/W/R", "PEAK", "CLONES", "PER WORKLOAD")
+	if cfg.Alone {
+		for _, m := range cfg.Mix {
+			if err := b.namespace(ctx, "alone "+m, []string{m}); err != nil {
+				return err
+			}
+		}
+	}
+	for _, n := range cfg.Sizes {
+		if err := b.namespace(ctx, "namespace", b.fill(n)); err != nil {
+			return err
+		}
+	}
+	if cfg.Before > 0 {
+		return b.oneAtATime(ctx, b.fill(cfg.Before))
+	}
+	return nil
+}
+
+// fill cycles the mix into n workload types.
+func (b *bench) fill(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = b.cfg.Mix[i%len(b.cfg.Mix)]
+	}
+	return out
+}
+
+func (b *bench) pipeline() (*pipeline.Pipeline, error) {
+	pcfg := pipeline.DefaultConfig()
+	pcfg.Duration, pcfg.MaxPods = b.cfg.R, b.cfg.MaxPods
+	return pipeline.New(pcfg, kube.Cloner{C: clone.New(b.cs, clone.DefaultOptions())},
+		kube.Recorder{CS: b.cs, R: signals.NewRecorder(b.cs, signals.Options{})}, nil)
+}
+
+// setup creates a namespace holding the given workload types as
+// Deployments scaled to zero (their clones run one replica each).
+func (b *bench) setup(ctx context.Context, types []string) (string, []pipeline.Workload, func(), error) {
+	ns := "bench-ns-" + rand.String(5)
+	if _, err := b.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		return "", nil, nil, err
+	}
+	cleanup := func() {
+		_ = b.cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+	}
+	var wls []pipeline.Workload
+	zero := int32(0)
+	for i, t := range types {
+		name := fmt.Sprintf("%s-%d", strings.TrimPrefix(t, "scenario-"), i)
+		tmpl := b.tmpls[t].DeepCopy()
+		tmpl.Labels = map[string]string{"app": name}
+		d := &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec:       appsv1.DeploymentSpec{Replicas: &zero, Selector: &metav1.LabelSelector{MatchLabels: tmpl.Labels}, Template: *tmpl},
+		}
+		if _, err := b.cs.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+			cleanup()
+			return "", nil, nil, err
+		}
+		wls = append(wls, pipeline.Workload{Ref: pipeline.Ref{Kind: hardening.KindDeployment, Name: name}, Template: tmpl, DependsOn: []pipeline.Ref{}})
+	}
+	return ns, wls, cleanup, nil
+}
+
+func (b *bench) namespace(ctx context.Context, label string, types []string) error {
+	ns, wls, cleanup, err := b.setup(ctx, types)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	p, err := b.pipeline()
+	if err != nil {
+		return err
+	}
+	nr, err := p.RunNamespace(ctx, ns, wls, nil)
+	if err != nil {
+		return fmt.Errorf("%s N=%d: %w", label, len(wls), err)
+	}
+	b.print(label, len(wls), nr.Ended.Sub(nr.Started), nr.PodSeconds, nr.PeakPods, nr.Clones, nr.Workloads)
+	return nil
+}
+
+// oneAtATime hardens the namespace's workloads in separate runs, two at
+// once, as separate jobs did before namespace runs.
+func (b *bench) oneAtATime(ctx context.Context, types []string) error {
+	ns, wls, cleanup, err := b.setup(ctx, types)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	p, err := b.pipeline()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	var (
+		mu      sync.Mutex
+		results []pipeline.Result
+		podSec  float64
+		peak    int
+		clones  int
+		errs    []error
+		wg      sync.WaitGroup
+		workers = make(chan struct{}, 2)
+	)
+	for _, w := range wls {
+		wg.Go(func() {
+			workers <- struct{}{}
+			defer func() { <-workers }()
+			nr, err := p.RunNamespace(ctx, ns, []pipeline.Workload{w}, nil)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			results = append(results, nr.Workloads...)
+			podSec += nr.PodSeconds
+			peak += nr.PeakPods // two runs at once: an upper bound
+			clones += nr.Clones
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	b.print("before: one at a time", len(wls), time.Since(start), podSec, peak, clones, results)
+	return nil
+}
+
+func (b *bench) print(label string, n int, wall time.Duration, podSec float64, peak, clones int, res []pipeline.Result) {
+	verified := 0
+	var per []string
+	for _, r := range res {
+		if r.Outcome == pipeline.OutcomeVerified {
+			verified++
+		}
+		var passed []string
+		for _, id := range r.Passed {
+			info, _ := id.Info()
+			passed = append(passed, info.Short)
+		}
+		for c, caps := range r.AddBack {
+			for _, cp := range caps {
+				passed = append(passed, c+"+"+string(cp))
+			}
+		}
+		per = append(per, r.Workload.Name+"="+strings.Join(passed, ","))
+	}
+	r := b.cfg.R.Seconds()
+	fmt.Printf(row, label, strconv.Itoa(n), fmt.Sprintf("%d/%d", verified, n), fmt.Sprintf("%.2f", wall.Seconds()/r),
+		fmt.Sprintf("%.2f", podSec/float64(n)/r), strconv.Itoa(peak), strconv.Itoa(clones), strings.Join(per, " "))
+}
+
+func loadTemplate(path string) (*corev1.PodTemplateSpec, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, doc := range strings.Split(string(raw), "\n---") {
+		var d appsv1.Deployment
+		if err := yaml.Unmarshal([]byte(doc), &d); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if d.Kind == "Deployment" {
+			return &d.Spec.Template, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: no Deployment", path)
+}
