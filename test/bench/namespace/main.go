@@ -19,12 +19,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -32,14 +30,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-	"sigs.k8s.io/yaml"
 
 	"github.com/cinch-dev/cinch/internal/clone"
 	"github.com/cinch-dev/cinch/internal/pipeline"
 	"github.com/cinch-dev/cinch/internal/pipeline/kube"
 	"github.com/cinch-dev/cinch/pkg/hardening"
 	"github.com/cinch-dev/cinch/pkg/signals"
+	"github.com/cinch-dev/cinch/test/bench/internal/benchkit"
 )
 
 // Config is the benchmark's configuration.
@@ -54,19 +51,7 @@ type Config struct {
 	MaxPods    int
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	cfg, err := parse(os.Args[1:])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	if err := run(ctx, cfg); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-}
+func main() { benchkit.Main(parse, run) }
 
 func parse(args []string) (Config, error) {
 	var c Config
@@ -106,18 +91,13 @@ type bench struct {
 const row = "%-28s %3s %9s %7s %8s %6s %6s  %s\n"
 
 func run(ctx context.Context, cfg Config) error {
-	rc, err := clientcmd.BuildConfigFromFlags("", cfg.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	rc.QPS, rc.Burst = 100, 200
-	cs, err := kubernetes.NewForConfig(rc)
+	cs, err := benchkit.Client(cfg.Kubeconfig, 100)
 	if err != nil {
 		return err
 	}
 	b := &bench{cfg: cfg, cs: cs, tmpls: map[string]*corev1.PodTemplateSpec{}}
 	for _, m := range cfg.Mix {
-		if b.tmpls[m], err = loadTemplate(filepath.Join(cfg.Manifests, m+".yaml")); err != nil {
+		if b.tmpls[m], err = benchkit.LoadTemplate(filepath.Join(cfg.Manifests, m+".yaml")); err != nil {
 			return err
 		}
 	}
@@ -149,11 +129,17 @@ func (b *bench) fill(n int) []string {
 	return out
 }
 
-func (b *bench) pipeline() (*pipeline.Pipeline, error) {
+// prepare sets up the namespace and the pipeline that hardens it.
+func (b *bench) prepare(ctx context.Context, types []string) (string, []pipeline.Workload, *pipeline.Pipeline, func(), error) {
 	pcfg := pipeline.DefaultConfig()
 	pcfg.Duration, pcfg.MaxPods = b.cfg.R, b.cfg.MaxPods
-	return pipeline.New(pcfg, kube.Cloner{C: clone.New(b.cs, clone.DefaultOptions())},
+	p, err := pipeline.New(pcfg, kube.Cloner{C: clone.New(b.cs, clone.DefaultOptions())},
 		kube.Recorder{CS: b.cs, R: signals.NewRecorder(b.cs, signals.Options{})}, nil)
+	if err != nil {
+		return "", nil, nil, nil, err
+	}
+	ns, wls, cleanup, err := b.setup(ctx, types)
+	return ns, wls, p, cleanup, err
 }
 
 // setup creates a namespace holding the given workload types as
@@ -186,15 +172,11 @@ func (b *bench) setup(ctx context.Context, types []string) (string, []pipeline.W
 }
 
 func (b *bench) namespace(ctx context.Context, label string, types []string) error {
-	ns, wls, cleanup, err := b.setup(ctx, types)
+	ns, wls, p, cleanup, err := b.prepare(ctx, types)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	p, err := b.pipeline()
-	if err != nil {
-		return err
-	}
 	nr, err := p.RunNamespace(ctx, ns, wls, nil)
 	if err != nil {
 		return fmt.Errorf("%s N=%d: %w", label, len(wls), err)
@@ -206,15 +188,11 @@ func (b *bench) namespace(ctx context.Context, label string, types []string) err
 // oneAtATime hardens the namespace's workloads in separate runs, two at
 // once, as separate jobs did before namespace runs.
 func (b *bench) oneAtATime(ctx context.Context, types []string) error {
-	ns, wls, cleanup, err := b.setup(ctx, types)
+	ns, wls, p, cleanup, err := b.prepare(ctx, types)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	p, err := b.pipeline()
-	if err != nil {
-		return err
-	}
 	start := time.Now()
 	var (
 		mu      sync.Mutex
@@ -273,21 +251,4 @@ func (b *bench) print(label string, n int, wall time.Duration, podSec float64, p
 	r := b.cfg.R.Seconds()
 	fmt.Printf(row, label, strconv.Itoa(n), fmt.Sprintf("%d/%d", verified, n), fmt.Sprintf("%.2f", wall.Seconds()/r),
 		fmt.Sprintf("%.2f", podSec/float64(n)/r), strconv.Itoa(peak), strconv.Itoa(clones), strings.Join(per, " "))
-}
-
-func loadTemplate(path string) (*corev1.PodTemplateSpec, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	for _, doc := range strings.Split(string(raw), "\n---") {
-		var d appsv1.Deployment
-		if err := yaml.Unmarshal([]byte(doc), &d); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if d.Kind == "Deployment" {
-			return &d.Spec.Template, nil
-		}
-	}
-	return nil, fmt.Errorf("%s: no Deployment", path)
 }

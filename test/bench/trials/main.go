@@ -16,11 +16,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -29,8 +27,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-	"sigs.k8s.io/yaml"
 
 	"github.com/cinch-dev/cinch/internal/pipeline"
 	"github.com/cinch-dev/cinch/internal/pipeline/kube"
@@ -38,6 +34,7 @@ import (
 	"github.com/cinch-dev/cinch/internal/worker"
 	"github.com/cinch-dev/cinch/pkg/hardening"
 	"github.com/cinch-dev/cinch/pkg/signals"
+	"github.com/cinch-dev/cinch/test/bench/internal/benchkit"
 )
 
 // Config is the benchmark's configuration.
@@ -61,19 +58,7 @@ func (c Config) Validate() error {
 	return nil
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	cfg, err := parse(os.Args[1:])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	if err := run(ctx, cfg); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-}
+func main() { benchkit.Main(parse, run) }
 
 func parse(args []string) (Config, error) {
 	var c Config
@@ -100,12 +85,7 @@ func parse(args []string) (Config, error) {
 }
 
 func run(ctx context.Context, cfg Config) error {
-	rc, err := clientcmd.BuildConfigFromFlags("", cfg.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	rc.QPS, rc.Burst = 50, 100
-	cs, err := kubernetes.NewForConfig(rc)
+	cs, err := benchkit.Client(cfg.Kubeconfig, 50)
 	if err != nil {
 		return err
 	}
@@ -114,7 +94,7 @@ func run(ctx context.Context, cfg Config) error {
 	const row = "%-24s %-10s %-9s %6s %6s %7s %6s %4s  %s\n"
 	fmt.Printf(row, "WORKLOAD", "STRATEGY", "OUTCOME", "WALL/R", "POD-S", "POD-S/R", "TRIALS", "PEAK", "PASSED")
 	for _, name := range cfg.Workloads {
-		tmpl, err := loadTemplate(filepath.Join(cfg.Manifests, name+".yaml"))
+		tmpl, err := benchkit.LoadTemplate(filepath.Join(cfg.Manifests, name+".yaml"))
 		if err != nil {
 			return err
 		}
@@ -144,18 +124,6 @@ func run(ctx context.Context, cfg Config) error {
 		}
 	}
 	return nil
-}
-
-func loadTemplate(path string) (*corev1.PodTemplateSpec, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var d appsv1.Deployment
-	if err := yaml.Unmarshal(b, &d); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &d.Spec.Template, nil
 }
 
 // miniCloner runs a trial as a Deployment in a fresh namespace.
