@@ -37,6 +37,15 @@ const (
 	// in both baselines must answer 2xx in every trial.
 	AnnotationProbePaths = "cinch.dev/probe-paths"
 
+	// AnnotationIgnoreLogs, on the pod template, lists log lines the user
+	// declares harmless: the log test (TC-03) leaves them out, in the
+	// baselines and in every trial. One entry per line; an entry "^...$" is
+	// an RE2 regular expression matched against the whole raw line, any other
+	// entry a literal, case-sensitive substring of it (at most 32 entries of
+	// 512 bytes). A value that does not parse is ignored, and the result's
+	// reason says so.
+	AnnotationIgnoreLogs = "cinch.dev/ignore-logs"
+
 	AnnotationStatus           = "cinch.dev/status"
 	AnnotationTemplateHash     = "cinch.dev/template-hash"
 	AnnotationRecommendation   = "cinch.dev/recommendation"

@@ -25,6 +25,7 @@ var ignoredAnnotations = map[string]bool{
 // is added here (and to contract.go).
 var trialAnnotations = map[string]bool{
 	AnnotationProbePaths: true,
+	AnnotationIgnoreLogs: true,
 }
 
 // hashed reports whether the template annotation key is part of the hash.
@@ -56,7 +57,7 @@ type hashInput struct {
 // reaches a container: name, namespace, generateName, uid, resourceVersion,
 // generation, creationTimestamp, managedFields, ownerReferences, finalizers;
 // Cinch's own annotations (cinch.dev/*) except those in trialAnnotations
-// (cinch.dev/probe-paths), so Cinch's bookkeeping does not change the hash
+// (cinch.dev/probe-paths, cinch.dev/ignore-logs), so Cinch's bookkeeping does not change the hash
 // while what changes a trial does; and the annotations in
 // ignoredAnnotations (a `kubectl rollout restart` does not re-harden). A
 // template without trial annotations hashes as it did before they were

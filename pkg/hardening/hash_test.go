@@ -43,6 +43,7 @@ func TestTemplateHash(t *testing.T) {
 			p.Annotations[AnnotationPrefix+"note"] = "x"
 		}, true},
 		{"probe paths added", func(p *corev1.PodTemplateSpec) { p.Annotations[AnnotationProbePaths] = "8080:/ready" }, false},
+		{"ignore-logs added", func(p *corev1.PodTemplateSpec) { p.Annotations[AnnotationIgnoreLogs] = "chown /run/app.pid" }, false},
 		{"kubectl rollout restart ignored", func(p *corev1.PodTemplateSpec) {
 			p.Annotations["kubectl.kubernetes.io/restartedAt"] = "2026-01-01T00:00:00Z"
 		}, true},
@@ -117,4 +118,35 @@ func TestTemplateHashUnchangedWithoutTrialAnnotations(t *testing.T) {
 	p.Annotations = map[string]string{"prometheus.io/scrape": "true", AnnotationStatus: "Verified"}
 	p.Spec.Containers = []corev1.Container{{Name: "web", Image: "nginx:1.27"}}
 	assert.Equal(t, "f65aebdb184d4a1fc1f2b3645686c68c", TemplateHash(p))
+}
+
+// TestTemplateHashIgnoreLogs: cinch.dev/ignore-logs changes how a trial is
+// judged, so every edit of it changes the hash (the next run may drop what
+// was kept only because of those lines); a template without it keeps its
+// hash (TestTemplateHashUnchangedWithoutTrialAnnotations).
+func TestTemplateHashIgnoreLogs(t *testing.T) {
+	with := func(ann map[string]string) *corev1.PodTemplateSpec {
+		p := multi()
+		p.Annotations = map[string]string{AnnotationStatus: "Verified"}
+		for k, v := range ann {
+			p.Annotations[k] = v
+		}
+		return p
+	}
+	hashes := map[string]string{}
+	for _, v := range []string{"chown /run/app.pid", "chown /run/app.pid\nsetgid", `^WARN .*$`, ""} {
+		h := TemplateHash(with(map[string]string{AnnotationIgnoreLogs: v}))
+		if prev, dup := hashes[h]; dup {
+			t.Errorf("ignore-logs %q and %q hash alike", prev, v)
+		}
+		hashes[h] = v
+	}
+	assert.NotEqual(t, TemplateHash(with(nil)), TemplateHash(with(map[string]string{AnnotationIgnoreLogs: ""})),
+		"adding the annotation, even empty, is a change")
+	assert.NotEqual(t,
+		TemplateHash(with(map[string]string{AnnotationProbePaths: "8080:/x"})),
+		TemplateHash(with(map[string]string{AnnotationIgnoreLogs: "8080:/x"})),
+		"the key is part of the hash")
+	assert.Equal(t, TemplateHash(with(nil)), TemplateHash(with(map[string]string{AnnotationTemplateHash: "0123"})),
+		"other cinch.dev annotations stay ignored")
 }

@@ -11,6 +11,9 @@ type LogComparison struct {
 	// BaselineLines and TrialLines count the lines read; Dropped counts the
 	// lines left out by the per-stream caps (of the recorder and ours).
 	BaselineLines, TrialLines, Dropped int
+	// Ignored counts the lines of the baselines and the trial that
+	// Config.IgnoreLines declared harmless; they are not judged.
+	Ignored int
 	// NaturalNovelty is the number of new templates one baseline shows
 	// against the other (the larger direction).
 	NaturalNovelty int
@@ -40,8 +43,22 @@ func (c LogComparison) Result() TestResult {
 	default:
 		res.Reason = fmt.Sprintf("%d new templates (%d of %d lines) that the baselines never produced; their natural novelty is %d", c.NewTemplates, c.NewLines, c.TrialLines, c.NaturalNovelty)
 	}
+	if c.Ignored > 0 {
+		res.Reason += fmt.Sprintf(" (%d lines declared harmless were ignored)", c.Ignored)
+	}
 	return res
 }
+
+// Occurrence of a group of new log lines (Evidence.Occurrence).
+const (
+	// OccurrenceStartup: at most once in each container log, within its
+	// first Config.StartupLines lines.
+	OccurrenceStartup = "once-at-start-up"
+	// OccurrenceOnce: at most once in each container log, later.
+	OccurrenceOnce = "once"
+	// OccurrenceRecurring: more than once in some container log.
+	OccurrenceRecurring = "recurring"
+)
 
 // CompareLogs mines the baselines' logs with Drain, per container name, and
 // judges the trial's lines against them. Where the two baselines show
@@ -56,7 +73,8 @@ func CompareLogs(cfg Config, baselines [2]Recording, trial Recording) LogCompari
 	for i, r := range []Recording{baselines[0], baselines[1], trial} {
 		streams[i] = map[string][][]string{}
 		for _, s := range r.Logs {
-			lines := s.Lines
+			lines, ignored := cfg.IgnoreLines.filter(s.Lines)
+			out.Ignored += ignored
 			out.Dropped += s.Dropped
 			if cfg.MaxLinesPerStream > 0 && len(lines) > cfg.MaxLinesPerStream {
 				out.Dropped += len(lines) - cfg.MaxLinesPerStream
@@ -116,14 +134,34 @@ type novelty struct {
 	groups           []Evidence
 }
 
+// seen is where the lines of one group of new lines appeared.
+type seen struct {
+	// first and last are the smallest and the largest 1-based line number
+	// of its lines in their container logs; perStream the most lines in one
+	// log.
+	first, last, perStream int
+}
+
+func (s seen) occurrence(startup int) string {
+	switch {
+	case s.perStream > 1:
+		return OccurrenceRecurring
+	case s.last <= startup:
+		return OccurrenceStartup
+	}
+	return OccurrenceOnce
+}
+
 // newTemplates judges the lines of streams against model and clusters the
 // lines it does not know with a second Drain pass.
 func newTemplates(cfg Config, model *Drain, streams [][]string, container string) novelty {
 	var n novelty
 	var second *Drain
 	overflow := 0
+	where := map[int]seen{}
 	for _, s := range streams {
-		for _, l := range s {
+		inStream := map[int]int{}
+		for i, l := range s {
 			if _, ok := model.Match(l); ok {
 				continue
 			}
@@ -133,9 +171,20 @@ func newTemplates(cfg Config, model *Drain, streams [][]string, container string
 				dc.MaxClusters = max(cfg.EvidenceMaxClusters, 1)
 				second = NewDrain(dc)
 			}
-			if second.Train(l) < 0 {
+			id := second.Train(l)
+			if id < 0 {
 				overflow++
+				continue
 			}
+			id = second.Template(id).ID
+			inStream[id]++
+			w, ok := where[id]
+			if !ok || i+1 < w.first {
+				w.first = i + 1
+			}
+			w.last = max(w.last, i+1)
+			w.perStream = max(w.perStream, inStream[id])
+			where[id] = w
 		}
 	}
 	if second == nil {
@@ -151,7 +200,9 @@ func newTemplates(cfg Config, model *Drain, streams [][]string, container string
 		if i == cfg.EvidenceTemplates {
 			break
 		}
-		n.groups = append(n.groups, Evidence{Container: container, Reason: "NewTemplate", Template: t.String(), Count: t.Count, Example: truncate(t.Example, 512)})
+		w := where[t.ID]
+		n.groups = append(n.groups, Evidence{Container: container, Reason: "NewTemplate", Template: t.String(), Count: t.Count, Example: truncate(t.Example, 512),
+			FirstLine: w.first, Occurrence: w.occurrence(cfg.StartupLines)})
 	}
 	if overflow > 0 {
 		n.groups = append(n.groups, Evidence{Container: container, Reason: "NewLinesNotClustered", Count: overflow})

@@ -39,6 +39,15 @@ type Config struct {
 	// LogNoveltyTolerance is how many new templates a trial may show beyond
 	// the natural novelty of the baselines.
 	LogNoveltyTolerance int
+	// IgnoreLines are the log lines the workload declares harmless (its
+	// cinch.dev/ignore-logs annotation): the log test leaves them out of the
+	// baselines and the trial. The zero value ignores nothing.
+	IgnoreLines LineFilter
+	// StartupLines is how far into a container's log a new template may
+	// first appear and still count as a start-up message
+	// (OccurrenceStartup): the recorder keeps no time per line, so the line
+	// number stands for the time since the container started.
+	StartupLines int
 	// ReadyFactor and ReadySlack bound the readiness delay: a trial fails
 	// TC-02 when a pod needs longer than ReadyFactor × the slowest baseline
 	// pod + ReadySlack.
@@ -59,6 +68,7 @@ func DefaultConfig() Config {
 		EvidenceMaxClusters: 1000,
 		MaxLinesPerStream:   200000,
 		LogNoveltyTolerance: 0,
+		StartupLines:        50,
 		ReadyFactor:         3,
 		ReadySlack:          30 * time.Second,
 		ResourceBandRel:     0.5,
@@ -83,6 +93,9 @@ func (c Config) Validate() error {
 	}
 	if c.LogNoveltyTolerance < 0 {
 		errs = append(errs, errors.New("log novelty tolerance: must not be negative"))
+	}
+	if c.StartupLines < 0 {
+		errs = append(errs, errors.New("start-up lines: must not be negative"))
 	}
 	if c.ReadyFactor < 1 {
 		errs = append(errs, errors.New("ready factor: must be at least 1"))
@@ -122,6 +135,12 @@ type Evidence struct {
 	Template string `json:"template,omitempty"`
 	Count    int    `json:"count,omitempty"`
 	Example  string `json:"example,omitempty"`
+	// FirstLine and Occurrence describe when a group of new log lines
+	// appeared: the 1-based line number of its first line in its container's
+	// log, and whether it appeared once at start-up, once later, or kept
+	// recurring (Occurrence* constants).
+	FirstLine  int    `json:"firstLine,omitempty"`
+	Occurrence string `json:"occurrence,omitempty"`
 	// Metric, Value, Low and High describe a resource reading outside the
 	// baselines' band.
 	Metric string  `json:"metric,omitempty"`
