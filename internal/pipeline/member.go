@@ -30,6 +30,10 @@ type member struct {
 	plan     hardening.Plan
 	cfg      Config
 	strategy Strategy
+	// oracle judges its trials: cfg.Oracle with the log lines its template
+	// declares harmless; ignoreNote says why that annotation was ignored.
+	oracle     oracle.Config
+	ignoreNote string
 
 	wants   []want
 	started map[string]bool
@@ -56,8 +60,10 @@ type member struct {
 }
 
 func newMember(w Workload, cfg Config) *member {
+	oc, note := oracleConfigFor(cfg.Oracle, w.Template)
 	return &member{
 		ref: w.Ref, tmpl: w.Template, cfg: cfg, strategy: cfg.Strategy,
+		oracle: oc, ignoreNote: note,
 		plan:    hardening.PlanTrials(w.Template, cfg.Hardening),
 		started: map[string]bool{},
 		baseRec: map[string]oracle.Recording{},
@@ -84,7 +90,33 @@ func (m *member) result() Result {
 	r.Planned = m.plan.Checks
 	r.Trials = m.finished
 	r.PodSeconds = m.podSeconds
+	if m.ignoreNote != "" {
+		if r.Reason != "" {
+			r.Reason += "; "
+		}
+		r.Reason += m.ignoreNote
+	}
 	return r
+}
+
+// oracleConfigFor returns the oracle configuration that judges the
+// workload of template t: cfg with the log lines its cinch.dev/ignore-logs
+// annotation declares harmless. A value that does not parse is ignored
+// (the run goes on with cfg), and the note says so.
+func oracleConfigFor(cfg oracle.Config, t *corev1.PodTemplateSpec) (oracle.Config, string) {
+	if t == nil {
+		return cfg, ""
+	}
+	v, ok := t.Annotations[hardening.AnnotationIgnoreLogs]
+	if !ok {
+		return cfg, ""
+	}
+	f, err := oracle.ParseLineFilter(v)
+	if err != nil {
+		return cfg, fmt.Sprintf("annotation %s ignored: %v", hardening.AnnotationIgnoreLogs, err)
+	}
+	cfg.IgnoreLines = f
+	return cfg, ""
 }
 
 // first asks for the first round after the baselines.
@@ -140,14 +172,14 @@ func (m *member) finish(r TrialResult) {
 
 // recheckEarly re-runs (in full) every early failure that the baselines
 // explain (they restart too): it was judged against no baselines.
-func (m *member) recheckEarly(cfg oracle.Config) []string {
+func (m *member) recheckEarly() []string {
 	var again []string
 	for _, name := range sortedNames(m.results) {
 		r := m.results[name]
 		if !r.Early {
 			continue
 		}
-		if _, still := oracle.EarlyFailure(cfg, *m.baselines, r.rec); still {
+		if _, still := oracle.EarlyFailure(m.oracle, *m.baselines, r.rec); still {
 			continue
 		}
 		delete(m.results, name)

@@ -344,7 +344,7 @@ func (s *run) exec(ctx context.Context, j *cloneJob) (ev done) {
 			var earlyFn func(oracle.Recording) bool
 			if sl.trial.Kind != hardening.TrialBaseline && !sl.noEarly {
 				earlyFn = func(partial oracle.Recording) bool {
-					tr, fail := oracle.EarlyFailure(s.p.cfg.Oracle, s.knownBaselines(sl.m), partial)
+					tr, fail := oracle.EarlyFailure(sl.m.oracle, s.knownBaselines(sl.m), partial)
 					if fail {
 						ev.early[i] = &tr
 					}
@@ -498,7 +498,7 @@ func (s *run) baseline(ev done, share float64) {
 		if m.decided {
 			continue
 		}
-		for _, name := range m.recheckEarly(s.p.cfg.Oracle) {
+		for _, name := range m.recheckEarly() {
 			s.log.Info("early failure explained by the baselines, running the trial again", "workload", m.ref.String(), "trial", name)
 		}
 	}
@@ -559,7 +559,7 @@ func (s *run) judge(ev done, share float64) {
 		if e := ev.early[i]; e != nil {
 			verdicts[i] = oracle.Verdict{Pass: false, Tests: []oracle.TestResult{*e}}
 		} else {
-			verdicts[i] = oracle.Judge(s.p.cfg.Oracle, *sl.m.baselines, ev.recs[i])
+			verdicts[i] = oracle.Judge(sl.m.oracle, *sl.m.baselines, ev.recs[i])
 		}
 		if !verdicts[i].Pass && keepsFailure(sl.trial) {
 			failed = append(failed, i)
@@ -866,7 +866,7 @@ func (s *run) judgeVerification(ev done) map[*member]oracle.Verdict {
 	out := map[*member]oracle.Verdict{}
 	share := ev.podSeconds / float64(len(ev.job.slots))
 	for i, sl := range ev.job.slots {
-		v := oracle.Judge(s.p.cfg.Oracle, *sl.m.baselines, ev.recs[i])
+		v := oracle.Judge(sl.m.oracle, *sl.m.baselines, ev.recs[i])
 		out[sl.m] = v
 		if ev.job.judged {
 			continue

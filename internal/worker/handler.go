@@ -376,7 +376,12 @@ func (h *Handler) harden(ctx context.Context, ns string, wls []results.Workload,
 			ev(wl, corev1.EventTypeNormal, results.ReasonSuperseded, fmt.Sprintf("pod template %s changed while it was hardened; result discarded", wl.Hash))
 			o = OutcomeSuperseded
 		case o == OutcomeVerified:
-			msg := fmt.Sprintf("recommendation verified (PodSecurity %s, %s): %s", res.Level, res.Reason, ann[hardening.AnnotationRecommendation])
+			msg := fmt.Sprintf("recommendation verified (PodSecurity %s, %s)", res.Level, res.Reason)
+			if kept := res.KeptForLogs(); kept != "" {
+				// Before the recommendation: the message is cut at 1 KiB.
+				msg += "; " + kept + "; recommendation"
+			}
+			msg += ": " + ann[hardening.AnnotationRecommendation]
 			if res.NamespaceVerifiedBy != "" {
 				msg += "; verified together with the namespace's other recommendations in " + res.NamespaceVerifiedBy
 			}
