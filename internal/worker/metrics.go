@@ -15,6 +15,9 @@ type Metrics struct {
 	hardened    *prometheus.GaugeVec
 	resync      *prometheus.CounterVec
 	swept       prometheus.Counter
+	// Per opted-in workload, set by resync (see WithWorkloadMetrics).
+	wlHardened *prometheus.GaugeVec
+	wlMissing  *prometheus.GaugeVec
 }
 
 // NewMetrics registers the worker's metrics with reg.
@@ -49,6 +52,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "cinch_workloads_hardened",
 			Help: "Opted-in workloads that already run with their verified recommendation (no setting weaker).",
 		}, []string{"namespace"}),
+		wlHardened: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cinch_workload_hardened",
+			Help: "1 if the opted-in workload runs with the verified recommendation for its current pod template (no setting weaker), else 0 (also without one).",
+		}, []string{"namespace", "kind", "name"}),
+		wlMissing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cinch_workload_missing_checks",
+			Help: "Checks the workload's current pod template lacks although its verified recommendation has them; only for workloads with a verified recommendation for their current pod template.",
+		}, []string{"namespace", "kind", "name"}),
 		resync: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cinch_resync_jobs_total",
 			Help: "Jobs published by resync by result (published, duplicate, error).",
@@ -58,6 +69,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Left-over trial clones deleted by the sweeper.",
 		}),
 	}
-	reg.MustRegister(m.jobs, m.jobDuration, m.inProgress, m.queueDepth, m.optedIn, m.verified, m.hardened, m.resync, m.swept)
+	reg.MustRegister(m.jobs, m.jobDuration, m.inProgress, m.queueDepth, m.optedIn, m.verified, m.hardened, m.wlHardened, m.wlMissing, m.resync, m.swept)
 	return m
 }
