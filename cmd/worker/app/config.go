@@ -76,6 +76,9 @@ type Config struct {
 	// ResyncSelector restricts it to the namespaces it matches.
 	ResyncInterval time.Duration
 	ResyncSelector string
+	// WorkloadMetrics turns the resync's per-workload gauges on (one series
+	// per opted-in workload and gauge).
+	WorkloadMetrics bool
 	// SweepInterval and SweepOlderThan drive the left-over clone sweep.
 	SweepInterval  time.Duration
 	SweepOlderThan time.Duration
@@ -116,6 +119,7 @@ func DefaultConfig(command Command) Config {
 		Concurrency:       1,
 		MetricsAddr:       ":9090",
 		ResyncInterval:    5 * time.Minute,
+		WorkloadMetrics:   true,
 		SweepInterval:     10 * time.Minute,
 		SweepOlderThan:    time.Hour,
 		ShutdownGrace:     20 * time.Second,
@@ -169,6 +173,7 @@ func (c *Config) bindRun(fs *flag.FlagSet) {
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "address of /metrics, /healthz and /readyz (0 or empty = off)")
 	fs.DurationVar(&c.ResyncInterval, "resync-interval", c.ResyncInterval, "interval of the resync pass (0 = no resync, no coverage metrics)")
 	fs.StringVar(&c.ResyncSelector, "resync-namespace-selector", c.ResyncSelector, "label selector: resync only the opted-in namespaces that also match it (default all)")
+	fs.BoolVar(&c.WorkloadMetrics, "workload-metrics", c.WorkloadMetrics, "export the resync's per-workload gauges cinch_workload_hardened and cinch_workload_missing_checks (one series per opted-in workload each; false for large clusters)")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", c.SweepInterval, "interval of the left-over clone sweep")
 	fs.DurationVar(&c.SweepOlderThan, "sweep-older-than", c.SweepOlderThan, "age from which a clone counts as left over")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", c.ShutdownGrace, "time a running job may go on after SIGTERM before it is cancelled and returned to the queue")

@@ -90,7 +90,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return stop(err)
 	}
 	pub := jobs.NewPublisher(js, jobs.PublisherOptions{Stream: cfg.Stream.Name, Timeout: 2 * time.Second})
-	resync := worker.NewResyncer(st.cs, pub, st.writer, cfg.ResyncInterval, m, worker.WithNamespaceSelector(cfg.ResyncSelector))
+	resync := worker.NewResyncer(st.cs, pub, st.writer, cfg.ResyncInterval, m, worker.WithNamespaceSelector(cfg.ResyncSelector), worker.WithWorkloadMetrics(cfg.WorkloadMetrics))
 	var sweepable worker.CloneSweeper = st.cloner
 	if len(cfg.CloneLabels) > 0 {
 		if sweepable, err = worker.NewScopedSweeper(st.cs, st.cloner, cfg.CloneLabels); err != nil {
