@@ -29,25 +29,26 @@ import (
 )
 
 var modes = map[string]func() error{
-	"fine":       func() error { return loop(nil) },
-	"write-root": func() error { return loop(writeFile("/var/lib/scenario/state")) },
-	"tmp-writer": func() error { return loop(writeFile("/tmp/scenario/state")) },
-	"chown":      func() error { return loop(chownFile) },
-	"setuid":     func() error { return loop(viaSetuid) },
-	"need-root":  needRoot,
-	"bind-80":    func() error { return serve(":80", nil) },
-	"conn-spool": connSpool,
-	"http-500":   http500,
-	"suid-check": suidCheck,
-	"fragile":    fragile,
-	"api-reader": apiReader,
+	"fine":         func() error { return loop(nil) },
+	"write-root":   func() error { return loop(writeFile("/var/lib/scenario/state")) },
+	"tmp-writer":   func() error { return loop(writeFile("/tmp/scenario/state")) },
+	"chown":        func() error { return loop(chownFile) },
+	"startup-warn": startupWarn,
+	"setuid":       func() error { return loop(viaSetuid) },
+	"need-root":    needRoot,
+	"bind-80":      func() error { return serve(":80", nil) },
+	"conn-spool":   connSpool,
+	"http-500":     http500,
+	"suid-check":   suidCheck,
+	"fragile":      fragile,
+	"api-reader":   apiReader,
 }
 
 func main() {
 	log.SetFlags(0)
 	log.SetOutput(os.Stdout)
 	if len(os.Args) != 2 || modes[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: scenario fine|write-root|tmp-writer|chown|setuid|need-root|bind-80|conn-spool|http-500|fragile|api-reader")
+		fmt.Fprintln(os.Stderr, "usage: scenario fine|write-root|tmp-writer|chown|startup-warn|setuid|need-root|bind-80|conn-spool|http-500|fragile|api-reader")
 		os.Exit(2)
 	}
 	if err := modes[os.Args[1]](); err != nil {
@@ -121,6 +122,22 @@ func chownFile() error {
 		return err
 	}
 	return os.Chown(p, 1234, 1234)
+}
+
+// startupWarn hands a PID file to another owner once at start-up, as real
+// servers do, and only warns when that is not permitted (no CAP_CHOWN, or
+// not root): the warning appears once, at start-up, and the program keeps
+// serving as before. A harmless log line, for cinch.dev/ignore-logs.
+func startupWarn() error {
+	const p = "/tmp/scenario.pid"
+	_ = os.Remove(p)
+	if err := os.WriteFile(p, []byte(fmt.Sprint(os.Getpid())), 0o644); err != nil {
+		return err
+	}
+	if err := os.Chown(p, 1234, 1234); err != nil {
+		logf("warning: %v (continuing)", err)
+	}
+	return loop(nil)
 }
 
 // viaSetuid runs the setuid-root copy of this program, which succeeds only if
