@@ -289,7 +289,7 @@ func (h *Handler) harden(ctx context.Context, ns string, wls []results.Workload,
 			return
 		}
 		if err := h.writer.Event(ctx, wl.Ref, wl.UID, typ, reason, msg); err != nil {
-			log.Error(err, "event", "reason", reason, "workload", wl.Ref.String())
+			log.Error(err, "event", "reason", reason, "workload", wl.String())
 		}
 	}
 	var run []results.Workload
@@ -408,7 +408,7 @@ func (h *Handler) resetPending(ctx context.Context, run []results.Workload) {
 	for _, wl := range run {
 		if err := h.writer.SetStatus(wctx, wl.Ref, wl.UID, wl.Hash, hardening.StatusPending); err != nil &&
 			!errors.Is(err, results.ErrGone) && !errors.Is(err, results.ErrSuperseded) {
-			logr.FromContextOrDiscard(ctx).Error(err, "reset status to Pending", "workload", wl.Ref.String())
+			logr.FromContextOrDiscard(ctx).Error(err, "reset status to Pending", "workload", wl.String())
 		}
 	}
 }
@@ -425,10 +425,10 @@ func (h *Handler) runFailed(ctx context.Context, run []results.Workload, write b
 		_, cause := h.writer.Current(wctx, wl.Ref, wl.UID, wl.Hash)
 		switch {
 		case errors.Is(cause, results.ErrGone):
-			log.Info("workload gone during the run; nothing written", "workload", wl.Ref.String(), "err", err.Error())
+			log.Info("workload gone during the run; nothing written", "workload", wl.String(), "err", err.Error())
 			outs[wl.Ref] = OutcomeGone
 		case errors.Is(cause, results.ErrSuperseded):
-			log.Info("pod template changed during the run", "workload", wl.Ref.String(), "err", err.Error())
+			log.Info("pod template changed during the run", "workload", wl.String(), "err", err.Error())
 			outs[wl.Ref] = OutcomeSuperseded
 			if write {
 				// Superseded when the template is still another one; should

@@ -64,10 +64,10 @@ func ParseCapabilityTrial(t *corev1.PodTemplateSpec, trial string) (CapabilityTr
 		return CapabilityTrialInfo{}, false
 	}
 	var info CapabilityTrialInfo
-	switch {
-	case suffix == "none":
+	switch suffix {
+	case "none":
 		info.Step = CapabilityAttribution
-	case suffix == "need":
+	case "need":
 		info.Step = CapabilityNeeded
 	default:
 		steps := []struct {

@@ -425,10 +425,10 @@ func gapVariable(tpl, toks []string, at gapAlign) bool {
 // training, a line of another length does not grow an enumeration).
 func (d *Drain) fits(c *cluster, i int, l string) bool {
 	t := c.tokens[i]
-	switch {
-	case t == l:
+	switch t {
+	case l:
 		return true
-	case t == Wildcard:
+	case Wildcard:
 		for k := range c.enums {
 			if e := &c.enums[k]; e.pos == i {
 				return !e.closed() || e.has(l)
