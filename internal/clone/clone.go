@@ -64,6 +64,10 @@ type Options struct {
 	NamePrefix string
 	// Labels are added to every clone namespace (never the opt-in label).
 	Labels map[string]string
+	// StartWait bounds the wait for a workload's dependencies to become
+	// Ready before the workload itself starts (CreateWith's after);
+	// DefaultStartWait when zero.
+	StartWait time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -126,6 +130,9 @@ func New(cs kubernetes.Interface, opts Options) *Cloner {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.StartWait <= 0 {
+		opts.StartWait = DefaultStartWait
+	}
 	return &Cloner{cs: cs, opts: opts}
 }
 
@@ -182,7 +189,7 @@ func (c *Cloner) getTarget(ctx context.Context, ns string, ref Ref, tmpl *corev1
 // the target workload's pod template. On failure it deletes what it made.
 func (c *Cloner) Create(ctx context.Context, src Source, trial string, tmpl *corev1.PodTemplateSpec) (*Clone, error) {
 	ref := Ref{Kind: src.Kind, Name: src.Name}
-	cl, err := c.CreateWith(ctx, src.Namespace, trial, map[Ref]*corev1.PodTemplateSpec{ref: tmpl})
+	cl, err := c.CreateWith(ctx, src.Namespace, trial, map[Ref]*corev1.PodTemplateSpec{ref: tmpl}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -192,9 +199,13 @@ func (c *Cloner) Create(ctx context.Context, src Source, trial string, tmpl *cor
 
 // CreateWith makes a fresh clone of namespace ns for one trial: every
 // workload of ns runs in it, those in templates with the given pod
-// template (also when a controller owns them). On failure it deletes what
-// it made.
-func (c *Cloner) CreateWith(ctx context.Context, ns, trial string, templates map[Ref]*corev1.PodTemplateSpec) (*Clone, error) {
+// template (also when a controller owns them). The workloads of templates
+// start after their dependencies (after[w] are those of w): the unmodified
+// ones first, then the modified ones in dependency order, each once the
+// pods it depends on are Ready or Options.StartWait has passed, so a
+// client does not race its server's start-up in one trial and not in
+// another. On failure it deletes what it made.
+func (c *Cloner) CreateWith(ctx context.Context, ns, trial string, templates map[Ref]*corev1.PodTemplateSpec, after map[Ref][]Ref) (*Clone, error) {
 	if len(templates) == 0 {
 		return nil, errors.New("create clone: no workload to run")
 	}
@@ -230,7 +241,7 @@ func (c *Cloner) CreateWith(ctx context.Context, ns, trial string, templates map
 	cl := &Clone{Namespace: cns.Name, CreatedAt: now}
 	log := logr.FromContextOrDiscard(ctx).WithValues("source", what, "clone", cns.Name)
 
-	if err := c.populate(ctx, ns, cns, targets, cl); err != nil {
+	if err := c.populate(ctx, ns, cns, targets, after, cl); err != nil {
 		// Clean up even when ctx is what failed.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
@@ -288,7 +299,7 @@ func (c *Cloner) createNamespace(ctx context.Context, srcNS *corev1.Namespace, r
 
 // populate copies the source namespace's objects into ns and runs the
 // targets with their templates; it fills in cl's workloads and pods.
-func (c *Cloner) populate(ctx context.Context, src string, ns *corev1.Namespace, targets []target, cl *Clone) error {
+func (c *Cloner) populate(ctx context.Context, src string, ns *corev1.Namespace, targets []target, after map[Ref][]Ref, cl *Clone) error {
 	if c.opts.DenyEgress {
 		if err := c.createEgressPolicy(ctx, ns.Name); err != nil {
 			return err
@@ -326,18 +337,35 @@ func (c *Cloner) populate(ctx context.Context, src string, ns *corev1.Namespace,
 	if err := c.copyWorkloads(ctx, src, ns.Name, skip, perDS, cl); err != nil {
 		return fmt.Errorf("copy workloads: %w", err)
 	}
+	want := map[Ref]int{}
+	for r := range cl.Workloads {
+		want[r] = c.podsOf(r.Kind, perDS)
+	}
 	for _, t := range targets {
-		if err := c.createTarget(ctx, ns.Name, t); err != nil {
-			return fmt.Errorf("create target %s: %w", t.ref, err)
-		}
 		cl.Workloads[t.ref] = t.sel
-		if t.ds != nil {
-			cl.Pods += perDS
-		} else {
-			cl.Pods += int(c.opts.Replicas)
+		want[t.ref] = c.podsOf(t.ref.Kind, perDS)
+		cl.Pods += want[t.ref]
+	}
+	deadline := c.opts.Now().Add(c.opts.StartWait)
+	for _, wave := range startWaves(targets, after) {
+		if err := c.waitReady(ctx, ns.Name, awaited(wave, after, cl), want, cl.Workloads, deadline); err != nil {
+			return fmt.Errorf("wait for dependencies: %w", err)
+		}
+		for _, t := range wave {
+			if err := c.createTarget(ctx, ns.Name, t); err != nil {
+				return fmt.Errorf("create target %s: %w", t.ref, err)
+			}
 		}
 	}
 	return nil
+}
+
+// podsOf is how many pods a clone runs for a workload of kind.
+func (c *Cloner) podsOf(kind string, perDS int) int {
+	if kind == KindDaemonSet {
+		return perDS
+	}
+	return int(c.opts.Replicas)
 }
 
 // daemonPods is how many pods a DaemonSet runs: one per schedulable node.

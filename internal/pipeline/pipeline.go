@@ -60,12 +60,22 @@ type Clone struct {
 	Ref any
 }
 
+// CloneSpec is what one trial clone runs: every workload of the namespace,
+// those named in Templates with that pod template.
+type CloneSpec struct {
+	Templates map[Ref]*corev1.PodTemplateSpec
+	// StartAfter holds, for a workload of Templates, the workloads it
+	// depends on: they start first and get time to become Ready, so a
+	// client never races its server's start-up in one trial and not in
+	// another (a new "connection refused" line is noise, not a verdict).
+	StartAfter map[Ref][]Ref
+}
+
 // Cloner creates and deletes the throw-away namespace clone of one trial.
 // The worker binds it to internal/clone.
 type Cloner interface {
-	// Create clones namespace ns for one trial. Every workload of ns runs
-	// in the clone; those named in templates run with that pod template.
-	Create(ctx context.Context, ns, trial string, templates map[Ref]*corev1.PodTemplateSpec) (Clone, error)
+	// Create clones namespace ns for one trial, as spec says.
+	Create(ctx context.Context, ns, trial string, spec CloneSpec) (Clone, error)
 	// Delete removes the clone; it must be safe to call after a failed or
 	// cancelled Create returned a Clone.
 	Delete(ctx context.Context, c Clone) error

@@ -107,11 +107,20 @@ type fakeCloner struct {
 	// deleteFails makes that many Delete calls fail first (the API server
 	// restarting).
 	deleteFails int
+	// startAfter is the union of every clone's StartAfter.
+	startAfter map[Ref][]Ref
 }
 
-func (f *fakeCloner) Create(_ context.Context, ns, trial string, templates map[Ref]*corev1.PodTemplateSpec) (Clone, error) {
+func (f *fakeCloner) Create(_ context.Context, ns, trial string, spec CloneSpec) (Clone, error) {
+	templates := spec.Templates
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	for r, deps := range spec.StartAfter {
+		if f.startAfter == nil {
+			f.startAfter = map[Ref][]Ref{}
+		}
+		f.startAfter[r] = deps
+	}
 	f.created = append(f.created, trial)
 	f.alive++
 	f.peak = max(f.peak, f.alive)
@@ -560,12 +569,15 @@ func TestRunNamespaceAttribution(t *testing.T) {
 		per:   map[string]behaviour{"backend": needRoot, "frontend": toleratesAll},
 		needs: map[string]need{"frontend": {on: "backend", working: true}},
 	}
-	p, err := New(testConfig(StrategyFrugal), &fakeCloner{}, rec, nil)
+	cl := &fakeCloner{}
+	p, err := New(testConfig(StrategyFrugal), cl, rec, nil)
 	require.NoError(t, err)
 	wls := namespaceOf("frontend", "backend")
 	wls[0].DependsOn = []Ref{dep("backend")}
 	nr, err := p.RunNamespace(t.Context(), "ns", wls, nil)
 	require.NoError(t, err)
+	assert.Equal(t, map[Ref][]Ref{dep("frontend"): {dep("backend")}, dep("backend"): {}}, cl.startAfter,
+		"every clone starts the backend before the frontend")
 	front, back := nr.Workloads[0], nr.Workloads[1]
 	assert.Equal(t, OutcomeVerified, front.Outcome, front.Reason)
 	assert.Equal(t, allChecks(), front.Passed, "the backend's failure is not the frontend's")

@@ -316,11 +316,15 @@ func (s *run) exec(ctx context.Context, j *cloneJob) (ev done) {
 	}
 	log := s.log.WithValues("trial", j.label)
 	ev.started = s.p.now()
-	templates := make(map[Ref]*corev1.PodTemplateSpec, len(j.slots))
-	for _, sl := range j.slots {
-		templates[sl.m.ref] = sl.trial.Template
+	spec := CloneSpec{
+		Templates:  make(map[Ref]*corev1.PodTemplateSpec, len(j.slots)),
+		StartAfter: make(map[Ref][]Ref, len(j.slots)),
 	}
-	cl, err := s.p.cloner.Create(ctx, s.ns, j.label, templates)
+	for _, sl := range j.slots {
+		spec.Templates[sl.m.ref] = sl.trial.Template
+		spec.StartAfter[sl.m.ref] = sortedRefs(sl.m.deps)
+	}
+	cl, err := s.p.cloner.Create(ctx, s.ns, j.label, spec)
 	s.cloneUp(cl.Pods)
 	defer func() {
 		if derr := s.p.deleteClone(ctx, cl); derr != nil {
@@ -885,4 +889,14 @@ func refsOf(ms []*member) string {
 		refs[i] = m.ref
 	}
 	return joinRefs(refs)
+}
+
+// sortedRefs lists a set of workloads in a stable order.
+func sortedRefs(set map[Ref]bool) []Ref {
+	out := make([]Ref, 0, len(set))
+	for r := range set {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b Ref) int { return strings.Compare(a.String(), b.String()) })
+	return out
 }

@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/cinch-dev/cinch/internal/clone"
 	"github.com/cinch-dev/cinch/internal/jobs"
 	"github.com/cinch-dev/cinch/internal/pipeline"
 	"github.com/cinch-dev/cinch/internal/pipeline/kube"
@@ -58,6 +59,9 @@ type Config struct {
 	Verbosity int
 	// ReadyTimeout is how long a trial waits for its first Ready pod.
 	ReadyTimeout time.Duration
+	// StartWait bounds how long a clone waits for a workload's
+	// dependencies to become Ready before it starts the workload.
+	StartWait time.Duration
 	// CloneLabels are added to every clone namespace; the daemon's sweeper
 	// then sweeps only clones carrying them.
 	CloneLabels map[string]string
@@ -116,6 +120,7 @@ func DefaultConfig(command Command) Config {
 		MaxPods:           p.MaxPods,
 		Stagger:           p.Stagger,
 		ReadyTimeout:      kube.DefaultReadyTimeout,
+		StartWait:         clone.DefaultStartWait,
 		Concurrency:       1,
 		MetricsAddr:       ":9090",
 		ResyncInterval:    5 * time.Minute,
@@ -143,6 +148,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Stagger, "baseline-stagger", c.Stagger, "delay of the second baseline")
 	fs.StringVar(&c.Node, "node", c.Node, "restrict kubelet stats to this node (optional)")
 	fs.IntVar(&c.Verbosity, "v", c.Verbosity, "log verbosity")
+	fs.DurationVar(&c.StartWait, "start-wait", c.StartWait, "how long a trial clone waits for a workload's dependencies (the workloads whose Services it names) to become Ready before it starts the workload")
 	fs.DurationVar(&c.ReadyTimeout, "ready-timeout", c.ReadyTimeout, "how long a trial waits for its first Ready pod before it is recorded as never Ready")
 	fs.Func("clone-labels", "labels k=v,... on every clone namespace; the sweeper then deletes only clones carrying them (one set per installation sharing a cluster)", func(s string) error {
 		m, err := labels.ConvertSelectorToLabelsMap(s)
@@ -280,6 +286,9 @@ func (c Config) Pipeline() (pipeline.Config, error) {
 		return cfg, err
 	}
 	cfg.Strategy, cfg.Duration, cfg.MaxClones, cfg.MaxPods, cfg.Stagger = st, c.RecordingDuration, c.MaxClones, c.MaxPods, c.Stagger
+	if c.StartWait <= 0 {
+		return cfg, fmt.Errorf("--start-wait %s must be positive", c.StartWait)
+	}
 	if c.ReadyTimeout <= 0 {
 		return cfg, fmt.Errorf("--ready-timeout %s must be positive", c.ReadyTimeout)
 	}

@@ -50,6 +50,7 @@ func newStack(c Config, reg prometheus.Registerer) (*stack, error) {
 	}
 	copts := clone.DefaultOptions()
 	copts.Labels = c.CloneLabels
+	copts.StartWait = c.StartWait
 	cl := clone.New(cs, copts)
 	rec := signals.NewRecorder(cs, signals.Options{Node: c.Node})
 	p, err := pipeline.New(pcfg, kube.Cloner{C: cl}, kube.Recorder{CS: cs, R: rec, ReadyTimeout: c.ReadyTimeout}, pipeline.NewMetrics(reg))

@@ -26,12 +26,18 @@ type Cloner struct{ C *clone.Cloner }
 var _ pipeline.Cloner = Cloner{}
 
 // Create clones namespace ns with the given pod templates.
-func (a Cloner) Create(ctx context.Context, ns, trial string, templates map[pipeline.Ref]*corev1.PodTemplateSpec) (pipeline.Clone, error) {
-	tm := make(map[clone.Ref]*corev1.PodTemplateSpec, len(templates))
-	for r, t := range templates {
-		tm[clone.Ref{Kind: r.Kind, Name: r.Name}] = t
+func (a Cloner) Create(ctx context.Context, ns, trial string, spec pipeline.CloneSpec) (pipeline.Clone, error) {
+	tm := make(map[clone.Ref]*corev1.PodTemplateSpec, len(spec.Templates))
+	for r, t := range spec.Templates {
+		tm[clone.Ref(r)] = t
 	}
-	cl, err := a.C.CreateWith(ctx, ns, trial, tm)
+	after := make(map[clone.Ref][]clone.Ref, len(spec.StartAfter))
+	for r, deps := range spec.StartAfter {
+		for _, d := range deps {
+			after[clone.Ref(r)] = append(after[clone.Ref(r)], clone.Ref(d))
+		}
+	}
+	cl, err := a.C.CreateWith(ctx, ns, trial, tm, after)
 	if cl == nil {
 		return pipeline.Clone{}, err
 	}

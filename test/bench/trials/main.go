@@ -131,7 +131,7 @@ type miniCloner struct{ cs kubernetes.Interface }
 
 var _ pipeline.Cloner = (*miniCloner)(nil)
 
-func (m *miniCloner) Create(ctx context.Context, ns, trial string, templates map[pipeline.Ref]*corev1.PodTemplateSpec) (pipeline.Clone, error) {
+func (m *miniCloner) Create(ctx context.Context, ns, trial string, spec pipeline.CloneSpec) (pipeline.Clone, error) {
 	name := fmt.Sprintf("bench-%s-%s", trial, rand.String(5))
 	cl := pipeline.Clone{Namespace: name, CreatedAt: time.Now(), Selectors: map[pipeline.Ref]labels.Selector{}}
 	_, err := m.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
@@ -141,7 +141,7 @@ func (m *miniCloner) Create(ctx context.Context, ns, trial string, templates map
 		return pipeline.Clone{}, err
 	}
 	one := int32(1)
-	for ref, tmpl := range templates {
+	for ref, tmpl := range spec.Templates {
 		d := &appsv1.Deployment{
 			ObjectMeta: metav1.ObjectMeta{Name: ref.Name},
 			Spec: appsv1.DeploymentSpec{
