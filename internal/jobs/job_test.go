@@ -81,7 +81,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 
 func TestEncodeRejectsInvalid(t *testing.T) {
 	j := validJob()
-	j.Kind = "CronJob"
+	j.Kind = "ReplicaSet"
 	_, err := Encode(j)
 	assert.ErrorIs(t, err, ErrInvalid)
 }

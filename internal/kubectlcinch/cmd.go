@@ -136,7 +136,7 @@ func (a *App) Command() *cobra.Command {
   kubectl cinch diff KIND/NAME
   kubectl cinch apply KIND/NAME [--dry-run=client|server]
 
-KIND: ` + strings.Join(hardening.Kinds(), ", ") + ` (or deploy, sts, ds).
+KIND: ` + strings.Join(hardening.Kinds(), ", ") + ` (or deploy, sts, ds, cj).
 Exit codes: 0 ok; 1 error; 2 status --fail-below: a workload below the level,
 diff: differences, apply: refused; 3 status --fail-below: undecided (no result yet).`,
 		SilenceUsage:  true,

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -60,6 +61,18 @@ var kinds = []kind{
 		Resource: appsv1.SchemeGroupVersion.WithResource("daemonsets"),
 		Aliases:  []string{"daemonset", "daemonsets", "ds", "daemonset.apps", "daemonsets.apps"},
 		Schema:   func() runtime.Object { return &appsv1.DaemonSet{} },
+	},
+	{
+		Name:     hardening.KindJob,
+		Resource: batchv1.SchemeGroupVersion.WithResource("jobs"),
+		Aliases:  []string{"job", "jobs", "job.batch", "jobs.batch"},
+		Schema:   func() runtime.Object { return &batchv1.Job{} },
+	},
+	{
+		Name:     hardening.KindCronJob,
+		Resource: batchv1.SchemeGroupVersion.WithResource("cronjobs"),
+		Aliases:  []string{"cronjob", "cronjobs", "cj", "cronjob.batch", "cronjobs.batch"},
+		Schema:   func() runtime.Object { return &batchv1.CronJob{} },
 	},
 }
 

@@ -1,5 +1,7 @@
 package hardening
 
+import "slices"
+
 // The user-facing contract of Cinch: every label, annotation and workload
 // kind that users set or read, or find on the objects Cinch creates, is
 // declared in this file and nowhere else. These names are stable; see the
@@ -63,24 +65,74 @@ const (
 	AnnotationEnforcedTemplateHash = "cinch.dev/enforced-template-hash"
 )
 
-// Workload kinds Cinch hardens (apps/v1), as jobs, clone sources and Events
-// name them.
+// Workload kinds Cinch hardens, as jobs, clone sources and Events name them.
 const (
 	KindDeployment  = "Deployment"
 	KindStatefulSet = "StatefulSet"
 	KindDaemonSet   = "DaemonSet"
+	KindJob         = "Job"
+	KindCronJob     = "CronJob"
 )
 
+// WorkloadKind describes one kind Cinch hardens: the one place that knows
+// its API group, resource and where it keeps its pod template.
+type WorkloadKind struct {
+	// Name is the kind (KindDeployment, ...).
+	Name string
+	// Group and Version of its API (apps/v1, batch/v1).
+	Group, Version string
+	// Resource is its plural resource name (deployments).
+	Resource string
+	// TemplatePath is where it keeps its pod template, as field names from
+	// the object's root (spec, template).
+	TemplatePath []string
+	// Batch kinds run to completion (Job, CronJob): a trial runs the pod
+	// template as a Job until it completes or fails, and is judged by how
+	// it ends, not by readiness or service answers.
+	Batch bool
+}
+
+// APIVersion is the kind's group/version (apps/v1).
+func (k WorkloadKind) APIVersion() string { return k.Group + "/" + k.Version }
+
+var workloadKinds = []WorkloadKind{
+	{Name: KindDeployment, Group: "apps", Version: "v1", Resource: "deployments", TemplatePath: []string{"spec", "template"}},
+	{Name: KindStatefulSet, Group: "apps", Version: "v1", Resource: "statefulsets", TemplatePath: []string{"spec", "template"}},
+	{Name: KindDaemonSet, Group: "apps", Version: "v1", Resource: "daemonsets", TemplatePath: []string{"spec", "template"}},
+	{Name: KindJob, Group: "batch", Version: "v1", Resource: "jobs", TemplatePath: []string{"spec", "template"}, Batch: true},
+	{Name: KindCronJob, Group: "batch", Version: "v1", Resource: "cronjobs", TemplatePath: []string{"spec", "jobTemplate", "spec", "template"}, Batch: true},
+}
+
 // Kinds lists the workload kinds Cinch hardens.
-func Kinds() []string { return []string{KindDeployment, KindStatefulSet, KindDaemonSet} }
+func Kinds() []string {
+	out := make([]string, len(workloadKinds))
+	for i, k := range workloadKinds {
+		out[i] = k.Name
+	}
+	return out
+}
+
+// LookupKind describes the workload kind named kind.
+func LookupKind(kind string) (WorkloadKind, bool) {
+	for _, k := range workloadKinds {
+		if k.Name == kind {
+			k.TemplatePath = slices.Clone(k.TemplatePath)
+			return k, true
+		}
+	}
+	return WorkloadKind{}, false
+}
 
 // KnownKind reports whether Cinch hardens workloads of kind.
 func KnownKind(kind string) bool {
-	switch kind {
-	case KindDeployment, KindStatefulSet, KindDaemonSet:
-		return true
-	}
-	return false
+	_, ok := LookupKind(kind)
+	return ok
+}
+
+// IsBatch reports whether kind runs to completion (Job, CronJob).
+func IsBatch(kind string) bool {
+	k, ok := LookupKind(kind)
+	return ok && k.Batch
 }
 
 // Describes reports whether the annotations ann hold the result for the pod

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestDescribes(t *testing.T) {
@@ -42,7 +43,18 @@ func TestKnownKind(t *testing.T) {
 	for _, k := range Kinds() {
 		assert.True(t, KnownKind(k), k)
 	}
-	for _, k := range []string{"", "Job", "CronJob", "ReplicaSet", "Pod", "deployment"} {
+	for _, k := range []string{"", "ReplicaSet", "Pod", "deployment", "job"} {
 		assert.False(t, KnownKind(k), k)
 	}
+	assert.Equal(t, []string{"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}, Kinds())
+	for k, batch := range map[string]bool{"Deployment": false, "DaemonSet": false, "Job": true, "CronJob": true, "Pod": false} {
+		assert.Equal(t, batch, IsBatch(k), k)
+	}
+	cj, ok := LookupKind(KindCronJob)
+	require.True(t, ok)
+	assert.Equal(t, "batch/v1", cj.APIVersion())
+	assert.Equal(t, []string{"spec", "jobTemplate", "spec", "template"}, cj.TemplatePath)
+	cj.TemplatePath[0] = "changed"
+	again, _ := LookupKind(KindCronJob)
+	assert.Equal(t, "spec", again.TemplatePath[0], "LookupKind hands out copies")
 }

@@ -13,10 +13,10 @@ import (
 
 // TemplatePath returns where a workload of kind keeps its pod template, as
 // field names from the object's root (e.g. spec, template), for the kinds
-// StrategicMergePatch supports.
+// Cinch hardens.
 func TemplatePath(kind string) ([]string, bool) {
-	p, ok := templatePath[kind]
-	return slices.Clone(p), ok
+	k, ok := LookupKind(kind)
+	return k.TemplatePath, ok
 }
 
 // CapabilityStep is the step of the capability add-back search (see

@@ -14,29 +14,18 @@ import (
 // ErrUnsupportedKind is returned for a workload kind Cinch cannot patch.
 var ErrUnsupportedKind = errors.New("unsupported workload kind")
 
-// templatePath is where each kind keeps its pod template.
-var templatePath = map[string][]string{
-	"Deployment":  {"spec", "template"},
-	"StatefulSet": {"spec", "template"},
-	"DaemonSet":   {"spec", "template"},
-	"ReplicaSet":  {"spec", "template"},
-	"Job":         {"spec", "template"},
-	"CronJob":     {"spec", "jobTemplate", "spec", "template"},
-}
-
 type containerPatch struct {
 	Name            string                  `json:"name"`
 	SecurityContext *corev1.SecurityContext `json:"securityContext"`
 }
 
 // StrategicMergePatch returns a strategic-merge patch that sets rec's
-// securityContexts on a workload of the given kind (Deployment, StatefulSet,
-// DaemonSet, ReplicaSet, Job, CronJob). Containers are merged by name, so
+// securityContexts on a workload of the given kind (see Kinds). Containers are merged by name, so
 // the patch touches nothing but the securityContexts it names; since rec
 // holds complete securityContexts (existing settings included), replacing
 // list fields such as capabilities.drop loses nothing.
 func StrategicMergePatch(kind string, rec Recommendation) ([]byte, error) {
-	path, ok := templatePath[kind]
+	path, ok := TemplatePath(kind)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnsupportedKind, kind)
 	}
