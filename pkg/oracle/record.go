@@ -19,6 +19,9 @@ type Recording struct {
 	// Probes are the answers of the workload's declared ports to a minimal
 	// client (TC-05), in the order they were taken.
 	Probes []ProbeObservation
+	// Batch is how the run ended, for a run-to-completion workload (a Job
+	// or CronJob); nil for the others.
+	Batch *BatchRun `json:",omitempty"`
 }
 
 // PodObservation is what was seen of one pod over the run.

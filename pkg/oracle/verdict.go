@@ -157,6 +157,10 @@ type Evidence struct {
 
 // Judge compares one trial with its two baselines. It is deterministic and
 // pure. TC-01..TC-03 and TC-05 are hard; TC-04 is advisory.
+//
+// A run-to-completion workload (a Job or CronJob: the recordings have
+// Batch) is judged by how it ends: TC-01 asks for the baselines' outcome
+// and no more retries; readiness and service answers do not apply.
 func Judge(cfg Config, baselines [2]Recording, trial Recording) Verdict {
 	tests := []TestResult{
 		judgeStability(baselines, trial, false),
@@ -164,6 +168,11 @@ func Judge(cfg Config, baselines [2]Recording, trial Recording) Verdict {
 		CompareLogs(cfg, baselines, trial).Result(),
 		CompareResources(cfg, baselines, trial).Result(),
 		CompareServices(cfg, baselines, trial).Result(),
+	}
+	if isBatch(baselines, trial) {
+		tests[0] = judgeBatch(baselines, trial)
+		tests[1] = notApplicable(TestReadiness, NameReadiness)
+		tests[4] = notApplicable(TestServices, NameServices)
 	}
 	v := Verdict{Pass: true, Tests: tests}
 	for _, t := range tests {

@@ -109,6 +109,11 @@ type Target struct {
 	// Prober, when set, actively checks the pods during the run (the
 	// extension point for service-answer probes). Use one Prober per Record.
 	Prober Prober
+	// Finished, when set, says how a run-to-completion workload's run
+	// stands (a Job: succeeded, failed or still running); it is asked after
+	// every poll, the recording ends as soon as it reports the run over,
+	// and its last answer is the recording's Batch.
+	Finished func(ctx context.Context) (run oracle.BatchRun, over bool, err error)
 }
 
 // Prober is the extension point for active checks of a run's pods (TC-05:
@@ -172,6 +177,7 @@ func (r *Recorder) Record(ctx context.Context, t Target, early func(partial orac
 		last      = start
 		blind     time.Duration // the longest stretch without a successful poll
 		nextStats time.Time
+		batch     *oracle.BatchRun
 		timer     = time.NewTimer(time.Hour)
 	)
 	timer.Stop()
@@ -215,6 +221,17 @@ func (r *Recorder) Record(ctx context.Context, t Target, early func(partial orac
 					break
 				}
 			}
+			if t.Finished != nil {
+				br, over, err := t.Finished(ctx)
+				if err != nil {
+					log.V(1).Info("Run state unavailable", "err", err)
+				} else {
+					batch = &br
+					if over {
+						break
+					}
+				}
+			}
 		}
 		if !now.Before(end) {
 			break
@@ -234,6 +251,12 @@ func (r *Recorder) Record(ctx context.Context, t Target, early func(partial orac
 	}
 
 	rec := ru.recording(last)
+	if t.Finished != nil {
+		if batch == nil {
+			batch = &oracle.BatchRun{Outcome: oracle.BatchUnfinished, Duration: rec.Duration}
+		}
+		rec.Batch = batch
+	}
 	err := ru.logs.capture(ctx, ru.tracker.currentPods(), true)
 	rec.Logs = ru.logs.result(ru.tracker.allPods())
 	if err != nil {

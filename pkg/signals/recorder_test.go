@@ -456,3 +456,38 @@ func TestRecordReadyTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordUntilFinished: a run-to-completion workload is recorded until
+// Finished reports it over, not for its whole duration, and its last answer
+// is the recording's Batch; one that never finishes is Unfinished.
+func TestRecordUntilFinished(t *testing.T) {
+	src := &fakeSource{polls: [][]corev1.Pod{{runningPod()}}, logs: map[string]string{"app": "done\n"}}
+	asked := 0
+	tg := target(time.Hour)
+	tg.Finished = func(context.Context) (oracle.BatchRun, bool, error) {
+		asked++
+		switch asked {
+		case 1:
+			return oracle.BatchRun{}, false, errors.New("connection refused")
+		case 2:
+			return oracle.BatchRun{Outcome: oracle.BatchUnfinished, Duration: time.Second}, false, nil
+		}
+		return oracle.BatchRun{Outcome: oracle.BatchSucceeded, Duration: 2 * time.Second}, true, nil
+	}
+	rec, err := testRecorder(src, Options{}).Record(t.Context(), tg, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 3, asked)
+	assert.Equal(t, &oracle.BatchRun{Outcome: oracle.BatchSucceeded, Duration: 2 * time.Second}, rec.Batch)
+	assert.Equal(t, []oracle.LogStream{{Pod: "web-6d4cf56db6-abcde", Container: "app", Lines: []string{"done"}}}, rec.Logs)
+
+	tg = target(20 * time.Millisecond)
+	tg.Finished = func(context.Context) (oracle.BatchRun, bool, error) { return oracle.BatchRun{}, false, errors.New("gone") }
+	rec, err = testRecorder(src, Options{}).Record(t.Context(), tg, nil)
+	require.NoError(t, err)
+	require.NotNil(t, rec.Batch)
+	assert.Equal(t, oracle.BatchUnfinished, rec.Batch.Outcome)
+
+	rec, err = testRecorder(src, Options{}).Record(t.Context(), target(time.Millisecond), nil)
+	require.NoError(t, err)
+	assert.Nil(t, rec.Batch, "a service has no batch result")
+}
