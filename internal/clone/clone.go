@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -142,13 +143,18 @@ type target struct {
 	deploy *appsv1.Deployment
 	sts    *appsv1.StatefulSet
 	ds     *appsv1.DaemonSet
-	sel    labels.Selector
-	tmpl   *corev1.PodTemplateSpec
+	// job is the Job a batch target (Job, CronJob) runs as.
+	job  *batchv1.Job
+	sel  labels.Selector
+	tmpl *corev1.PodTemplateSpec
 }
 
 func (c *Cloner) getTarget(ctx context.Context, ns string, ref Ref, tmpl *corev1.PodTemplateSpec) (target, error) {
-	apps := c.cs.AppsV1()
 	t := target{ref: ref, tmpl: tmpl}
+	if hardening.IsBatch(ref.Kind) {
+		return t, c.batchTarget(ctx, ns, &t)
+	}
+	apps := c.cs.AppsV1()
 	var sel *metav1.LabelSelector
 	var err error
 	switch ref.Kind {
@@ -362,8 +368,11 @@ func (c *Cloner) populate(ctx context.Context, src string, ns *corev1.Namespace,
 
 // podsOf is how many pods a clone runs for a workload of kind.
 func (c *Cloner) podsOf(kind string, perDS int) int {
-	if kind == KindDaemonSet {
+	switch {
+	case kind == KindDaemonSet:
 		return perDS
+	case hardening.IsBatch(kind):
+		return 1
 	}
 	return int(c.opts.Replicas)
 }

@@ -313,9 +313,10 @@ func daemonSet(o *appsv1.DaemonSet, ns string) *appsv1.DaemonSet {
 	return &appsv1.DaemonSet{ObjectMeta: cleanMeta(o.ObjectMeta, ns), Spec: *o.Spec.DeepCopy()}
 }
 
-// copyWorkloads copies the namespace's workloads but those in skip (the
-// targets) and those a controller owns, and records each copy's selector
-// and pods in cl.
+// copyWorkloads copies the namespace's long-running workloads but those in
+// skip (the targets) and those a controller owns, and records each copy's
+// selector and pods in cl. Jobs and CronJobs are never copied: a clone runs
+// a batch workload only as a target (batchTarget).
 func (c *Cloner) copyWorkloads(ctx context.Context, from, to string, skip map[Ref]bool, perDS int, cl *Clone) error {
 	apps := c.cs.AppsV1()
 	keep := func(kind string, m *metav1.ObjectMeta) bool {
@@ -390,6 +391,8 @@ func (c *Cloner) createTarget(ctx context.Context, to string, t target) error {
 		n := daemonSet(t.ds, to)
 		n.Spec.Template = *t.tmpl.DeepCopy()
 		_, err = apps.DaemonSets(to).Create(ctx, n, metav1.CreateOptions{})
+	case t.job != nil:
+		_, err = c.cs.BatchV1().Jobs(to).Create(ctx, trialJob(t.job, t.ref, to, t.tmpl), metav1.CreateOptions{})
 	default:
 		err = fmt.Errorf("%w: %q", ErrUnsupportedKind, t.ref.Kind)
 	}

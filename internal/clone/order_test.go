@@ -97,7 +97,9 @@ func TestCreateWithStartsDependenciesFirst(t *testing.T) {
 						ObjectMeta: metav1.ObjectMeta{Name: d.Name + "-1", Namespace: a.GetNamespace(), Labels: d.Spec.Template.Labels},
 						Status:     corev1.PodStatus{Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
 					}
-					go func() { _, _ = cs.CoreV1().Pods(pod.Namespace).Create(context.Background(), pod, metav1.CreateOptions{}) }()
+					go func() {
+						_, _ = cs.CoreV1().Pods(pod.Namespace).Create(context.Background(), pod, metav1.CreateOptions{})
+					}()
 				}
 				return false, nil, nil
 			})

@@ -65,6 +65,12 @@ type Config struct {
 	// CapacityRetryDelay is how long a clone whose pods could not be
 	// scheduled waits before it runs again (capacity is not a verdict).
 	CapacityRetryDelay time.Duration
+	// BatchTimeout bounds a run of a run-to-completion workload (Job,
+	// CronJob): the baselines run until their Job ends or BatchTimeout;
+	// a trial until its Job ends or 2 × the slower baseline + BatchMargin,
+	// BatchTimeout at most. R does not apply to them.
+	BatchTimeout time.Duration
+	BatchMargin  time.Duration
 	// DeleteTimeout bounds the deletion of one clone, retried while the API
 	// server does not answer; it runs on a fresh context so that a
 	// cancelled job still cleans up.
@@ -83,6 +89,8 @@ func DefaultConfig() Config {
 		MaxClones:          16,
 		MaxPods:            64,
 		CapacityRetryDelay: 15 * time.Second,
+		BatchTimeout:       10 * time.Minute,
+		BatchMargin:        30 * time.Second,
 		DeleteTimeout:      2 * time.Minute,
 		Oracle:             oracle.DefaultConfig(),
 		Hardening:          hardening.DefaultOptions(),
@@ -105,6 +113,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxClones < 0 || c.MaxPods < 0 {
 		errs = append(errs, fmt.Errorf("max clones %d and max pods %d must not be negative", c.MaxClones, c.MaxPods))
+	}
+	if c.BatchTimeout <= 0 || c.BatchMargin < 0 {
+		errs = append(errs, fmt.Errorf("batch timeout %s must be positive and batch margin %s not negative", c.BatchTimeout, c.BatchMargin))
 	}
 	if c.DeleteTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("delete timeout %s must be positive", c.DeleteTimeout))

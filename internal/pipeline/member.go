@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -190,9 +191,53 @@ func (m *member) recheckEarly() []string {
 	return again
 }
 
+// runLimit is how long a run of the member is recorded: R for a
+// long-running workload; for a run-to-completion one, until its Job ends,
+// bounded by the slower baseline's duration (see Config.BatchTimeout).
+func (m *member) runLimit(cfg Config, baseline bool) time.Duration {
+	if !hardening.IsBatch(m.ref.Kind) {
+		return cfg.Duration
+	}
+	if baseline || m.baselines == nil {
+		return cfg.BatchTimeout
+	}
+	var slowest time.Duration
+	for _, b := range m.baselines {
+		if b.Batch != nil {
+			slowest = max(slowest, b.Batch.Duration)
+		}
+	}
+	return min(cfg.BatchTimeout, 2*slowest+cfg.BatchMargin)
+}
+
+// unfinishedBaseline decides a run-to-completion member Failed when its Job
+// did not succeed in a baseline: a Job that fails unmodified cannot be
+// hardened, there is nothing to compare with.
+func (m *member) unfinishedBaseline() bool {
+	for _, name := range []string{hardening.TrialNameBaseline1, hardening.TrialNameBaseline2} {
+		b := m.baseRec[name].Batch
+		if b == nil || b.Outcome == oracle.BatchSucceeded {
+			continue
+		}
+		how := strings.ToLower(b.Outcome)
+		if b.Reason != "" {
+			how += " (" + b.Reason + ")"
+		}
+		m.decided, m.noReference = true, true
+		m.wants = nil
+		m.res = Result{Outcome: OutcomeFailed, Reason: fmt.Sprintf("the unmodified Job %s after %s in baseline %s: "+
+			"a Job that does not complete unmodified cannot be hardened; fix it first", how, b.Duration.Round(time.Second), name)}
+		return true
+	}
+	return false
+}
+
 // neverReady decides the member Failed when its pods never became Ready in
 // a baseline: there is no working reference to judge trials against.
 func (m *member) neverReady() bool {
+	if hardening.IsBatch(m.ref.Kind) {
+		return m.unfinishedBaseline()
+	}
 	for _, name := range []string{hardening.TrialNameBaseline1, hardening.TrialNameBaseline2} {
 		rec := m.baseRec[name]
 		if everReady(rec) {

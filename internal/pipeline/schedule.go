@@ -355,7 +355,7 @@ func (s *run) exec(ctx context.Context, j *cloneJob) (ev done) {
 					return fail
 				}
 			}
-			rec, err := s.p.recorder.Record(ctx, cl, sl.m.ref, s.p.cfg.Duration, earlyFn)
+			rec, err := s.p.recorder.Record(ctx, cl, sl.m.ref, s.runLimit(sl), earlyFn)
 			if err != nil {
 				errs[i] = fmt.Errorf("trial %s: record %s: %w", j.label, sl.m.ref, err)
 			}
@@ -490,7 +490,7 @@ func (s *run) baseline(ev done, share float64) {
 		m.baselines = &b
 		s.mu.Unlock()
 		if m.neverReady() {
-			s.log.Info("the unmodified workload never became Ready", "workload", m.ref.String())
+			s.log.Info("The unmodified workload is no working reference", "workload", m.ref.String(), "reason", m.res.Reason)
 		}
 	}
 	stashed := s.stashed
@@ -889,6 +889,13 @@ func refsOf(ms []*member) string {
 		refs[i] = m.ref
 	}
 	return joinRefs(refs)
+}
+
+// runLimit is how long the slot's run is recorded (member.runLimit).
+func (s *run) runLimit(sl slot) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sl.m.runLimit(s.p.cfg, sl.trial.Kind == hardening.TrialBaseline)
 }
 
 // sortedRefs lists a set of workloads in a stable order.

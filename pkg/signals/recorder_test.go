@@ -481,7 +481,9 @@ func TestRecordUntilFinished(t *testing.T) {
 	assert.Equal(t, []oracle.LogStream{{Pod: "web-6d4cf56db6-abcde", Container: "app", Lines: []string{"done"}}}, rec.Logs)
 
 	tg = target(20 * time.Millisecond)
-	tg.Finished = func(context.Context) (oracle.BatchRun, bool, error) { return oracle.BatchRun{}, false, errors.New("gone") }
+	tg.Finished = func(context.Context) (oracle.BatchRun, bool, error) {
+		return oracle.BatchRun{}, false, errors.New("gone")
+	}
 	rec, err = testRecorder(src, Options{}).Record(t.Context(), tg, nil)
 	require.NoError(t, err)
 	require.NotNil(t, rec.Batch)

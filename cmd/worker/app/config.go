@@ -59,6 +59,8 @@ type Config struct {
 	Verbosity int
 	// ReadyTimeout is how long a trial waits for its first Ready pod.
 	ReadyTimeout time.Duration
+	// BatchTimeout bounds a run of a Job or CronJob (pipeline.Config).
+	BatchTimeout time.Duration
 	// StartWait bounds how long a clone waits for a workload's
 	// dependencies to become Ready before it starts the workload.
 	StartWait time.Duration
@@ -121,6 +123,7 @@ func DefaultConfig(command Command) Config {
 		Stagger:           p.Stagger,
 		ReadyTimeout:      kube.DefaultReadyTimeout,
 		StartWait:         clone.DefaultStartWait,
+		BatchTimeout:      p.BatchTimeout,
 		Concurrency:       1,
 		MetricsAddr:       ":9090",
 		ResyncInterval:    5 * time.Minute,
@@ -148,6 +151,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Stagger, "baseline-stagger", c.Stagger, "delay of the second baseline")
 	fs.StringVar(&c.Node, "node", c.Node, "restrict kubelet stats to this node (optional)")
 	fs.IntVar(&c.Verbosity, "v", c.Verbosity, "log verbosity")
+	fs.DurationVar(&c.BatchTimeout, "batch-timeout", c.BatchTimeout, "the longest run of a Job or CronJob: baselines run until their Job ends or this; a trial until its Job ends, 2 × the slower baseline + 30s, or this")
 	fs.DurationVar(&c.StartWait, "start-wait", c.StartWait, "how long a trial clone waits for a workload's dependencies (the workloads whose Services it names) to become Ready before it starts the workload")
 	fs.DurationVar(&c.ReadyTimeout, "ready-timeout", c.ReadyTimeout, "how long a trial waits for its first Ready pod before it is recorded as never Ready")
 	fs.Func("clone-labels", "labels k=v,... on every clone namespace; the sweeper then deletes only clones carrying them (one set per installation sharing a cluster)", func(s string) error {
@@ -286,6 +290,7 @@ func (c Config) Pipeline() (pipeline.Config, error) {
 		return cfg, err
 	}
 	cfg.Strategy, cfg.Duration, cfg.MaxClones, cfg.MaxPods, cfg.Stagger = st, c.RecordingDuration, c.MaxClones, c.MaxPods, c.Stagger
+	cfg.BatchTimeout = c.BatchTimeout
 	if c.StartWait <= 0 {
 		return cfg, fmt.Errorf("--start-wait %s must be positive", c.StartWait)
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/cinch-dev/cinch/internal/clone"
 	"github.com/cinch-dev/cinch/internal/pipeline"
+	"github.com/cinch-dev/cinch/pkg/hardening"
 	"github.com/cinch-dev/cinch/pkg/oracle"
 	"github.com/cinch-dev/cinch/pkg/signals"
 )
@@ -83,6 +85,13 @@ func (a Recorder) Record(ctx context.Context, c pipeline.Clone, w pipeline.Ref, 
 	if !ok {
 		return oracle.Recording{}, fmt.Errorf("record: clone %s does not run %s", c.Namespace, w)
 	}
+	if hardening.IsBatch(w.Kind) {
+		// Until the trial Job ends (at most d), from the clone's start;
+		// readiness and service answers do not apply.
+		return a.R.Record(ctx, signals.Target{
+			Namespace: c.Namespace, Selector: sel, Duration: d, Start: c.CreatedAt, Finished: a.jobState(c.Namespace, w.Name),
+		}, early)
+	}
 	svcs, err := a.CS.CoreV1().Services(c.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return oracle.Recording{}, fmt.Errorf("list services: %w", err)
@@ -95,4 +104,41 @@ func (a Recorder) Record(ctx context.Context, c pipeline.Clone, w pipeline.Ref, 
 	return a.R.Record(ctx, signals.Target{
 		Namespace: c.Namespace, Selector: sel, Duration: d, ReadyTimeout: rt, Start: c.CreatedAt, Prober: p,
 	}, early)
+}
+
+// jobState reads how the trial Job name in namespace ns stands.
+func (a Recorder) jobState(ns, name string) func(context.Context) (oracle.BatchRun, bool, error) {
+	return func(ctx context.Context) (oracle.BatchRun, bool, error) {
+		j, err := a.CS.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return oracle.BatchRun{}, false, fmt.Errorf("get job %s/%s: %w", ns, name, err)
+		}
+		run, over := JobRun(j, time.Now())
+		return run, over, nil
+	}
+}
+
+// JobRun is how Job j stands at now: Succeeded or Failed once the Job
+// controller says so (its Complete or Failed condition), else Unfinished.
+func JobRun(j *batchv1.Job, now time.Time) (oracle.BatchRun, bool) {
+	run := oracle.BatchRun{Outcome: oracle.BatchUnfinished, Failed: j.Status.Failed}
+	end := now
+	for _, c := range j.Status.Conditions {
+		if c.Status != corev1.ConditionTrue {
+			continue
+		}
+		switch c.Type {
+		case batchv1.JobComplete:
+			run.Outcome, end = oracle.BatchSucceeded, c.LastTransitionTime.Time
+		case batchv1.JobFailed:
+			run.Outcome, run.Reason, end = oracle.BatchFailed, c.Reason, c.LastTransitionTime.Time
+		}
+	}
+	if j.Status.CompletionTime != nil {
+		end = j.Status.CompletionTime.Time
+	}
+	if j.Status.StartTime != nil && end.After(j.Status.StartTime.Time) {
+		run.Duration = end.Sub(j.Status.StartTime.Time)
+	}
+	return run, run.Outcome != oracle.BatchUnfinished
 }
