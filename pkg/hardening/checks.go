@@ -17,13 +17,25 @@ const DefaultRunAsUser int64 = 65532
 // own non-zero gid is unknown.
 const DefaultRunAsGroup int64 = 65532
 
-// CheckInfo describes one check of the catalogue.
+// CheckInfo describes one check of the catalogue: what users read of it,
+// and (unexported) how the planner tells a container lacks it and sets it.
+// A new check is one row of the catalogue plus its tests.
 type CheckInfo struct {
 	ID CheckID
 	// Short is the dns-1123-label-safe name of the check's single trial.
 	Short string
 	// Description says what the check sets, for Events and documentation.
 	Description string
+
+	// lacks reports whether one container lacks the check's setting
+	// (container-level; podLacks adds a pod-level condition).
+	lacks func(pod *corev1.PodSecurityContext, c *corev1.Container) bool
+	// set sets it on one container that lacks it, changing only the
+	// check's own fields.
+	set func(pod *corev1.PodSecurityContext, c *corev1.Container, opts Options)
+	// podLacks and podSet, when not nil, are the pod-level part.
+	podLacks func(pod *corev1.PodSecurityContext) bool
+	podSet   func(spec *corev1.PodSpec, opts Options)
 }
 
 // catalogue lists the checks in the order they are planned and applied. The
@@ -31,13 +43,78 @@ type CheckInfo struct {
 // and run-as-group both may pin runAsUser): the earlier one wins, and
 // run-as-non-root comes first so that a non-zero uid always beats a pinned 0.
 var catalogue = []CheckInfo{
-	{CheckRunAsNonRoot, "non-root", "runAsNonRoot=true and, where no runAsUser is set, a non-zero runAsUser"},
-	{CheckRunAsGroup, "group", "a non-zero runAsGroup per container and a non-zero pod fsGroup"},
-	{CheckReadOnlyRootFilesystem, "ro-rootfs", "readOnlyRootFilesystem=true"},
-	{CheckNoPrivilegeEscalation, "no-privesc", "allowPrivilegeEscalation=false"},
-	{CheckDropAllCapabilities, "drop-caps", "capabilities.drop=[ALL] (with a minimal add-back when needed)"},
-	{CheckSeccompRuntimeDefault, "seccomp", "seccompProfile.type=RuntimeDefault"},
-	{CheckNotPrivileged, "not-privileged", "privileged=false where privileged=true"},
+	{
+		ID: CheckRunAsNonRoot, Short: "non-root",
+		Description: "runAsNonRoot=true and, where no runAsUser is set, a non-zero runAsUser",
+		lacks: func(pod *corev1.PodSecurityContext, c *corev1.Container) bool {
+			return !isTrue(effRunAsNonRoot(pod, c.SecurityContext)) || isZero(effRunAsUser(pod, c.SecurityContext))
+		},
+		set: setRunAsNonRoot,
+	},
+	{
+		ID: CheckRunAsGroup, Short: "group",
+		Description: "a non-zero runAsGroup per container and a non-zero pod fsGroup",
+		lacks: func(pod *corev1.PodSecurityContext, c *corev1.Container) bool {
+			g := effRunAsGroup(pod, c.SecurityContext)
+			return g == nil || *g == 0
+		},
+		set: setRunAsGroup,
+		podLacks: func(pod *corev1.PodSecurityContext) bool {
+			return pod == nil || pod.FSGroup == nil || *pod.FSGroup == 0
+		},
+		podSet: setFSGroup,
+	},
+	{
+		ID: CheckReadOnlyRootFilesystem, Short: "ro-rootfs", Description: "readOnlyRootFilesystem=true",
+		lacks: func(_ *corev1.PodSecurityContext, c *corev1.Container) bool {
+			return c.SecurityContext == nil || !isTrue(c.SecurityContext.ReadOnlyRootFilesystem)
+		},
+		set: func(_ *corev1.PodSecurityContext, c *corev1.Container, _ Options) {
+			ensureSC(c).ReadOnlyRootFilesystem = ptr(true)
+		},
+	},
+	{
+		ID: CheckNoPrivilegeEscalation, Short: "no-privesc", Description: "allowPrivilegeEscalation=false",
+		lacks: func(_ *corev1.PodSecurityContext, c *corev1.Container) bool {
+			sc := c.SecurityContext
+			// The API server rejects allowPrivilegeEscalation=false together
+			// with privileged=true or an added CAP_SYS_ADMIN, so the check
+			// does not apply to such a container; once not-privileged is
+			// adopted the next round plans it.
+			if sc != nil && (isTrue(sc.Privileged) || addsCap(sc, "SYS_ADMIN")) {
+				return false
+			}
+			return sc == nil || !isFalse(sc.AllowPrivilegeEscalation)
+		},
+		set: func(_ *corev1.PodSecurityContext, c *corev1.Container, _ Options) {
+			ensureSC(c).AllowPrivilegeEscalation = ptr(false)
+		},
+	},
+	{
+		ID: CheckDropAllCapabilities, Short: "drop-caps",
+		Description: "capabilities.drop=[ALL] (with a minimal add-back when needed)",
+		lacks:       func(_ *corev1.PodSecurityContext, c *corev1.Container) bool { return !dropsAll(c.SecurityContext) },
+		set:         func(_ *corev1.PodSecurityContext, c *corev1.Container, _ Options) { dropAll(ensureSC(c), nil) },
+	},
+	{
+		ID: CheckSeccompRuntimeDefault, Short: "seccomp", Description: "seccompProfile.type=RuntimeDefault",
+		lacks: func(pod *corev1.PodSecurityContext, c *corev1.Container) bool {
+			p := effSeccomp(pod, c.SecurityContext)
+			return p == nil || p.Type == corev1.SeccompProfileTypeUnconfined
+		},
+		set: func(_ *corev1.PodSecurityContext, c *corev1.Container, _ Options) {
+			ensureSC(c).SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
+		},
+	},
+	{
+		ID: CheckNotPrivileged, Short: "not-privileged", Description: "privileged=false where privileged=true",
+		lacks: func(_ *corev1.PodSecurityContext, c *corev1.Container) bool {
+			return c.SecurityContext != nil && isTrue(c.SecurityContext.Privileged)
+		},
+		set: func(_ *corev1.PodSecurityContext, c *corev1.Container, _ Options) {
+			ensureSC(c).Privileged = ptr(false)
+		},
+	},
 }
 
 // Catalogue returns the checks in planning order.
@@ -227,48 +304,22 @@ func addsCap(sc *corev1.SecurityContext, c corev1.Capability) bool {
 // Container-level conditions only; run-as-group's pod-level fsGroup is
 // handled by specLacks.
 func ctrLacks(id CheckID, pod *corev1.PodSecurityContext, c *corev1.Container) bool {
-	sc := c.SecurityContext
-	switch id {
-	case CheckRunAsNonRoot:
-		return !isTrue(effRunAsNonRoot(pod, sc)) || isZero(effRunAsUser(pod, sc))
-	case CheckRunAsGroup:
-		g := effRunAsGroup(pod, sc)
-		return g == nil || *g == 0
-	case CheckReadOnlyRootFilesystem:
-		return sc == nil || !isTrue(sc.ReadOnlyRootFilesystem)
-	case CheckNoPrivilegeEscalation:
-		// The API server rejects allowPrivilegeEscalation=false together
-		// with privileged=true or an added CAP_SYS_ADMIN, so the check does
-		// not apply to such a container; once not-privileged is adopted the
-		// next round plans it.
-		if sc != nil && (isTrue(sc.Privileged) || addsCap(sc, "SYS_ADMIN")) {
-			return false
-		}
-		return sc == nil || !isFalse(sc.AllowPrivilegeEscalation)
-	case CheckDropAllCapabilities:
-		return !dropsAll(sc)
-	case CheckSeccompRuntimeDefault:
-		p := effSeccomp(pod, sc)
-		return p == nil || p.Type == corev1.SeccompProfileTypeUnconfined
-	case CheckNotPrivileged:
-		return sc != nil && isTrue(sc.Privileged)
-	}
-	return false
+	info, ok := id.Info()
+	return ok && info.lacks(pod, c)
 }
 
-// specLacks reports whether any container of spec lacks the setting of id.
+// specLacks reports whether spec lacks the setting of id: at pod level, or
+// in any container.
 func specLacks(id CheckID, spec *corev1.PodSpec) bool {
-	if isWindows(spec) {
+	info, ok := id.Info()
+	if !ok || isWindows(spec) {
 		return false
 	}
-	if id == CheckRunAsGroup {
-		fs := spec.SecurityContext
-		if fs == nil || fs.FSGroup == nil || *fs.FSGroup == 0 {
-			return true
-		}
+	if info.podLacks != nil && info.podLacks(spec.SecurityContext) {
+		return true
 	}
 	for _, r := range containersOf(spec) {
-		if ctrLacks(id, spec.SecurityContext, r.c) {
+		if info.lacks(spec.SecurityContext, r.c) {
 			return true
 		}
 	}
@@ -292,69 +343,40 @@ func ptr[T any](v T) *T { return &v }
 // another, a Localhost seccomp profile), are kept as they are. A check
 // changes only its own fields.
 func applyCheck(id CheckID, spec *corev1.PodSpec, opts Options) {
-	if isWindows(spec) {
+	info, ok := id.Info()
+	if !ok || isWindows(spec) {
 		return
 	}
-	pod := spec.SecurityContext
-	switch id {
-	case CheckRunAsNonRoot:
-		for _, r := range containersOf(spec) {
-			if !ctrLacks(id, pod, r.c) {
-				continue
-			}
-			sc := ensureSC(r.c)
-			if !isTrue(effRunAsNonRoot(pod, sc)) {
-				sc.RunAsNonRoot = ptr(true)
-			}
-			// runAsNonRoot alone gives CreateContainerConfigError for a
-			// root image, so a non-zero uid is pinned too: the image's own
-			// uid when it is known and non-zero (file ownership inside the
-			// image keeps working), else the configured uid.
-			if u := effRunAsUser(pod, sc); u == nil || *u == 0 {
-				uid := opts.RunAsUser
-				if iu, ok := opts.ImageUsers[r.c.Name]; ok && iu.UID > 0 {
-					uid = iu.UID
-				}
-				sc.RunAsUser = ptr(uid)
-			}
+	for _, r := range containersOf(spec) {
+		if info.lacks(spec.SecurityContext, r.c) {
+			info.set(spec.SecurityContext, r.c, opts)
 		}
-	case CheckRunAsGroup:
-		applyRunAsGroup(spec, opts)
-	case CheckReadOnlyRootFilesystem:
-		for _, r := range containersOf(spec) {
-			if ctrLacks(id, pod, r.c) {
-				ensureSC(r.c).ReadOnlyRootFilesystem = ptr(true)
-			}
-		}
-	case CheckNoPrivilegeEscalation:
-		for _, r := range containersOf(spec) {
-			if ctrLacks(id, pod, r.c) {
-				ensureSC(r.c).AllowPrivilegeEscalation = ptr(false)
-			}
-		}
-	case CheckDropAllCapabilities:
-		for _, r := range containersOf(spec) {
-			if ctrLacks(id, pod, r.c) {
-				dropAll(ensureSC(r.c), nil)
-			}
-		}
-	case CheckSeccompRuntimeDefault:
-		for _, r := range containersOf(spec) {
-			if ctrLacks(id, pod, r.c) {
-				ensureSC(r.c).SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
-			}
-		}
-	case CheckNotPrivileged:
-		for _, r := range containersOf(spec) {
-			if ctrLacks(id, pod, r.c) {
-				ensureSC(r.c).Privileged = ptr(false)
-			}
-		}
+	}
+	if info.podSet != nil && info.podLacks(spec.SecurityContext) {
+		info.podSet(spec, opts)
 	}
 }
 
-// applyRunAsGroup sets a non-zero runAsGroup on every container lacking one
-// and a non-zero pod fsGroup.
+// setRunAsNonRoot sets runAsNonRoot and, since runAsNonRoot alone gives
+// CreateContainerConfigError for a root image, pins a non-zero uid too:
+// the image's own uid when it is known and non-zero (file ownership inside
+// the image keeps working), else the configured uid.
+func setRunAsNonRoot(pod *corev1.PodSecurityContext, c *corev1.Container, opts Options) {
+	sc := ensureSC(c)
+	if !isTrue(effRunAsNonRoot(pod, sc)) {
+		sc.RunAsNonRoot = ptr(true)
+	}
+	if u := effRunAsUser(pod, sc); u == nil || *u == 0 {
+		uid := opts.RunAsUser
+		if iu, ok := opts.ImageUsers[c.Name]; ok && iu.UID > 0 {
+			uid = iu.UID
+		}
+		sc.RunAsUser = ptr(uid)
+	}
+}
+
+// setRunAsGroup sets a non-zero runAsGroup on a container lacking one
+// (setFSGroup does the pod's fsGroup).
 //
 // containerd 1.6 refuses a container that has runAsGroup but no runAsUser
 // when its image config names a user ("user group is specified without
@@ -370,38 +392,35 @@ func applyCheck(id CheckID, spec *corev1.PodSpec, opts Options) {
 //     (the check is left out), never a false recommendation.
 //
 // The gid is the image's own non-zero gid when known, else Options.RunAsGroup.
-// fsGroup (pod-level) becomes the gid of the first regular container.
-func applyRunAsGroup(spec *corev1.PodSpec, opts Options) {
+func setRunAsGroup(pod *corev1.PodSecurityContext, c *corev1.Container, opts Options) {
+	sc := ensureSC(c)
+	iu, known := opts.ImageUsers[c.Name]
+	gid := opts.RunAsGroup
+	if known && iu.GID != nil && *iu.GID > 0 {
+		gid = *iu.GID
+	}
+	sc.RunAsGroup = ptr(gid)
+	if known && effRunAsUser(pod, sc) == nil {
+		if iu.UID > 0 || !isTrue(effRunAsNonRoot(pod, sc)) {
+			sc.RunAsUser = ptr(iu.UID)
+		}
+	}
+}
+
+// setFSGroup sets a non-zero pod fsGroup: the gid of the first regular
+// container.
+func setFSGroup(spec *corev1.PodSpec, opts Options) {
 	pod := spec.SecurityContext
-	for _, r := range containersOf(spec) {
-		if !ctrLacks(CheckRunAsGroup, pod, r.c) {
-			continue
-		}
-		sc := ensureSC(r.c)
-		iu, known := opts.ImageUsers[r.c.Name]
-		gid := opts.RunAsGroup
-		if known && iu.GID != nil && *iu.GID > 0 {
-			gid = *iu.GID
-		}
-		sc.RunAsGroup = ptr(gid)
-		if known && effRunAsUser(pod, sc) == nil {
-			if iu.UID > 0 || !isTrue(effRunAsNonRoot(pod, sc)) {
-				sc.RunAsUser = ptr(iu.UID)
-			}
+	fs := opts.RunAsGroup
+	if len(spec.Containers) > 0 {
+		if g := effRunAsGroup(pod, spec.Containers[0].SecurityContext); g != nil && *g > 0 {
+			fs = *g
 		}
 	}
-	if pod == nil || pod.FSGroup == nil || *pod.FSGroup == 0 {
-		fs := opts.RunAsGroup
-		if len(spec.Containers) > 0 {
-			if g := effRunAsGroup(pod, spec.Containers[0].SecurityContext); g != nil && *g > 0 {
-				fs = *g
-			}
-		}
-		if spec.SecurityContext == nil {
-			spec.SecurityContext = &corev1.PodSecurityContext{}
-		}
-		spec.SecurityContext.FSGroup = ptr(fs)
+	if spec.SecurityContext == nil {
+		spec.SecurityContext = &corev1.PodSecurityContext{}
 	}
+	spec.SecurityContext.FSGroup = ptr(fs)
 }
 
 // dropAll makes sc drop ALL capabilities and add back addBack (merged with the
