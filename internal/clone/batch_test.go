@@ -46,7 +46,7 @@ func TestCreateBatchTargets(t *testing.T) {
 	trial.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{ReadOnlyRootFilesystem: ptr.To(true)}
 	jt := job.Spec.Template.DeepCopy()
 	cr, jr := Ref{hardening.KindCronJob, "nightly"}, Ref{hardening.KindJob, "migrate"}
-	cl, err := c.CreateWith(t.Context(), "shop", "ro", map[Ref]*corev1.PodTemplateSpec{cr: trial, jr: jt}, nil)
+	cl, err := c.CreateWith(t.Context(), "shop", "ro", Spec{Templates: map[Ref]*corev1.PodTemplateSpec{cr: trial, jr: jt}})
 	require.NoError(t, err)
 	assert.Equal(t, 2, cl.Pods, "one pod per batch target")
 

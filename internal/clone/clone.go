@@ -66,7 +66,7 @@ type Options struct {
 	// Labels are added to every clone namespace (never the opt-in label).
 	Labels map[string]string
 	// StartWait bounds the wait for a workload's dependencies to become
-	// Ready before the workload itself starts (CreateWith's after);
+	// Ready before the workload itself starts (Spec.StartAfter);
 	// DefaultStartWait when zero.
 	StartWait time.Duration
 	// Now is the clock; time.Now when nil.
@@ -195,7 +195,7 @@ func (c *Cloner) getTarget(ctx context.Context, ns string, ref Ref, tmpl *corev1
 // the target workload's pod template. On failure it deletes what it made.
 func (c *Cloner) Create(ctx context.Context, src Source, trial string, tmpl *corev1.PodTemplateSpec) (*Clone, error) {
 	ref := Ref{Kind: src.Kind, Name: src.Name}
-	cl, err := c.CreateWith(ctx, src.Namespace, trial, map[Ref]*corev1.PodTemplateSpec{ref: tmpl}, nil)
+	cl, err := c.CreateWith(ctx, src.Namespace, trial, Spec{Templates: map[Ref]*corev1.PodTemplateSpec{ref: tmpl}})
 	if err != nil {
 		return nil, err
 	}
@@ -203,15 +203,26 @@ func (c *Cloner) Create(ctx context.Context, src Source, trial string, tmpl *cor
 	return cl, nil
 }
 
-// CreateWith makes a fresh clone of namespace ns for one trial: every
-// workload of ns runs in it, those in templates with the given pod
-// template (also when a controller owns them). The workloads of templates
-// start after their dependencies (after[w] are those of w): the unmodified
-// ones first, then the modified ones in dependency order, each once the
-// pods it depends on are Ready or Options.StartWait has passed, so a
-// client does not race its server's start-up in one trial and not in
-// another. On failure it deletes what it made.
-func (c *Cloner) CreateWith(ctx context.Context, ns, trial string, templates map[Ref]*corev1.PodTemplateSpec, after map[Ref][]Ref) (*Clone, error) {
+// Spec is what one clone runs.
+type Spec struct {
+	// Templates are the workloads under trial and their pod templates
+	// (also when a controller owns them).
+	Templates map[Ref]*corev1.PodTemplateSpec
+	// StartAfter holds, for a workload of Templates, the workloads it
+	// depends on: the unmodified ones start first, then the modified ones
+	// in dependency order, each once the pods it depends on are Ready or
+	// Options.StartWait has passed, so a client does not race its server's
+	// start-up in one trial and not in another.
+	StartAfter map[Ref][]Ref
+	// Copies are the workloads of the namespace that run unmodified besides
+	// Templates (those they depend on); nil means every one.
+	Copies map[Ref]bool
+}
+
+// CreateWith makes a fresh clone of namespace ns for one trial, as spec
+// says. On failure it deletes what it made.
+func (c *Cloner) CreateWith(ctx context.Context, ns, trial string, spec Spec) (*Clone, error) {
+	templates := spec.Templates
 	if len(templates) == 0 {
 		return nil, errors.New("create clone: no workload to run")
 	}
@@ -247,7 +258,7 @@ func (c *Cloner) CreateWith(ctx context.Context, ns, trial string, templates map
 	cl := &Clone{Namespace: cns.Name, CreatedAt: now}
 	log := logr.FromContextOrDiscard(ctx).WithValues("source", what, "clone", cns.Name)
 
-	if err := c.populate(ctx, ns, cns, targets, after, cl); err != nil {
+	if err := c.populate(ctx, ns, cns, targets, spec, cl); err != nil {
 		// Clean up even when ctx is what failed.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
@@ -305,7 +316,7 @@ func (c *Cloner) createNamespace(ctx context.Context, srcNS *corev1.Namespace, r
 
 // populate copies the source namespace's objects into ns and runs the
 // targets with their templates; it fills in cl's workloads and pods.
-func (c *Cloner) populate(ctx context.Context, src string, ns *corev1.Namespace, targets []target, after map[Ref][]Ref, cl *Clone) error {
+func (c *Cloner) populate(ctx context.Context, src string, ns *corev1.Namespace, targets []target, spec Spec, cl *Clone) error {
 	if c.opts.DenyEgress {
 		if err := c.createEgressPolicy(ctx, ns.Name); err != nil {
 			return err
@@ -336,11 +347,11 @@ func (c *Cloner) populate(ctx context.Context, src string, ns *corev1.Namespace,
 		return err
 	}
 	cl.Workloads = map[Ref]labels.Selector{}
-	skip := map[Ref]bool{}
-	for _, t := range targets {
-		skip[t.ref] = true
+	keep := func(r Ref) bool {
+		_, target := spec.Templates[r]
+		return !target && (spec.Copies == nil || spec.Copies[r])
 	}
-	if err := c.copyWorkloads(ctx, src, ns.Name, skip, perDS, cl); err != nil {
+	if err := c.copyWorkloads(ctx, src, ns.Name, keep, perDS, cl); err != nil {
 		return fmt.Errorf("copy workloads: %w", err)
 	}
 	want := map[Ref]int{}
@@ -353,8 +364,8 @@ func (c *Cloner) populate(ctx context.Context, src string, ns *corev1.Namespace,
 		cl.Pods += want[t.ref]
 	}
 	deadline := c.opts.Now().Add(c.opts.StartWait)
-	for _, wave := range startWaves(targets, after) {
-		if err := c.waitReady(ctx, ns.Name, awaited(wave, after, cl), want, cl.Workloads, deadline); err != nil {
+	for _, wave := range startWaves(targets, spec.StartAfter) {
+		if err := c.waitReady(ctx, ns.Name, awaited(wave, spec.StartAfter, cl), want, cl.Workloads, deadline); err != nil {
 			return fmt.Errorf("wait for dependencies: %w", err)
 		}
 		for _, t := range wave {

@@ -313,14 +313,14 @@ func daemonSet(o *appsv1.DaemonSet, ns string) *appsv1.DaemonSet {
 	return &appsv1.DaemonSet{ObjectMeta: cleanMeta(o.ObjectMeta, ns), Spec: *o.Spec.DeepCopy()}
 }
 
-// copyWorkloads copies the namespace's long-running workloads but those in
-// skip (the targets) and those a controller owns, and records each copy's
-// selector and pods in cl. Jobs and CronJobs are never copied: a clone runs
-// a batch workload only as a target (batchTarget).
-func (c *Cloner) copyWorkloads(ctx context.Context, from, to string, skip map[Ref]bool, perDS int, cl *Clone) error {
+// copyWorkloads copies the namespace's long-running workloads that want
+// says to keep and no controller owns, and records each copy's selector and
+// pods in cl. Jobs and CronJobs are never copied: a clone runs a batch
+// workload only as a target (batchTarget).
+func (c *Cloner) copyWorkloads(ctx context.Context, from, to string, want func(Ref) bool, perDS int, cl *Clone) error {
 	apps := c.cs.AppsV1()
 	keep := func(kind string, m *metav1.ObjectMeta) bool {
-		return !skip[Ref{Kind: kind, Name: m.Name}] && !controlled(m)
+		return want(Ref{Kind: kind, Name: m.Name}) && !controlled(m)
 	}
 	note := func(kind, name string, sel *metav1.LabelSelector, pods int) {
 		if s, err := metav1.LabelSelectorAsSelector(sel); err == nil {

@@ -117,7 +117,7 @@ func TestCreateWithStartsDependenciesFirst(t *testing.T) {
 				fe: &deploy("web").Spec.Template,
 				be: &deploy("zapi").Spec.Template,
 			}
-			cl, err := c.CreateWith(ctx, "shop", "t", tmpls, map[Ref][]Ref{fe: {be, {KindDeployment, "cache"}}})
+			cl, err := c.CreateWith(ctx, "shop", "t", Spec{Templates: tmpls, StartAfter: map[Ref][]Ref{fe: {be, {KindDeployment, "cache"}}}})
 			require.NoError(t, err)
 			assert.Equal(t, 3, cl.Pods)
 			mu.Lock()
@@ -125,6 +125,50 @@ func TestCreateWithStartsDependenciesFirst(t *testing.T) {
 			// The copy first, then the backend, then (once it is Ready, or
 			// after StartWait) the frontend.
 			assert.Equal(t, []string{"cache", "zapi", "web"}, created)
+		})
+	}
+}
+
+// TestCreateWithCopies: a clone runs only the copies its spec names (nil:
+// every workload of the namespace).
+func TestCreateWithCopies(t *testing.T) {
+	deploy := func(name string) *appsv1.Deployment {
+		lbl := map[string]string{"app": name}
+		return &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop"},
+			Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: lbl}, Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: lbl}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i"}}},
+			}},
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		copies map[Ref]bool
+		want   []string
+	}{
+		{"every workload", nil, []string{"api", "cache", "web"}},
+		{"what it depends on", map[Ref]bool{{KindDeployment, "api"}: true}, []string{"api", "web"}},
+		{"nothing else", map[Ref]bool{}, []string{"web"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
+				&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n"}}, deploy("web"), deploy("api"), deploy("cache"))
+			opts := DefaultOptions()
+			opts.DenyEgress = false
+			web := Ref{KindDeployment, "web"}
+			cl, err := New(cs, opts).CreateWith(t.Context(), "shop", "t", Spec{
+				Templates: map[Ref]*corev1.PodTemplateSpec{web: &deploy("web").Spec.Template}, Copies: tc.copies,
+			})
+			require.NoError(t, err)
+			ds, err := cs.AppsV1().Deployments(cl.Namespace).List(t.Context(), metav1.ListOptions{})
+			require.NoError(t, err)
+			var got []string
+			for _, d := range ds.Items {
+				got = append(got, d.Name)
+			}
+			assert.ElementsMatch(t, tc.want, got)
+			assert.Equal(t, len(tc.want), cl.Pods)
+			assert.Len(t, cl.Workloads, len(tc.want))
 		})
 	}
 }

@@ -58,9 +58,10 @@ type Config struct {
 	// The sequential strategy always uses 1.
 	MaxClones int
 	// MaxPods bounds the pods of the clones alive at once for one run (0 =
-	// no bound): a clone runs every pod of the namespace, so a namespace of
-	// many workloads must not start as many clones as a small one. The
-	// first clone always starts.
+	// no bound): a clone runs the pods of its workloads and of those they
+	// depend on (the whole namespace where that is unknown), so a large
+	// namespace must not start as many clones as a small one. The first
+	// clone always starts.
 	MaxPods int
 	// CapacityRetryDelay is how long a clone whose pods could not be
 	// scheduled waits before it runs again (capacity is not a verdict).

@@ -69,6 +69,10 @@ type CloneSpec struct {
 	// client never races its server's start-up in one trial and not in
 	// another (a new "connection refused" line is noise, not a verdict).
 	StartAfter map[Ref][]Ref
+	// Copies are the other workloads of the namespace the clone runs
+	// unmodified: those the workloads of Templates depend on. Nil means
+	// every one (a dependency is unknown).
+	Copies map[Ref]bool
 }
 
 // Cloner creates and deletes the throw-away namespace clone of one trial.

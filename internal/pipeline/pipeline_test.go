@@ -109,6 +109,8 @@ type fakeCloner struct {
 	deleteFails int
 	// startAfter is the union of every clone's StartAfter.
 	startAfter map[Ref][]Ref
+	// copies are the Copies of every clone, by trial.
+	copies map[string][]map[Ref]bool
 }
 
 func (f *fakeCloner) Create(_ context.Context, ns, trial string, spec CloneSpec) (Clone, error) {
@@ -121,6 +123,10 @@ func (f *fakeCloner) Create(_ context.Context, ns, trial string, spec CloneSpec)
 		}
 		f.startAfter[r] = deps
 	}
+	if f.copies == nil {
+		f.copies = map[string][]map[Ref]bool{}
+	}
+	f.copies[trial] = append(f.copies[trial], spec.Copies)
 	f.created = append(f.created, trial)
 	f.alive++
 	f.peak = max(f.peak, f.alive)
@@ -578,6 +584,11 @@ func TestRunNamespaceAttribution(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[Ref][]Ref{dep("frontend"): {dep("backend")}, dep("backend"): {}}, cl.startAfter,
 		"every clone starts the backend before the frontend")
+	// A clone runs what its workloads depend on, nothing else: the
+	// frontend's non-root trial alone runs the backend unmodified; the
+	// backend's own clones need nothing beside it.
+	assert.Contains(t, cl.copies["alone-non-root"], map[Ref]bool{dep("backend"): true}, "%v", cl.copies)
+	assert.Contains(t, cl.copies["combination"], map[Ref]bool{}, "the backend's own combination runs it alone")
 	front, back := nr.Workloads[0], nr.Workloads[1]
 	assert.Equal(t, OutcomeVerified, front.Outcome, front.Reason)
 	assert.Equal(t, allChecks(), front.Passed, "the backend's failure is not the frontend's")

@@ -324,6 +324,7 @@ func (s *run) exec(ctx context.Context, j *cloneJob) (ev done) {
 		spec.Templates[sl.m.ref] = sl.trial.Template
 		spec.StartAfter[sl.m.ref] = sortedRefs(sl.m.deps)
 	}
+	spec.Copies = copiesFor(j.slots)
 	cl, err := s.p.cloner.Create(ctx, s.ns, j.label, spec)
 	s.cloneUp(cl.Pods)
 	defer func() {
@@ -896,6 +897,24 @@ func (s *run) runLimit(sl slot) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return sl.m.runLimit(s.p.cfg, sl.trial.Kind == hardening.TrialBaseline)
+}
+
+// copiesFor is what a clone of slots runs besides them: every workload
+// they depend on (nil, every workload of the namespace, when a dependency
+// is unknown). A workload is judged by its own pods, so it needs what it
+// talks to and nothing else; the namespace-wide verification at the end
+// runs every member together.
+func copiesFor(slots []slot) map[Ref]bool {
+	out := map[Ref]bool{}
+	for _, sl := range slots {
+		if sl.m.deps == nil {
+			return nil
+		}
+		for r := range sl.m.deps {
+			out[r] = true
+		}
+	}
+	return out
 }
 
 // sortedRefs lists a set of workloads in a stable order.

@@ -147,7 +147,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RecordingDuration, "recording-duration", c.RecordingDuration, "R: how long a trial that passes is recorded")
 	fs.StringVar(&c.Strategy, "strategy", c.Strategy, "trial scheduling: frugal, parallel or sequential")
 	fs.IntVar(&c.MaxClones, "max-clones", c.MaxClones, "clones alive at once per job (0 = no bound)")
-	fs.IntVar(&c.MaxPods, "max-pods", c.MaxPods, "pods of the clones alive at once per job, every workload of the namespace counted (0 = no bound)")
+	fs.IntVar(&c.MaxPods, "max-pods", c.MaxPods, "pods of the clones alive at once per job, every pod of every clone counted (0 = no bound)")
 	fs.DurationVar(&c.Stagger, "baseline-stagger", c.Stagger, "delay of the second baseline")
 	fs.StringVar(&c.Node, "node", c.Node, "restrict kubelet stats to this node (optional)")
 	fs.IntVar(&c.Verbosity, "v", c.Verbosity, "log verbosity")

@@ -29,17 +29,25 @@ var _ pipeline.Cloner = Cloner{}
 
 // Create clones namespace ns with the given pod templates.
 func (a Cloner) Create(ctx context.Context, ns, trial string, spec pipeline.CloneSpec) (pipeline.Clone, error) {
-	tm := make(map[clone.Ref]*corev1.PodTemplateSpec, len(spec.Templates))
-	for r, t := range spec.Templates {
-		tm[clone.Ref(r)] = t
+	cs := clone.Spec{
+		Templates:  make(map[clone.Ref]*corev1.PodTemplateSpec, len(spec.Templates)),
+		StartAfter: make(map[clone.Ref][]clone.Ref, len(spec.StartAfter)),
 	}
-	after := make(map[clone.Ref][]clone.Ref, len(spec.StartAfter))
+	for r, t := range spec.Templates {
+		cs.Templates[clone.Ref(r)] = t
+	}
 	for r, deps := range spec.StartAfter {
 		for _, d := range deps {
-			after[clone.Ref(r)] = append(after[clone.Ref(r)], clone.Ref(d))
+			cs.StartAfter[clone.Ref(r)] = append(cs.StartAfter[clone.Ref(r)], clone.Ref(d))
 		}
 	}
-	cl, err := a.C.CreateWith(ctx, ns, trial, tm, after)
+	if spec.Copies != nil {
+		cs.Copies = make(map[clone.Ref]bool, len(spec.Copies))
+		for r := range spec.Copies {
+			cs.Copies[clone.Ref(r)] = true
+		}
+	}
+	cl, err := a.C.CreateWith(ctx, ns, trial, cs)
 	if cl == nil {
 		return pipeline.Clone{}, err
 	}
