@@ -66,7 +66,7 @@ lint: $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint (.golangci.yml) for ev
 	$(GOLANGCI_LINT) run --build-tags e2e ./test/e2e/...
 
 FUZZTIME ?= 20s
-FUZZ_TARGETS := ./pkg/oracle:FuzzMask ./pkg/oracle:FuzzDrain ./pkg/hardening:FuzzDecodeRecommendation \
+FUZZ_TARGETS := ./pkg/oracle:FuzzMask ./pkg/oracle:FuzzDrain ./pkg/oracle:FuzzBodyLine ./pkg/hardening:FuzzDecodeRecommendation \
 	./pkg/hardening:FuzzDecodeChecks ./pkg/admission:FuzzReview ./pkg/admission:FuzzObject \
 	./internal/jobs:FuzzDecode ./pkg/signals:FuzzSumUsage ./pkg/signals:FuzzReadBounded ./cmd/webhook/app:FuzzLogLines
 .PHONY: fuzz

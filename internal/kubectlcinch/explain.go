@@ -227,6 +227,9 @@ func evidenceWords(e oracle.Evidence) []string {
 	switch {
 	case e.Port != 0:
 		target := fmt.Sprint(e.Port)
+		if e.Protocol != "" {
+			target += "/" + strings.ToLower(e.Protocol)
+		}
 		if e.Path != "" {
 			target += " " + e.Path
 		}

@@ -90,20 +90,28 @@ type Event struct {
 
 // ProbeObservation is one answer of one declared port of one pod to the
 // recorder's minimal client: a TCP connect, a short read of what the server
-// sends unprompted and, when it sends nothing, one `GET <Path> HTTP/1.0`.
+// sends unprompted and, when it sends nothing, one `GET <Path> HTTP/1.0`;
+// for a UDP port, one empty datagram (a DNS query on a DNS port) and a
+// short wait for a reply or an ICMP port unreachable.
 type ProbeObservation struct {
 	Pod       string
 	Container string
-	Port      int32
+	// Protocol is ProtocolUDP for a UDP port, empty for TCP.
+	Protocol string `json:",omitempty"`
+	Port     int32
 	// Path is the HTTP path asked when the port sends no banner ("/" unless
 	// an httpGet probe or the cinch.dev/probe-paths annotation names one).
 	// Port and Path identify the probed target across runs.
 	Path string
 	// Offset is the time since the run started.
 	Offset time.Duration
-	// Accepted reports whether the TCP connection was accepted.
+	// Accepted reports whether the TCP connection was accepted; for UDP,
+	// that no ICMP port unreachable came back.
 	Accepted bool
 	// Answer is the answer as one line, built by BannerAnswer, ReplyAnswer,
-	// HTTPAnswer or one of the Answer* constants.
+	// HTTPAnswer, DNSAnswer or one of the Answer* constants.
 	Answer string
+	// Body is what was read of the body of an HTTP answer; nil for other
+	// answers.
+	Body *HTTPBody `json:",omitempty"`
 }

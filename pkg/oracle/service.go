@@ -107,24 +107,29 @@ func firstLine(raw string) string {
 	return raw
 }
 
-// serviceKey identifies a probed target across runs: the port and the HTTP
-// path asked.
+// serviceKey identifies a probed target across runs: the protocol (empty
+// for TCP), the port and the HTTP path asked.
 type serviceKey struct {
-	port int32
-	path string
+	protocol string
+	port     int32
+	path     string
 }
 
 func (k serviceKey) String() string {
-	if k.path == "" || k.path == "/" {
-		return strconv.Itoa(int(k.port))
+	p := strconv.Itoa(int(k.port))
+	if k.protocol != "" {
+		p += "/" + strings.ToLower(k.protocol)
 	}
-	return fmt.Sprintf("%d %s", k.port, k.path)
+	if k.path == "" || k.path == "/" {
+		return p
+	}
+	return p + " " + k.path
 }
 
 func probesByKey(r Recording) map[serviceKey][]ProbeObservation {
 	out := map[serviceKey][]ProbeObservation{}
 	for _, p := range r.Probes {
-		k := serviceKey{p.Port, p.Path}
+		k := serviceKey{p.Protocol, p.Port, p.Path}
 		out[k] = append(out[k], p)
 	}
 	return out
@@ -138,6 +143,9 @@ func sortedServiceKeys[V any](m map[serviceKey]V) []serviceKey {
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].port != out[j].port {
 			return out[i].port < out[j].port
+		}
+		if out[i].protocol != out[j].protocol {
+			return out[i].protocol < out[j].protocol
 		}
 		return out[i].path < out[j].path
 	})
@@ -159,6 +167,8 @@ type serviceBaseline struct {
 	// answering is the latest of the baselines' first accepted offsets:
 	// from then on both baselines were answering.
 	answering time.Duration
+	// body is what both baselines show of the bodies of HTTP answers.
+	body bodyBaseline
 }
 
 // serviceBaselines judges, per target, whether both baselines answered
@@ -199,6 +209,7 @@ func serviceBaselines(cfg Config, baselines [2]Recording) []serviceBaseline {
 			}
 			sb.answering = max(sb.answering, first)
 		}
+		sb.body = newBodyBaseline(cfg, obs)
 		switch {
 		case len(obs[0]) == 0 || len(obs[1]) == 0:
 			sb.why = "probed in one baseline only"
@@ -237,12 +248,16 @@ func allMatch(d *Drain, obs []ProbeObservation) bool {
 type ServiceComparison struct {
 	// Judged counts the targets (port and path) that answered consistently
 	// in both baselines; Failed those of them the trial answered
-	// differently or not at all; Unprobed those of them the trial never
-	// probed (no Ready pod).
+	// differently (status, headers or body) or not at all; Unprobed those
+	// of them the trial never probed (no Ready pod).
 	Judged, Failed, Unprobed int
+	// BodiesJudged counts the judged targets whose HTTP bodies were judged
+	// by template and length class (the baselines agreed on both).
+	BodiesJudged int
 	// NotJudged names the targets the baselines did not answer on
-	// consistently, with the reason.
-	NotJudged []string
+	// consistently, with the reason; BodiesNotJudged the judged targets
+	// whose body template or length the baselines disagreed on.
+	NotJudged, BodiesNotJudged []string
 	// TrialProbes counts the trial's observations.
 	TrialProbes int
 	// Evidence holds at most Config.EvidenceTemplates changed answers and
@@ -262,13 +277,19 @@ func (c ServiceComparison) Result() TestResult {
 	case c.Pass():
 		res.Reason = fmt.Sprintf("%d of %d judged ports answered as in both baselines (%d probes)", c.Judged-c.Unprobed, c.Judged, c.TrialProbes)
 	default:
-		res.Reason = fmt.Sprintf("%d of %d judged ports refused or answered with templates neither baseline produced", c.Failed, c.Judged)
+		res.Reason = fmt.Sprintf("%d of %d judged ports refused or answered with templates or bodies neither baseline produced", c.Failed, c.Judged)
+	}
+	if c.BodiesJudged > 0 {
+		res.Reason += fmt.Sprintf("; %d HTTP bodies judged", c.BodiesJudged)
 	}
 	if c.Unprobed > 0 {
 		res.Reason += fmt.Sprintf("; %d not probed in the trial (no Ready pod)", c.Unprobed)
 	}
 	if len(c.NotJudged) > 0 {
 		res.Reason += "; not judged: " + strings.Join(c.NotJudged, ", ")
+	}
+	if len(c.BodiesNotJudged) > 0 {
+		res.Reason += "; not judged strictly: " + strings.Join(c.BodiesNotJudged, ", ")
 	}
 	return res
 }
@@ -277,7 +298,10 @@ func (c ServiceComparison) Result() TestResult {
 // Answers are masked and mined with Drain like log lines, per target. A
 // target that answered consistently in both baselines fails when the trial
 // refuses a connection on it or answers with a template neither baseline
-// produced. Other targets are not judged and are reported as such.
+// produced, or, for HTTP, with a body whose template or length class
+// neither baseline produced (where the baselines agreed on them) or an
+// empty body where no baseline body was empty. Other targets are not
+// judged and are reported as such.
 func CompareServices(cfg Config, baselines [2]Recording, trial Recording) ServiceComparison {
 	var out ServiceComparison
 	out.TrialProbes = len(trial.Probes)
@@ -286,16 +310,22 @@ func CompareServices(cfg Config, baselines [2]Recording, trial Recording) Servic
 	for _, sb := range serviceBaselines(cfg, baselines) {
 		if !sb.judged {
 			out.NotJudged = append(out.NotJudged, fmt.Sprintf("%s (%s)", sb.key, sb.why))
-			notJudged = append(notJudged, Evidence{Container: sb.container, Reason: ReasonNotJudged, Port: sb.key.port, Path: sb.key.path, Message: sb.why})
+			notJudged = append(notJudged, Evidence{Container: sb.container, Reason: ReasonNotJudged, Port: sb.key.port, Protocol: sb.key.protocol, Path: sb.key.path, Message: sb.why})
 			continue
 		}
 		out.Judged++
+		if sb.body.seen && sb.body.notJudged == "" {
+			out.BodiesJudged++
+		}
+		if sb.body.notJudged != "" {
+			out.BodiesNotJudged = append(out.BodiesNotJudged, fmt.Sprintf("%s %s", sb.key, sb.body.notJudged))
+		}
 		obs := tp[sb.key]
 		if len(obs) == 0 {
 			out.Unprobed++
 			continue
 		}
-		ev := changedAnswers(cfg, sb, obs)
+		ev := append(changedAnswers(cfg, sb, obs), changedBodies(sb, obs)...)
 		if len(ev) > 0 {
 			out.Failed++
 			changed = append(changed, ev...)
@@ -351,7 +381,7 @@ func changedAnswers(cfg Config, sb serviceBaseline, obs []ProbeObservation) []Ev
 		}
 		out = append(out, Evidence{
 			Pod: pods[t.ID], Container: sb.container, Reason: reason,
-			Port: sb.key.port, Path: sb.key.path,
+			Port: sb.key.port, Protocol: sb.key.protocol, Path: sb.key.path,
 			Baseline: sb.example, Template: t.String(), Count: t.Count, Example: truncate(t.Example, 512),
 			Message: fmt.Sprintf("port %s answered %q in both baselines, %q in the trial", sb.key, sb.example, t.Example),
 		})
@@ -380,7 +410,7 @@ func earlyServiceFailure(cfg Config, baselines [2]Recording, partial Recording) 
 				Reason: fmt.Sprintf("port %s stopped accepting connections that both baselines accepted", sb.key),
 				Evidence: []Evidence{{
 					Pod: o.Pod, Container: sb.container, Reason: ReasonRefused,
-					Port: sb.key.port, Path: sb.key.path, Baseline: sb.example, Example: o.Answer,
+					Port: sb.key.port, Protocol: sb.key.protocol, Path: sb.key.path, Baseline: sb.example, Example: o.Answer,
 					Message: fmt.Sprintf("port %s answered %q in both baselines, %q in the trial after %s", sb.key, sb.example, o.Answer, o.Offset.Round(time.Second)),
 				}},
 			}, true

@@ -149,8 +149,10 @@ type Evidence struct {
 	High   float64 `json:"high,omitempty"`
 	// Port, Path and Baseline describe a port that answers differently
 	// than in the baselines: Baseline is a baseline answer, Template and
-	// Example the trial's.
+	// Example the trial's. Protocol is "UDP" for a UDP port, empty for
+	// TCP.
 	Port     int32  `json:"port,omitempty"`
+	Protocol string `json:"protocol,omitempty"`
 	Path     string `json:"path,omitempty"`
 	Baseline string `json:"baseline,omitempty"`
 }

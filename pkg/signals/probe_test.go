@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ func TestProbeTargets(t *testing.T) {
 				Ports: []corev1.ContainerPort{
 					{Name: "http", ContainerPort: 8080},
 					{ContainerPort: 7000},
-					{Name: "dns", ContainerPort: 53, Protocol: corev1.ProtocolUDP},
+					{Name: "sctp", ContainerPort: 9999, Protocol: corev1.ProtocolSCTP},
 				},
 			}}},
 		}
@@ -52,7 +53,7 @@ func TestProbeTargets(t *testing.T) {
 		{
 			name: "TCP container ports with the default path",
 			pod:  base,
-			want: []ProbeTarget{{"app", 7000, "/"}, {"app", 8080, "/"}},
+			want: []ProbeTarget{{Container: "app", Port: 7000, Path: "/"}, {Container: "app", Port: 8080, Path: "/"}},
 		},
 		{
 			name: "httpGet probe paths replace / on their port, tcpSocket ports are added",
@@ -63,7 +64,7 @@ func TestProbeTargets(t *testing.T) {
 				p.Spec.Containers[0].StartupProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(9000)}}}
 				return p
 			},
-			want: []ProbeTarget{{"app", 7000, "/"}, {"app", 8080, "/healthz"}, {"app", 8080, "/livez"}, {"app", 9000, "/"}},
+			want: []ProbeTarget{{Container: "app", Port: 7000, Path: "/"}, {Container: "app", Port: 8080, Path: "/healthz"}, {Container: "app", Port: 8080, Path: "/livez"}, {Container: "app", Port: 9000, Path: "/"}},
 		},
 		{
 			name: "target ports of Services selecting the pod",
@@ -74,7 +75,7 @@ func TestProbeTargets(t *testing.T) {
 				svc("elsewhere", map[string]string{"app": "web"}, corev1.ServicePort{Port: 2222}),
 				svc("ns", nil, corev1.ServicePort{Port: 3333}),
 			},
-			want: []ProbeTarget{{"", 6379, "/"}, {"app", 7000, "/"}, {"app", 8080, "/"}, {"", 8443, "/"}},
+			want: []ProbeTarget{{Port: 53, Protocol: corev1.ProtocolUDP, DNS: true}, {Container: "", Port: 6379, Path: "/"}, {Container: "app", Port: 7000, Path: "/"}, {Container: "app", Port: 8080, Path: "/"}, {Container: "", Port: 8443, Path: "/"}},
 		},
 		{
 			name: "annotation adds paths by port number or name, ignores junk",
@@ -83,13 +84,41 @@ func TestProbeTargets(t *testing.T) {
 				p.Annotations = map[string]string{hardening.AnnotationProbePaths: "8080:/page, http:/ready,7000:nope,x:/y,99999:/z,8080:/page"}
 				return p
 			},
-			want: []ProbeTarget{{"app", 7000, "/"}, {"app", 8080, "/"}, {"app", 8080, "/page"}, {"app", 8080, "/ready"}},
+			want: []ProbeTarget{{Container: "app", Port: 7000, Path: "/"}, {Container: "app", Port: 8080, Path: "/"}, {Container: "app", Port: 8080, Path: "/page"}, {Container: "app", Port: 8080, Path: "/ready"}},
+		},
+		{
+			name: "UDP ports, DNS by port name or number, of the container or the Service",
+			pod: func() *corev1.Pod {
+				p := base()
+				p.Spec.Containers[0].Ports = []corev1.ContainerPort{
+					{Name: "syslog", ContainerPort: 514, Protocol: corev1.ProtocolUDP},
+					{Name: "dns", ContainerPort: 1053, Protocol: corev1.ProtocolUDP},
+					{Name: "dns-tcp", ContainerPort: 1053, Protocol: corev1.ProtocolTCP},
+					{ContainerPort: 5353, Protocol: corev1.ProtocolUDP},
+					{Name: "resolver", ContainerPort: 8053, Protocol: corev1.ProtocolUDP},
+					{Name: "stats", ContainerPort: 8125, Protocol: corev1.ProtocolUDP},
+				}
+				return p
+			},
+			services: []corev1.Service{svc("ns", map[string]string{"app": "web"},
+				corev1.ServicePort{Name: "domain", Port: 8053, Protocol: corev1.ProtocolUDP},
+				corev1.ServicePort{Name: "metrics", Port: 9125, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromString("stats")},
+				corev1.ServicePort{Name: "other", Port: 9126, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromString("nope")},
+			)},
+			want: []ProbeTarget{
+				{Container: "app", Port: 514, Protocol: corev1.ProtocolUDP},
+				{Container: "app", Port: 1053, Path: "/"},
+				{Container: "app", Port: 1053, Protocol: corev1.ProtocolUDP, DNS: true},
+				{Container: "app", Port: 5353, Protocol: corev1.ProtocolUDP, DNS: true},
+				{Container: "app", Port: 8053, Protocol: corev1.ProtocolUDP, DNS: true},
+				{Container: "app", Port: 8125, Protocol: corev1.ProtocolUDP},
+			},
 		},
 		{
 			name: "bounded",
 			pod:  base,
 			max:  1,
-			want: []ProbeTarget{{"app", 7000, "/"}},
+			want: []ProbeTarget{{Container: "app", Port: 7000, Path: "/"}},
 		},
 		{
 			name: "sidecar init containers count, others do not",
@@ -101,7 +130,7 @@ func TestProbeTargets(t *testing.T) {
 				}
 				return p
 			},
-			want: []ProbeTarget{{"app", 7000, "/"}, {"app", 8080, "/"}, {"side", 15000, "/"}},
+			want: []ProbeTarget{{Container: "app", Port: 7000, Path: "/"}, {Container: "app", Port: 8080, Path: "/"}, {Container: "side", Port: 15000, Path: "/"}},
 		},
 	}
 	for _, tt := range tests {
@@ -201,11 +230,14 @@ var fastProbe = ProbeOptions{BannerWindow: 200 * time.Millisecond, ReplyTimeout:
 
 func TestProbeAnswer(t *testing.T) {
 	const get = "GET /p HTTP/1.0\r\n\r\n"
+	body := func(prefix string, n int) *oracle.HTTPBody { return &oracle.HTTPBody{Prefix: prefix, Bytes: n} }
+	big := strings.Repeat("0123456789abcdef", 1500) // 24,000 bytes
 	tests := []struct {
 		name     string
 		handle   func(c net.Conn) bool
 		accepted bool
 		answer   string
+		body     *oracle.HTTPBody
 		sent     string // what the client sent
 	}{
 		{
@@ -219,14 +251,49 @@ func TestProbeAnswer(t *testing.T) {
 			accepted: true, answer: "banner SSH-2.0-Go",
 		},
 		{
-			name:     "HTTP: status line and header names of the answer to one GET",
+			name:     "HTTP: status line and header names of the answer to one GET, body until the server closes",
 			handle:   answer("HTTP/1.0 500 Internal Server Error\r\nContent-Type: text/plain\r\nDate: Tue, 26 Nov 2024 03:40:01 GMT\r\n\r\ninternal error\n"),
-			accepted: true, answer: "http server-error 500 Internal Server Error headers content-type date", sent: get,
+			accepted: true, answer: "http server-error 500 Internal Server Error headers content-type date", body: body("internal error\n", 15), sent: get,
 		},
 		{
-			name:     "HTTP head in pieces",
-			handle:   answer("HTTP/1.1 2", "00 OK\r\nServer: x\r\n", "\r\nbody"),
-			accepted: true, answer: "http success 200 OK headers server", sent: get,
+			name:     "HTTP head in pieces; body lines that look like headers are not headers",
+			handle:   answer("HTTP/1.1 2", "00 OK\r\nServer: x\r\n", "\r\nerror: none\n"),
+			accepted: true, answer: "http success 200 OK headers server", body: body("error: none\n", 12), sent: get,
+		},
+		{
+			name:     "HTTP body of Content-Length, the rest ignored",
+			handle:   answer("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nhello\nTRAILING GARBAGE"),
+			accepted: true, answer: "http success 200 OK headers content-length", body: body("hello\n", 6), sent: get,
+		},
+		{
+			name:     "HTTP 200 with an empty body",
+			handle:   answer("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 0\r\n\r\n"),
+			accepted: true, answer: "http success 200 OK headers content-length content-type", body: body("", 0), sent: get,
+		},
+		{
+			name:     "HTTP 204 has no body",
+			handle:   answer("HTTP/1.1 204 No Content\r\n\r\n"),
+			accepted: true, answer: "http success 204 No Content headers", body: body("", 0), sent: get,
+		},
+		{
+			name:     "a long body of Content-Length: its prefix and its length",
+			handle:   answer("HTTP/1.1 200 OK\r\nContent-Length: 24000\r\n\r\n", big),
+			accepted: true, answer: "http success 200 OK headers content-length", body: body(big[:oracle.BodyPrefixBytes], 24000), sent: get,
+		},
+		{
+			name:     "a long body without Content-Length is read up to the large class",
+			handle:   answer("HTTP/1.0 200 OK\r\n\r\n", big),
+			accepted: true, answer: "http success 200 OK headers", sent: get,
+			body: body(big[:oracle.BodyPrefixBytes], -1), // Bytes checked below
+		},
+		{
+			name: "a body that stalls is as long as what arrived",
+			handle: func(c net.Conn) bool {
+				answer("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", "0123456789")(c)
+				time.Sleep(time.Second)
+				return true
+			},
+			accepted: true, answer: "http success 200 OK headers content-length", body: body("0123456789", 10), sent: get,
 		},
 		{
 			name:     "line protocol reply",
@@ -261,9 +328,17 @@ func TestProbeAnswer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newServer(t, tt.handle)
-			accepted, answer := ProbeAnswer(t.Context(), fastProbe, s.addr(), "/p")
-			assert.Equal(t, tt.accepted, accepted)
-			assert.Equal(t, tt.answer, answer)
+			r := ProbeAnswer(t.Context(), fastProbe, s.addr(), "/p")
+			assert.Equal(t, tt.accepted, r.Accepted)
+			assert.Equal(t, tt.answer, r.Answer)
+			if tt.body != nil && tt.body.Bytes < 0 {
+				require.NotNil(t, r.Body)
+				assert.Equal(t, tt.body.Prefix, r.Body.Prefix)
+				assert.GreaterOrEqual(t, r.Body.Bytes, oracle.BodyLargeBytes)
+				assert.Equal(t, oracle.BodyLarge, oracle.BodyClass(r.Body.Bytes))
+			} else {
+				assert.Equal(t, tt.body, r.Body)
+			}
 			assert.Equal(t, []string{tt.sent}, s.received(t, 1))
 		})
 	}
@@ -273,17 +348,127 @@ func TestProbeAnswer(t *testing.T) {
 		require.NoError(t, err)
 		addr := netip.MustParseAddrPort(ln.Addr().String())
 		require.NoError(t, ln.Close())
-		accepted, answer := ProbeAnswer(t.Context(), fastProbe, addr, "/")
-		assert.False(t, accepted)
-		assert.Equal(t, oracle.AnswerRefused, answer)
+		r := ProbeAnswer(t.Context(), fastProbe, addr, "/")
+		assert.Equal(t, ProbeResult{Answer: oracle.AnswerRefused}, r)
 	})
 	t.Run("unreachable", func(t *testing.T) {
 		o := fastProbe
 		o.Dial = func(ctx context.Context, _, _ string) (net.Conn, error) { <-ctx.Done(); return nil, ctx.Err() }
 		o.ConnectTimeout = 50 * time.Millisecond
-		accepted, answer := ProbeAnswer(t.Context(), o, netip.MustParseAddrPort("198.18.0.9:80"), "/")
-		assert.False(t, accepted)
-		assert.Equal(t, oracle.AnswerUnreachable, answer)
+		r := ProbeAnswer(t.Context(), o, netip.MustParseAddrPort("198.18.0.9:80"), "/")
+		assert.Equal(t, ProbeResult{Answer: oracle.AnswerUnreachable}, r)
+	})
+}
+
+// udpServer is a loopback UDP server that answers each datagram with
+// reply(datagram) (nothing when it returns nil) and keeps the datagrams
+// it received.
+type udpServer struct {
+	pc   net.PacketConn
+	mu   sync.Mutex
+	got  [][]byte
+	addr netip.AddrPort
+}
+
+func newUDPServer(t *testing.T, reply func(d []byte) []byte) *udpServer {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pc.Close() })
+	s := &udpServer{pc: pc, addr: netip.MustParseAddrPort(pc.LocalAddr().String())}
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			d := append([]byte{}, buf[:n]...)
+			s.mu.Lock()
+			s.got = append(s.got, d)
+			s.mu.Unlock()
+			if r := reply(d); r != nil {
+				_, _ = pc.WriteTo(r, from)
+			}
+		}
+	}()
+	return s
+}
+
+func (s *udpServer) received() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]byte(nil), s.got...)
+}
+
+// dnsReply answers a DNS query with rcode, echoing its id and question.
+func dnsReply(rcode byte) func(q []byte) []byte {
+	return func(q []byte) []byte {
+		if len(q) < 12 {
+			return nil
+		}
+		r := append([]byte(nil), q...)
+		r[2] |= 0x80 // QR
+		r[3] = r[3]&0xf0 | rcode
+		return r
+	}
+}
+
+func TestProbeDatagram(t *testing.T) {
+	o := fastProbe
+	o.ReplyTimeout = 300 * time.Millisecond
+	tests := []struct {
+		name   string
+		reply  func(d []byte) []byte
+		dns    bool
+		answer string
+		sends  int // datagrams the server received, at least
+	}{
+		{name: "echo of the empty datagram", reply: func(d []byte) []byte { return d }, answer: "reply (empty)", sends: 1},
+		{name: "a text reply", reply: func([]byte) []byte { return []byte("pong\n") }, answer: "reply pong", sends: 1},
+		{name: "a server that ignores the datagram is silent; the datagram is resent", reply: func([]byte) []byte { return nil }, answer: oracle.AnswerSilent, sends: 1},
+		{name: "DNS NOERROR", reply: dnsReply(0), dns: true, answer: "dns success NOERROR", sends: 1},
+		{name: "DNS SERVFAIL", reply: dnsReply(2), dns: true, answer: "dns server-failure SERVFAIL", sends: 1},
+		{name: "a DNS reply to another id is no DNS answer", reply: func(q []byte) []byte { r := dnsReply(0)(q); r[0]++; return r }, dns: true, answer: "reply binary", sends: 1},
+		{name: "a DNS port that ignores the query is silent", reply: func([]byte) []byte { return nil }, dns: true, answer: oracle.AnswerSilent, sends: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newUDPServer(t, tt.reply)
+			r := ProbeDatagram(t.Context(), o, s.addr, tt.dns)
+			assert.Equal(t, tt.answer, r.Answer)
+			assert.True(t, r.Accepted)
+			assert.Nil(t, r.Body)
+			got := s.received()
+			require.GreaterOrEqual(t, len(got), tt.sends)
+			for _, d := range got {
+				if !tt.dns {
+					assert.Empty(t, d, "only an empty datagram is sent")
+					continue
+				}
+				// "." NS IN, RD=0
+				require.Len(t, d, 17)
+				assert.Equal(t, []byte{0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1}, d[2:])
+			}
+		})
+	}
+	t.Run("resent every second until the reply timeout", func(t *testing.T) {
+		s := newUDPServer(t, func([]byte) []byte { return nil })
+		o := fastProbe
+		o.ReplyTimeout = 2500 * time.Millisecond
+		r := ProbeDatagram(t.Context(), o, s.addr, false)
+		assert.Equal(t, oracle.AnswerSilent, r.Answer)
+		assert.Eventually(t, func() bool { return len(s.received()) == 3 }, time.Second, 10*time.Millisecond)
+	})
+	t.Run("a closed port is refused (ICMP port unreachable)", func(t *testing.T) {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := netip.MustParseAddrPort(pc.LocalAddr().String())
+		require.NoError(t, pc.Close())
+		for _, dns := range []bool{false, true} {
+			r := ProbeDatagram(t.Context(), o, addr, dns)
+			assert.Equal(t, ProbeResult{Answer: oracle.AnswerRefused}, r)
+		}
 	})
 }
 
@@ -391,4 +576,30 @@ func TestServiceProberBoundsPods(t *testing.T) {
 	assert.Equal(t, map[string]bool{"198.18.0.1": true, "198.18.0.2": true}, hosts)
 	require.Len(t, rec.Probes, 2)
 	assert.Equal(t, oracle.AnswerUnreachable, rec.Probes[0].Answer)
+}
+
+func TestServiceProberUDPAndBodies(t *testing.T) {
+	web := newServer(t, answer("HTTP/1.0 200 OK\r\nContent-Length: 6\r\n\r\nhello\n"))
+	dns := newUDPServer(t, dnsReply(0))
+	pod := probePod("a-dns", "198.18.0.5", true, 8080)
+	pod.Spec.Containers[0].Ports = append(pod.Spec.Containers[0].Ports, corev1.ContainerPort{Name: "dns", ContainerPort: 53, Protocol: corev1.ProtocolUDP})
+	opts := fastProbe
+	opts.Rounds = 1
+	opts.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		to := web.addr().String()
+		if network == "udp" {
+			require.Equal(t, "198.18.0.5:53", addr)
+			to = dns.addr.String()
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, to)
+	}
+	p := NewServiceProber(opts, 10*time.Second, nil)
+	p.Probe(t.Context(), []corev1.Pod{pod}, time.Second)
+	var rec oracle.Recording
+	p.Fill(&rec)
+	require.Len(t, rec.Probes, 2)
+	assert.Equal(t, oracle.ProbeObservation{Pod: "a-dns", Container: "app", Protocol: oracle.ProtocolUDP, Port: 53, Offset: time.Second, Accepted: true, Answer: "dns success NOERROR"}, rec.Probes[0])
+	assert.Equal(t, oracle.ProbeObservation{Pod: "a-dns", Container: "app", Port: 8080, Path: "/", Offset: time.Second, Accepted: true,
+		Answer: "http success 200 OK headers content-length", Body: &oracle.HTTPBody{Prefix: "hello\n", Bytes: 6}}, rec.Probes[1])
 }
