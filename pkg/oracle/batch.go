@@ -82,13 +82,7 @@ func judgeBatch(baselines [2]Recording, trial Recording) TestResult {
 		return res
 	}
 	res.Evidence = append(ev, res.Evidence...)
-	res.Pass = false
-	e := res.Evidence[0]
-	res.Reason = strings.TrimSpace(e.Reason + " " + parenthesise(e.Message))
-	if n := len(res.Evidence); n > 1 {
-		res.Reason += fmt.Sprintf(" (and %d more)", n-1)
-	}
-	return res
+	return failed(res, "")
 }
 
 // notApplicable is the result of a test that does not judge

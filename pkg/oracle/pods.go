@@ -182,13 +182,20 @@ func judgeStability(baselines [2]Recording, trial Recording, early bool) TestRes
 		}
 		return res
 	}
-	res.Pass = false
 	e := res.Evidence[0]
 	subject := e.Container
 	if subject == "" {
 		subject = e.Pod
 	}
-	res.Reason = fmt.Sprintf("%s: %s", subject, strings.TrimSpace(e.Reason+" "+parenthesise(e.Message)))
+	return failed(res, subject+": ")
+}
+
+// failed marks res failed, its reason the first evidence (after prefix)
+// and how many more there are.
+func failed(res TestResult, prefix string) TestResult {
+	res.Pass = false
+	e := res.Evidence[0]
+	res.Reason = prefix + strings.TrimSpace(e.Reason+" "+parenthesise(e.Message))
 	if n := len(res.Evidence); n > 1 {
 		res.Reason += fmt.Sprintf(" (and %d more)", n-1)
 	}
@@ -293,13 +300,7 @@ func judgeReadiness(cfg Config, baselines [2]Recording, trial Recording) TestRes
 		res.Reason = fmt.Sprintf("%d of %d pods Ready, as in the baselines", t.readyAtEnd, len(trial.Pods))
 		return res
 	}
-	res.Pass = false
-	e := res.Evidence[0]
-	res.Reason = strings.TrimSpace(e.Reason + " " + parenthesise(e.Message))
-	if n := len(res.Evidence); n > 1 {
-		res.Reason += fmt.Sprintf(" (and %d more)", n-1)
-	}
-	return res
+	return failed(res, "")
 }
 
 func parenthesise(s string) string {
