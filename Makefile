@@ -29,7 +29,7 @@ images: ## Build the scenario and application images and import them into the lo
 
 ##@ Test
 .PHONY: test
-test: cluster-up images test-unit test-integration test-alerts manifests-check test-e2e test-e2e-disruptive ## All tiers (unit, integration, alert rules, manifests, e2e); brings up the local cluster first.
+test: cluster-up images test-unit test-integration test-alerts manifests-check helm-check test-e2e test-e2e-disruptive ## All tiers (unit, integration, alert rules, manifests, Helm chart, e2e); brings up the local cluster first.
 
 .PHONY: test-unit
 test-unit: ## Unit tests of every package (no cluster needed).
@@ -137,6 +137,19 @@ uninstall: ## Remove Cinch (and any left-over trial clones) from the local clust
 .PHONY: manifests-check
 manifests-check: ## Render every overlay and dry-run the production overlay against the local API server.
 	KUBECONFIG=$(KUBECONFIG_LOCAL) manifests/check.sh
+
+HELM_VERSION ?= v4.3.2
+HELM := $(CLUSTER_DIR)/bin/helm
+
+.PHONY: helm
+helm: ## Build helm into .cluster/bin (HELM_VERSION, default v4.3.2).
+	@[ -x $(HELM) ] && [ "$$(cat $(HELM).version 2>/dev/null)" = "$(HELM_VERSION)" ] || { \
+		GOBIN=$(CLUSTER_DIR)/bin CGO_ENABLED=0 $(GO) install -trimpath -ldflags=-s helm.sh/helm/$(firstword $(subst ., ,$(HELM_VERSION)))/cmd/helm@$(HELM_VERSION) && \
+		echo $(HELM_VERSION) >$(HELM).version; }
+
+.PHONY: helm-check
+helm-check: helm ## Lint and render charts/cinch, test it against the kustomize manifests (no drift), dry-run it against the local API server.
+	KUBECONFIG=$(KUBECONFIG_LOCAL) HELM=$(HELM) GOTEST="$(GOTEST)" charts/check.sh
 
 .PHONY: promtool
 promtool: ## Build promtool into .cluster/bin (PROMTOOL_VERSION, default v0.316.0).
