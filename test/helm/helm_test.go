@@ -5,7 +5,9 @@
 // rules: everything but the differences listed in normalize), and with
 // worker.cloneRBAC the objects of manifests/components/clone-rbac too. The
 // other tests render non-default values and check that every name, namespace
-// and threshold follows them.
+// and threshold follows them, that the webhook's and the worker's own flag
+// code accepts the arguments the chart renders, and (with promtool) that
+// the rendered rules are valid.
 //
 // A change to manifests/base, the production overlay or the monitoring
 // component fails here until charts/cinch makes the same change (and the
@@ -34,6 +36,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
 
 	webhookapp "github.com/cinch-dev/cinch/cmd/webhook/app"
 	workerapp "github.com/cinch-dev/cinch/cmd/worker/app"
@@ -572,6 +575,40 @@ func TestChartArgsParse(t *testing.T) {
 			require.Empty(t, fs.Args())
 			require.NoError(t, wcfg.Validate(), "webhook %v", webhook)
 			assert.Equal(t, tc.wantJobBuffer, wcfg.JobBuffer)
+		})
+	}
+}
+
+// TestChartRulesCheck: promtool accepts the chart's rules (expressions and
+// annotation templates) with other thresholds and another release name.
+// Skips without promtool (make promtool, or $CINCH_PROMTOOL).
+func TestChartRulesCheck(t *testing.T) {
+	promtool := os.Getenv("CINCH_PROMTOOL")
+	if promtool == "" {
+		p, err := filepath.Abs("../../.cluster/bin/promtool")
+		require.NoError(t, err)
+		if _, err := os.Stat(p); err != nil {
+			t.Skip("promtool not built: run `make promtool`")
+		}
+		promtool = p
+	}
+	for name, args := range map[string][]string{
+		"default": nil,
+		"custom": {
+			"--set", "monitoring.alerts.coverageLow.threshold=0.95", "--set", "monitoring.alerts.jobsFailing.window=3h",
+			"--set", "monitoring.alerts.queueBackingUp.jobs=100", "--set", "monitoring.alerts.workerDown.for=1h",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			objs := renderChart(t, "acme", "security", args...)
+			rule, ok := objs[key{"PrometheusRule", "security", "acme-cinch"}]
+			require.True(t, ok)
+			b, err := yaml.Marshal(rule["spec"])
+			require.NoError(t, err)
+			f := filepath.Join(t.TempDir(), "rules.yaml")
+			require.NoError(t, os.WriteFile(f, b, 0o644))
+			out := run(t, promtool, "check", "rules", f)
+			assert.Contains(t, string(out), "SUCCESS")
 		})
 	}
 }
