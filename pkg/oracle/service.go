@@ -405,9 +405,13 @@ func earlyServiceFailure(cfg Config, baselines [2]Recording, partial Recording) 
 			if o.Accepted || o.Offset < sb.answering {
 				continue
 			}
+			reason := fmt.Sprintf("port %s stopped accepting connections that both baselines accepted", sb.key)
+			if sb.key.protocol == ProtocolUDP {
+				reason = fmt.Sprintf("port %s refused datagrams (port unreachable) that both baselines took", sb.key)
+			}
 			return TestResult{
 				ID: TestServices, Name: NameServices, Hard: true,
-				Reason: fmt.Sprintf("port %s stopped accepting connections that both baselines accepted", sb.key),
+				Reason: reason,
 				Evidence: []Evidence{{
 					Pod: o.Pod, Container: sb.container, Reason: ReasonRefused,
 					Port: sb.key.port, Protocol: sb.key.protocol, Path: sb.key.path, Baseline: sb.example, Example: o.Answer,

@@ -116,7 +116,7 @@ func TestEarlyServiceFailureUDP(t *testing.T) {
 	require.True(t, fail)
 	require.Len(t, r.Evidence, 1)
 	assert.Equal(t, ProtocolUDP, r.Evidence[0].Protocol)
-	assert.Contains(t, r.Reason, "5353/udp")
+	assert.Contains(t, r.Reason, "port 5353/udp refused datagrams")
 
 	partial.Probes[0].Protocol = "" // the TCP port of that number was never probed
 	_, fail = EarlyFailure(cfg, base, partial)

@@ -74,6 +74,12 @@ var groundTruth = []groundTruthRow{
 	{"scenario-setuid", []hardening.CheckID{hardening.CheckNoPrivilegeEscalation}, nil},
 	{"scenario-conn-spool", []hardening.CheckID{hardening.CheckRunAsNonRoot, hardening.CheckReadOnlyRootFilesystem}, nil},
 	{"scenario-http-500", []hardening.CheckID{hardening.CheckRunAsNonRoot, hardening.CheckReadOnlyRootFilesystem}, nil},
+	// Under a read-only root filesystem these answer their clients
+	// differently and nothing else shows it: 200 with the same headers and
+	// an empty body; SERVFAIL on the DNS port and ICMP port unreachable on
+	// the UDP sink (TC-05 only).
+	{"scenario-empty-body", []hardening.CheckID{hardening.CheckReadOnlyRootFilesystem}, nil},
+	{"scenario-udp-dns", []hardening.CheckID{hardening.CheckReadOnlyRootFilesystem}, nil},
 	{"nginx-stock", []hardening.CheckID{hardening.CheckRunAsNonRoot, hardening.CheckReadOnlyRootFilesystem}, []corev1.Capability{"CHOWN", "NET_BIND_SERVICE", "SETGID", "SETUID"}},
 	// Every planned check fails at start-up: the verified recommendation is
 	// the workload's own settings (it already drops ALL).
