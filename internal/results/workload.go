@@ -2,7 +2,6 @@ package results
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,12 +9,13 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/cinch-dev/cinch/internal/kinds"
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
-// ErrUnknownKind is returned for a kind other than Deployment, StatefulSet
-// and DaemonSet.
-var ErrUnknownKind = errors.New("unknown workload kind")
+// ErrUnknownKind is returned for a kind Cinch does not harden
+// (hardening.Kinds); it is kinds.ErrUnknownKind.
+var ErrUnknownKind = kinds.ErrUnknownKind
 
 // Ref names a workload.
 type Ref struct {
@@ -50,71 +50,46 @@ func (w Workload) Done() bool {
 	return hardening.Describes(w.Annotations, w.Hash) && (s == hardening.StatusVerified || s == hardening.StatusFailed)
 }
 
-// Get reads a workload. A missing workload is an apierrors NotFound error.
+// Get reads a workload of any kind Cinch hardens. A missing workload is an
+// apierrors NotFound error.
 func Get(ctx context.Context, cs kubernetes.Interface, ref Ref) (Workload, error) {
-	var (
-		meta metav1.ObjectMeta
-		tmpl corev1.PodTemplateSpec
-	)
-	switch ref.Kind {
-	case hardening.KindDeployment:
-		o, err := cs.AppsV1().Deployments(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
-		if err != nil {
-			return Workload{}, fmt.Errorf("get %s: %w", ref, err)
-		}
-		meta, tmpl = o.ObjectMeta, o.Spec.Template
-	case hardening.KindStatefulSet:
-		o, err := cs.AppsV1().StatefulSets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
-		if err != nil {
-			return Workload{}, fmt.Errorf("get %s: %w", ref, err)
-		}
-		meta, tmpl = o.ObjectMeta, o.Spec.Template
-	case hardening.KindDaemonSet:
-		o, err := cs.AppsV1().DaemonSets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
-		if err != nil {
-			return Workload{}, fmt.Errorf("get %s: %w", ref, err)
-		}
-		meta, tmpl = o.ObjectMeta, o.Spec.Template
-	default:
-		return Workload{}, fmt.Errorf("%w: %q", ErrUnknownKind, ref.Kind)
+	a, err := kinds.For(ref.Kind)
+	if err != nil {
+		return Workload{}, err
 	}
-	return newWorkload(ref, meta, &tmpl), nil
+	o, err := a.Get(ctx, cs, ref.Namespace, ref.Name)
+	if err != nil {
+		return Workload{}, fmt.Errorf("get %s: %w", ref, err)
+	}
+	tmpl, _ := a.Template(o)
+	return newWorkload(ref, o, tmpl), nil
 }
 
-func newWorkload(ref Ref, meta metav1.ObjectMeta, tmpl *corev1.PodTemplateSpec) Workload {
+func newWorkload(ref Ref, o metav1.Object, tmpl *corev1.PodTemplateSpec) Workload {
 	return Workload{
-		Ref: ref, UID: meta.UID, ResourceVersion: meta.ResourceVersion,
-		Annotations: meta.Annotations, Template: tmpl, Hash: hardening.TemplateHash(tmpl),
+		Ref: ref, UID: o.GetUID(), ResourceVersion: o.GetResourceVersion(),
+		Annotations: o.GetAnnotations(), Template: tmpl, Hash: hardening.TemplateHash(tmpl),
 	}
 }
 
-// List returns the workloads of every kind in namespace.
+// List returns the workloads of every kind Cinch hardens in namespace, in
+// the order of hardening.Kinds, except those hardened through their owner
+// (hardening.HardenedByOwner: the Jobs a CronJob made).
 func List(ctx context.Context, cs kubernetes.Interface, namespace string) ([]Workload, error) {
 	var out []Workload
-	ds, err := cs.AppsV1().Deployments(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("list deployments in %s: %w", namespace, err)
-	}
-	for _, o := range ds.Items {
-		out = append(out, fromApps(hardening.KindDeployment, o.ObjectMeta, &o.Spec.Template))
-	}
-	ss, err := cs.AppsV1().StatefulSets(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("list statefulsets in %s: %w", namespace, err)
-	}
-	for _, o := range ss.Items {
-		out = append(out, fromApps(hardening.KindStatefulSet, o.ObjectMeta, &o.Spec.Template))
-	}
-	dss, err := cs.AppsV1().DaemonSets(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("list daemonsets in %s: %w", namespace, err)
-	}
-	for _, o := range dss.Items {
-		out = append(out, fromApps(hardening.KindDaemonSet, o.ObjectMeta, &o.Spec.Template))
+	for _, a := range kinds.All() {
+		k := a.Kind()
+		objs, err := a.List(ctx, cs, namespace)
+		if err != nil {
+			return nil, fmt.Errorf("list %s in %s: %w", k.Resource, namespace, err)
+		}
+		for _, o := range objs {
+			if hardening.HardenedByOwner(k.Name, o.GetOwnerReferences()) {
+				continue
+			}
+			tmpl, _ := a.Template(o)
+			out = append(out, newWorkload(Ref{Namespace: o.GetNamespace(), Kind: k.Name, Name: o.GetName()}, o, tmpl))
+		}
 	}
 	return out, nil
-}
-
-func fromApps(kind string, meta metav1.ObjectMeta, tmpl *corev1.PodTemplateSpec) Workload {
-	return newWorkload(Ref{Namespace: meta.Namespace, Kind: kind, Name: meta.Name}, meta, tmpl.DeepCopy())
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/cinch-dev/cinch/internal/kinds"
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
@@ -137,17 +138,11 @@ func (w *Writer) patch(ctx context.Context, wl Workload, ann map[string]*string)
 	if w.beforePatch != nil {
 		w.beforePatch(ctx, wl)
 	}
-	apps := w.cs.AppsV1()
-	switch wl.Kind {
-	case hardening.KindDeployment:
-		_, err = apps.Deployments(wl.Namespace).Patch(ctx, wl.Name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: w.component})
-	case hardening.KindStatefulSet:
-		_, err = apps.StatefulSets(wl.Namespace).Patch(ctx, wl.Name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: w.component})
-	case hardening.KindDaemonSet:
-		_, err = apps.DaemonSets(wl.Namespace).Patch(ctx, wl.Name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: w.component})
-	default:
-		return fmt.Errorf("%w: %q", ErrUnknownKind, wl.Kind)
+	a, err := kinds.For(wl.Kind)
+	if err != nil {
+		return err
 	}
+	err = a.Patch(ctx, w.cs, wl.Namespace, wl.Name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: w.component})
 	if err != nil {
 		return fmt.Errorf("patch annotations of %s: %w", wl.Ref, err)
 	}
@@ -160,6 +155,10 @@ func (w *Writer) Event(ctx context.Context, ref Ref, uid types.UID, eventType, r
 	if len(message) > maxEventMessage {
 		message = message[:maxEventMessage-3] + "..."
 	}
+	kind, ok := hardening.LookupKind(ref.Kind)
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownKind, ref.Kind)
+	}
 	now := metav1.NewTime(w.now())
 	ev := &corev1.Event{
 		ObjectMeta: metav1.ObjectMeta{
@@ -167,7 +166,7 @@ func (w *Writer) Event(ctx context.Context, ref Ref, uid types.UID, eventType, r
 			Namespace: ref.Namespace,
 		},
 		InvolvedObject: corev1.ObjectReference{
-			APIVersion: "apps/v1", Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name, UID: uid,
+			APIVersion: kind.APIVersion(), Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name, UID: uid,
 		},
 		Reason: reason, Message: message, Type: eventType,
 		Source:         corev1.EventSource{Component: w.component},

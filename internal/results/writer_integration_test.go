@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -103,4 +104,85 @@ func raceFirstPatch(t *testing.T, w *Writer, change string) *atomic.Int32 {
 		require.NotEqual(t, wl.ResourceVersion, d.ResourceVersion)
 	}
 	return &calls
+}
+
+// TestBatchWorkloadsIntegration: Jobs and CronJobs are read, listed and
+// annotated like the other kinds, on a real API server: a CronJob's template
+// is its jobTemplate's, a Job its CronJob made is left out of List, results
+// are annotation patches guarded by the resourceVersion (a Job's immutable
+// template is never touched), and Events name batch/v1.
+func TestBatchWorkloadsIntegration(t *testing.T) {
+	cs := kubetest.Client(t, kubetest.EnvIntegration)
+	ns := kubetest.Namespace(t, cs, "results-batch-it", nil)
+	ctx := t.Context()
+	tmpl := corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+		RestartPolicy: corev1.RestartPolicyNever,
+		Containers:    []corev1.Container{{Name: "app", Image: "docker.io/local/scenario:1", Args: []string{"batch-fine"}}},
+	}}
+	suspend := true
+	job, err := cs.BatchV1().Jobs(ns).Create(ctx, &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "migrate"},
+		Spec:       batchv1.JobSpec{Suspend: &suspend, Template: tmpl},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	cj, err := cs.BatchV1().CronJobs(ns).Create(ctx, &batchv1.CronJob{
+		ObjectMeta: metav1.ObjectMeta{Name: "nightly"},
+		Spec: batchv1.CronJobSpec{Schedule: "0 3 * * *", Suspend: &suspend,
+			JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: tmpl}}},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	// A Job the CronJob made (as `kubectl create job --from=cronjob/nightly` does).
+	_, err = cs.BatchV1().Jobs(ns).Create(ctx, &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "nightly-manual", OwnerReferences: []metav1.OwnerReference{{
+			APIVersion: "batch/v1", Kind: "CronJob", Name: cj.Name, UID: cj.UID, Controller: &suspend}}},
+		Spec: batchv1.JobSpec{Suspend: &suspend, Template: cj.Spec.JobTemplate.Spec.Template},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	wls, err := List(ctx, cs, ns)
+	require.NoError(t, err)
+	var refs []Ref
+	for _, wl := range wls {
+		refs = append(refs, wl.Ref)
+	}
+	jobRef := Ref{Namespace: ns, Kind: hardening.KindJob, Name: "migrate"}
+	cjRef := Ref{Namespace: ns, Kind: hardening.KindCronJob, Name: "nightly"}
+	assert.Equal(t, []Ref{jobRef, cjRef}, refs)
+
+	w := NewWriter(cs, "cinch-results-test")
+	for _, c := range []struct {
+		ref  Ref
+		uid  types.UID
+		tmpl *corev1.PodTemplateSpec
+	}{{jobRef, job.UID, &job.Spec.Template}, {cjRef, cj.UID, &cj.Spec.JobTemplate.Spec.Template}} {
+		t.Run(c.ref.Kind, func(t *testing.T) {
+			hash := hardening.TemplateHash(c.tmpl)
+			wl, err := w.Current(ctx, c.ref, c.uid, hash)
+			require.NoError(t, err, "the stored template hashes as the created one")
+			assert.Equal(t, hash, wl.Hash)
+			require.NoError(t, w.SetStatus(ctx, c.ref, c.uid, hash, hardening.StatusRunning))
+			ann := map[string]string{
+				hardening.AnnotationStatus:       string(hardening.StatusFailed),
+				hardening.AnnotationTemplateHash: hash,
+				hardening.AnnotationChecks:       `{"version":1,"checks":[]}`,
+			}
+			status, err := w.WriteResult(ctx, c.ref, c.uid, hash, ann)
+			require.NoError(t, err)
+			assert.Equal(t, hardening.StatusFailed, status)
+			wl, err = Get(ctx, cs, c.ref)
+			require.NoError(t, err)
+			for k, v := range ann {
+				assert.Equal(t, v, wl.Annotations[k], k)
+			}
+			assert.True(t, wl.Done())
+
+			require.NoError(t, w.Event(ctx, c.ref, c.uid, corev1.EventTypeWarning, ReasonFailed, "a batch result"))
+			evs, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + c.ref.Name + ",reason=" + ReasonFailed})
+			require.NoError(t, err)
+			require.Len(t, evs.Items, 1)
+			assert.Equal(t, "batch/v1", evs.Items[0].InvolvedObject.APIVersion)
+			assert.Equal(t, c.ref.Kind, evs.Items[0].InvolvedObject.Kind)
+			assert.Equal(t, c.uid, evs.Items[0].InvolvedObject.UID)
+		})
+	}
 }

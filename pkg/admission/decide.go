@@ -43,6 +43,13 @@ const (
 	OutcomeNotOptedIn Outcome = "not-opted-in"
 	// OutcomeOptedOut: the workload carries cinch.dev/harden: disabled.
 	OutcomeOptedOut Outcome = "opted-out"
+	// OutcomeOwned: an object hardened through its owner, not on its own
+	// (hardening.HardenedByOwner: a Job its CronJob created).
+	OutcomeOwned Outcome = "owned"
+	// OutcomeImmutable: an UPDATE of a kind whose pod template cannot change
+	// (a Job: hardening.WorkloadKind.ImmutableTemplate); nothing to harden
+	// or enforce.
+	OutcomeImmutable Outcome = "immutable"
 	// OutcomeExcluded: Cinch's own namespace or a trial clone.
 	OutcomeExcluded Outcome = "excluded"
 	// OutcomeIgnored: a kind, operation or subresource the handler does not
@@ -56,18 +63,18 @@ const (
 	OutcomeNoop Outcome = "noop"
 )
 
-// Workload is the part of a Deployment, StatefulSet or DaemonSet that the
-// handlers read: all three keep their pod template at spec.template.
+// Workload is the part of a workload object that the handlers read: its
+// metadata and its pod template, wherever its kind keeps it
+// (hardening.TemplatePath: spec.template, or spec.jobTemplate.spec.template
+// for a CronJob). DecodeWorkload reads it from an admission request.
 type Workload struct {
-	Metadata metav1.ObjectMeta `json:"metadata"`
-	Spec     struct {
-		Template corev1.PodTemplateSpec `json:"template"`
-	} `json:"spec"`
+	Metadata metav1.ObjectMeta
+	Template corev1.PodTemplateSpec
 }
 
 // Input is everything a decision depends on, gathered from one request.
 type Input struct {
-	// Kind of the object (Deployment, StatefulSet, DaemonSet).
+	// Kind of the object (hardening.Kinds).
 	Kind string
 	// Operation is CREATE or UPDATE.
 	Operation admissionv1.Operation
@@ -98,8 +105,9 @@ type Decision struct {
 }
 
 // scope checks the rules shared by both handlers: not Cinch's own
-// namespace, and the opt-in rule (hardening.OptedIn) with its reason. It returns "" when the
-// request is in scope.
+// namespace, the opt-in rule (hardening.OptedIn) with its reason, and not an
+// object hardened through its owner. It returns "" when the request is in
+// scope.
 func scope(in Input) Outcome {
 	if in.Namespace == in.OwnNamespace {
 		return OutcomeExcluded
@@ -116,7 +124,21 @@ func scope(in Input) Outcome {
 	if hardening.WorkloadOptedOut(in.Object.Metadata.Annotations) {
 		return OutcomeOptedOut
 	}
+	if hardening.HardenedByOwner(in.Kind, in.Object.Metadata.OwnerReferences) {
+		return OutcomeOwned
+	}
 	return ""
+}
+
+// immutable reports whether in is an UPDATE of a kind whose pod template
+// cannot change: there is nothing to harden, and a patch of the template
+// would make the API server refuse the update.
+func immutable(in Input) bool {
+	if in.Operation != admissionv1.Update {
+		return false
+	}
+	k, _ := hardening.LookupKind(in.Kind)
+	return k.ImmutableTemplate
 }
 
 // verified returns the recommendation the object's annotations describe and
@@ -144,7 +166,8 @@ func failed(ann map[string]string) bool {
 // Decide is the validating handler's decision for one request.
 //
 // A job is published for CREATE and for an UPDATE that changes the pod
-// template hash, unless the request is a dry run or the change is the
+// template hash (never for an UPDATE of a kind whose template cannot change,
+// a Job), unless the request is a dry run or the change is the
 // enforcement of an already verified recommendation. Warnings are added when
 // the template changes and is weaker than the workload's verified
 // recommendation.
@@ -152,13 +175,16 @@ func Decide(in Input) Decision {
 	if out := scope(in); out != "" {
 		return Decision{Outcome: out}
 	}
-	hash := hardening.TemplateHash(&in.Object.Spec.Template)
+	if immutable(in) {
+		return Decision{Outcome: OutcomeImmutable}
+	}
+	hash := hardening.TemplateHash(&in.Object.Template)
 	var oldHash string
 	if in.Operation == admissionv1.Update {
 		if in.OldObject == nil {
 			return Decision{Outcome: OutcomeError}
 		}
-		oldHash = hardening.TemplateHash(&in.OldObject.Spec.Template)
+		oldHash = hardening.TemplateHash(&in.OldObject.Template)
 		if oldHash == hash {
 			return Decision{Outcome: OutcomeUnchanged}
 		}
@@ -166,7 +192,7 @@ func Decide(in Input) Decision {
 
 	rec, verifiedHash, ok := verified(in.Object)
 	if ok && in.OldObject != nil && verifiedHash == oldHash &&
-		hash == hardening.TemplateHash(rec.Apply(&in.OldObject.Spec.Template)) {
+		hash == hardening.TemplateHash(rec.Apply(&in.OldObject.Template)) {
 		// The verification run tested exactly this template.
 		return Decision{Outcome: OutcomeEnforced}
 	}
@@ -202,7 +228,7 @@ func Decide(in Input) Decision {
 const maxWeakerListed = 10
 
 func warnings(in Input, rec hardening.Recommendation, verifiedHash string) []string {
-	weaker := hardening.Weaker(rec, &in.Object.Spec.Template)
+	weaker := hardening.Weaker(rec, &in.Object.Template)
 	if len(weaker) == 0 {
 		return nil
 	}
@@ -232,6 +258,9 @@ func DecideMutation(in Input) (Outcome, *corev1.PodTemplateSpec) {
 	if out := scope(in); out != "" {
 		return out, nil
 	}
+	if immutable(in) {
+		return OutcomeImmutable, nil
+	}
 	if !hardening.NamespaceEnforces(in.NamespaceLabels) {
 		return OutcomeNoop, nil
 	}
@@ -239,11 +268,11 @@ func DecideMutation(in Input) (Outcome, *corev1.PodTemplateSpec) {
 	if !ok {
 		return OutcomeNoop, nil
 	}
-	hash := hardening.TemplateHash(&in.Object.Spec.Template)
+	hash := hardening.TemplateHash(&in.Object.Template)
 	if hash != verifiedHash {
 		return OutcomeNoop, nil
 	}
-	applied := rec.Apply(&in.Object.Spec.Template)
+	applied := rec.Apply(&in.Object.Template)
 	if hardening.TemplateHash(applied) == hash {
 		return OutcomeNoop, nil
 	}

@@ -8,6 +8,8 @@ import (
 	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
@@ -232,4 +234,180 @@ func TestAnnotationPatch(t *testing.T) {
 			assert.Equal(t, tt.want, annotationPatch(tt.ann, "cinch.dev/x~y", "v"))
 		})
 	}
+}
+
+// TestDecideBatch: Jobs and CronJobs are decided on the pod template at
+// their kind's template path (a CronJob's jobTemplate), a Job UPDATE never
+// publishes (its template cannot change) and a Job its CronJob created is
+// hardened through the CronJob.
+func TestDecideBatch(t *testing.T) {
+	cj := cronJob("report:1")
+	cjNewImage := cronJob("report:2")
+	cjSchedule := cj.DeepCopy()
+	cjSchedule.Spec.Schedule = "0 4 * * *"
+	cjBackoff := cj.DeepCopy()
+	cjBackoff.Spec.JobTemplate.Spec.BackoffLimit = ptr(int32(1))
+	cjVerified := cj.DeepCopy()
+	rec := verifiedAnnotations(t, &cjVerified.ObjectMeta, cj.Spec.JobTemplate.Spec.Template)
+	cjVerifiedNewImage := cjVerified.DeepCopy()
+	cjVerifiedNewImage.Spec.JobTemplate.Spec.Template = cjNewImage.Spec.JobTemplate.Spec.Template
+	cjEnforced := cjVerified.DeepCopy()
+	cjEnforced.Spec.JobTemplate.Spec.Template = *rec.Apply(&cj.Spec.JobTemplate.Spec.Template)
+
+	j := job("migrate:1")
+	jSuspendedRelabelled := j.DeepCopy() // the only template change the API server allows
+	jSuspendedRelabelled.Spec.Template.Labels["zone"] = "b"
+	jOwned := ownedBy(j, cj)
+	jOtherOwner := jOwned.DeepCopy()
+	jOtherOwner.OwnerReferences[0].Controller = ptr(false)
+	jOptedOutOwned := jOwned.DeepCopy()
+	jOptedOutOwned.Annotations = map[string]string{hardening.LabelHarden: hardening.HardenDisabled}
+
+	cjHash := hardening.TemplateHash(&cj.Spec.JobTemplate.Spec.Template)
+	tests := []struct {
+		name        string
+		kind        string
+		op          admissionv1.Operation
+		obj, old    any
+		wantOutcome Outcome
+		wantJob     *Job
+		wantWarn    bool
+	}{
+		{name: "cronjob create publishes its job template", kind: hardening.KindCronJob, op: admissionv1.Create, obj: cj, wantOutcome: OutcomePublished,
+			wantJob: &Job{Namespace: "shop", Kind: "CronJob", Name: "nightly", UID: "uid-nightly", TemplateHash: cjHash, EnqueuedAt: testNow}},
+		{name: "cronjob template change publishes", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjNewImage, old: cj, wantOutcome: OutcomePublished,
+			wantJob: &Job{Namespace: "shop", Kind: "CronJob", Name: "nightly", UID: "uid-nightly",
+				TemplateHash: hardening.TemplateHash(&cjNewImage.Spec.JobTemplate.Spec.Template), EnqueuedAt: testNow}},
+		{name: "cronjob schedule change does not publish", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjSchedule, old: cj, wantOutcome: OutcomeUnchanged},
+		{name: "cronjob job spec change outside the pod template does not publish", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjBackoff, old: cj, wantOutcome: OutcomeUnchanged},
+		{name: "cronjob results do not publish", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjVerified, old: cj, wantOutcome: OutcomeUnchanged},
+		{name: "weaker cronjob template warns and publishes", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjVerifiedNewImage, old: cjVerified, wantOutcome: OutcomePublished,
+			wantJob: &Job{Namespace: "shop", Kind: "CronJob", Name: "nightly", UID: "uid-nightly",
+				TemplateHash: hardening.TemplateHash(&cjNewImage.Spec.JobTemplate.Spec.Template), EnqueuedAt: testNow}, wantWarn: true},
+		{name: "cronjob enforcement is not re-hardened", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjEnforced, old: cjVerified, wantOutcome: OutcomeEnforced},
+		{name: "job create publishes", kind: hardening.KindJob, op: admissionv1.Create, obj: j, wantOutcome: OutcomePublished,
+			wantJob: &Job{Namespace: "shop", Kind: "Job", Name: "migrate", UID: "uid-migrate", TemplateHash: hardening.TemplateHash(&j.Spec.Template), EnqueuedAt: testNow}},
+		{name: "job update does not publish", kind: hardening.KindJob, op: admissionv1.Update, obj: j, old: j, wantOutcome: OutcomeImmutable},
+		{name: "suspended job template labels do not publish", kind: hardening.KindJob, op: admissionv1.Update, obj: jSuspendedRelabelled, old: j, wantOutcome: OutcomeImmutable},
+		{name: "job of a cronjob is hardened through it", kind: hardening.KindJob, op: admissionv1.Create, obj: jOwned, wantOutcome: OutcomeOwned},
+		{name: "job of a cronjob that is not its controller publishes", kind: hardening.KindJob, op: admissionv1.Create, obj: jOtherOwner, wantOutcome: OutcomePublished,
+			wantJob: &Job{Namespace: "shop", Kind: "Job", Name: jOtherOwner.Name, UID: "uid-migrate", TemplateHash: cjHash, EnqueuedAt: testNow}},
+		{name: "opting out wins", kind: hardening.KindJob, op: admissionv1.Create, obj: jOptedOutOwned, wantOutcome: OutcomeOptedOut},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Decide(Input{
+				Kind: tt.kind, Operation: tt.op, Namespace: "shop", NamespaceLabels: enabled(), OwnNamespace: "cinch-system",
+				Object: toWorkload(t, tt.obj), OldObject: toWorkload(t, tt.old), Now: testNow,
+			})
+			assert.Equal(t, tt.wantOutcome, d.Outcome)
+			assert.Equal(t, tt.wantJob, d.Job)
+			if !tt.wantWarn {
+				assert.Empty(t, d.Warnings)
+				return
+			}
+			require.Len(t, d.Warnings, 2)
+			assert.Contains(t, d.Warnings[0], "cronjob shop/nightly is less hardened than its verified recommendation")
+			assert.Contains(t, d.Warnings[1], `kubectl patch cronjob/nightly -n shop --type strategic -p '{"spec":{"jobTemplate":{"spec":{"template":{"spec":`)
+		})
+	}
+}
+
+// TestDecideMutationBatch: enforce mode applies the verified settings to a
+// CronJob's job template (so the next Job it makes runs them) and to a Job
+// on CREATE, never to a Job UPDATE (the API server would refuse the update)
+// nor to a Job its CronJob made (it has its CronJob's template).
+func TestDecideMutationBatch(t *testing.T) {
+	cj := cronJob("report:1")
+	cjVerified := cj.DeepCopy()
+	rec := verifiedAnnotations(t, &cjVerified.ObjectMeta, cj.Spec.JobTemplate.Spec.Template)
+	cjHardened := cjVerified.DeepCopy()
+	cjHardened.Spec.JobTemplate.Spec.Template = *rec.Apply(&cj.Spec.JobTemplate.Spec.Template)
+	j := job("migrate:1")
+	jVerified := j.DeepCopy()
+	jRec := verifiedAnnotations(t, &jVerified.ObjectMeta, j.Spec.Template)
+	jOwned := ownedBy(jVerified, cj)
+	jOwned.Annotations = cjVerified.Annotations
+
+	tests := []struct {
+		name        string
+		kind        string
+		op          admissionv1.Operation
+		obj         any
+		wantOutcome Outcome
+		wantApplied *corev1.PodTemplateSpec
+	}{
+		{name: "cronjob update", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjVerified, wantOutcome: OutcomePatched,
+			wantApplied: rec.Apply(&cj.Spec.JobTemplate.Spec.Template)},
+		{name: "cronjob create", kind: hardening.KindCronJob, op: admissionv1.Create, obj: cjVerified, wantOutcome: OutcomePatched,
+			wantApplied: rec.Apply(&cj.Spec.JobTemplate.Spec.Template)},
+		{name: "hardened cronjob is idempotent", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjHardened, wantOutcome: OutcomeNoop},
+		{name: "job create", kind: hardening.KindJob, op: admissionv1.Create, obj: jVerified, wantOutcome: OutcomePatched, wantApplied: jRec.Apply(&j.Spec.Template)},
+		{name: "job update", kind: hardening.KindJob, op: admissionv1.Update, obj: jVerified, wantOutcome: OutcomeImmutable},
+		{name: "job of a cronjob", kind: hardening.KindJob, op: admissionv1.Create, obj: jOwned, wantOutcome: OutcomeOwned},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, applied := DecideMutation(Input{
+				Kind: tt.kind, Operation: tt.op, Namespace: "shop", NamespaceLabels: enforce(), Object: toWorkload(t, tt.obj), Now: testNow,
+			})
+			assert.Equal(t, tt.wantOutcome, out)
+			assert.Equal(t, tt.wantApplied, applied)
+		})
+	}
+}
+
+func TestDecodeWorkload(t *testing.T) {
+	const tmpl = `{"metadata":{"labels":{"app":"x"}},"spec":{"containers":[{"name":"c","image":"i"}]}}`
+	want := corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "x"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i"}}},
+	}
+	tests := []struct {
+		name    string
+		kind    string
+		raw     string
+		want    corev1.PodTemplateSpec
+		wantErr bool
+	}{
+		{name: "deployment", kind: "Deployment", raw: `{"metadata":{"name":"w"},"spec":{"replicas":2,"template":` + tmpl + `},"status":{}}`, want: want},
+		{name: "job", kind: "Job", raw: `{"metadata":{"name":"w"},"spec":{"template":` + tmpl + `}}`, want: want},
+		{name: "cronjob", kind: "CronJob", raw: `{"metadata":{"name":"w"},"spec":{"schedule":"@daily","jobTemplate":{"metadata":{"labels":{"a":"b"}},"spec":{"template":` + tmpl + `}}}}`, want: want},
+		{name: "cronjob read at spec.template", kind: "CronJob", raw: `{"metadata":{"name":"w"},"spec":{"template":` + tmpl + `}}`},
+		{name: "missing spec", kind: "CronJob", raw: `{"metadata":{"name":"w"}}`},
+		{name: "null on the way", kind: "CronJob", raw: `{"metadata":{"name":"w"},"spec":{"jobTemplate":null}}`},
+		{name: "null object", kind: "Job", raw: `null`},
+		{name: "field names are case-sensitive", kind: "Deployment", raw: `{"metadata":{"name":"w"},"Spec":{"Template":` + tmpl + `}}`},
+		{name: "wrong type on the way", kind: "CronJob", raw: `{"spec":{"jobTemplate":5}}`, wantErr: true},
+		{name: "wrong template type", kind: "Deployment", raw: `{"spec":{"template":"nope"}}`, wantErr: true},
+		{name: "not an object", kind: "Deployment", raw: `[]`, wantErr: true},
+		{name: "unknown kind", kind: "ReplicaSet", raw: `{}`, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, err := DecodeWorkload(tt.kind, []byte(tt.raw))
+			if tt.wantErr {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, w.Template)
+			if tt.raw != "null" && tt.name != "missing spec" {
+				assert.Equal(t, "w", w.Metadata.Name)
+			}
+		})
+	}
+}
+
+func TestTemplatePointer(t *testing.T) {
+	for kind, want := range map[string]string{
+		"Deployment": "/spec/template", "StatefulSet": "/spec/template", "DaemonSet": "/spec/template",
+		"Job": "/spec/template", "CronJob": "/spec/jobTemplate/spec/template",
+	} {
+		got, err := templatePointer(kind)
+		require.NoError(t, err)
+		assert.Equal(t, want, got, kind)
+	}
+	_, err := templatePointer("Pod")
+	require.Error(t, err)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -46,6 +47,63 @@ func deployment(image string) *appsv1.Deployment {
 	}
 }
 
+func job(image string) *batchv1.Job {
+	return &batchv1.Job{
+		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "migrate", Namespace: "shop", UID: types.UID("uid-migrate"),
+		},
+		Spec: batchv1.JobSpec{Template: batchTemplate(image)},
+	}
+}
+
+func cronJob(image string) *batchv1.CronJob {
+	return &batchv1.CronJob{
+		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJob"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "nightly", Namespace: "shop", UID: types.UID("uid-nightly"),
+		},
+		Spec: batchv1.CronJobSpec{
+			Schedule:    "0 3 * * *",
+			JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: batchTemplate(image)}},
+		},
+	}
+}
+
+// ownedBy makes j a Job that cj created (its controller).
+func ownedBy(j *batchv1.Job, cj *batchv1.CronJob) *batchv1.Job {
+	j = j.DeepCopy()
+	controller := true
+	j.Name = cj.Name + "-29000000"
+	j.OwnerReferences = []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "CronJob", Name: cj.Name, UID: cj.UID, Controller: &controller}}
+	j.Spec.Template = *cj.Spec.JobTemplate.Spec.Template.DeepCopy()
+	return j
+}
+
+func batchTemplate(image string) corev1.PodTemplateSpec {
+	t := template(image)
+	t.Labels = map[string]string{"app": "batch"}
+	t.Spec.Containers[0].Ports = nil
+	t.Spec.RestartPolicy = corev1.RestartPolicyNever
+	return t
+}
+
+// verifiedAnnotations annotates meta as verified for tmpl with the
+// recommendation that passes every check, and returns the recommendation.
+func verifiedAnnotations(t *testing.T, meta *metav1.ObjectMeta, tmpl corev1.PodTemplateSpec) hardening.Recommendation {
+	t.Helper()
+	rec := recommendationFor(t, tmpl)
+	enc, err := hardening.EncodeRecommendation(rec)
+	require.NoError(t, err)
+	if meta.Annotations == nil {
+		meta.Annotations = map[string]string{}
+	}
+	meta.Annotations[hardening.AnnotationStatus] = string(hardening.StatusVerified)
+	meta.Annotations[hardening.AnnotationTemplateHash] = hardening.TemplateHash(&tmpl)
+	meta.Annotations[hardening.AnnotationRecommendation] = enc
+	return rec
+}
+
 // recommendationFor returns the recommendation that passes every check for t.
 func recommendationFor(t *testing.T, tmpl corev1.PodTemplateSpec) hardening.Recommendation {
 	t.Helper()
@@ -55,29 +113,42 @@ func recommendationFor(t *testing.T, tmpl corev1.PodTemplateSpec) hardening.Reco
 // withVerified annotates d as verified for its current template.
 func withVerified(t *testing.T, d *appsv1.Deployment) *appsv1.Deployment {
 	t.Helper()
-	rec := recommendationFor(t, d.Spec.Template)
-	enc, err := hardening.EncodeRecommendation(rec)
-	require.NoError(t, err)
 	d = d.DeepCopy()
-	if d.Annotations == nil {
-		d.Annotations = map[string]string{}
-	}
-	d.Annotations[hardening.AnnotationStatus] = string(hardening.StatusVerified)
-	d.Annotations[hardening.AnnotationTemplateHash] = hardening.TemplateHash(&d.Spec.Template)
-	d.Annotations[hardening.AnnotationRecommendation] = enc
+	verifiedAnnotations(t, &d.ObjectMeta, d.Spec.Template)
 	return d
 }
 
+// toWorkload decodes obj as the handlers do (DecodeWorkload). A nil obj is
+// a nil workload.
 func toWorkload(t *testing.T, obj any) *Workload {
 	t.Helper()
-	if obj == nil {
+	var kind string
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		if o == nil {
+			return nil
+		}
+		kind = hardening.KindDeployment
+	case *batchv1.Job:
+		if o == nil {
+			return nil
+		}
+		kind = hardening.KindJob
+	case *batchv1.CronJob:
+		if o == nil {
+			return nil
+		}
+		kind = hardening.KindCronJob
+	case nil:
 		return nil
+	default:
+		t.Fatalf("toWorkload: %T", obj)
 	}
 	b, err := json.Marshal(obj)
 	require.NoError(t, err)
-	var w Workload
-	require.NoError(t, json.Unmarshal(b, &w))
-	return &w
+	w, err := DecodeWorkload(kind, b)
+	require.NoError(t, err)
+	return w
 }
 
 func raw(t testing.TB, obj any) runtime.RawExtension {
@@ -111,3 +182,16 @@ func request(t testing.TB, op admissionv1.Operation, obj, old any, opts ...reqOp
 	}
 	return r
 }
+
+// batchKind makes a request one of a batch/v1 kind.
+func batchKind(kind, resource string) reqOpt {
+	return func(r *admission.Request) {
+		r.Kind = metav1.GroupVersionKind{Group: "batch", Version: "v1", Kind: kind}
+		r.Resource = metav1.GroupVersionResource{Group: "batch", Version: "v1", Resource: resource}
+	}
+}
+
+var (
+	jobKind     = batchKind(hardening.KindJob, "jobs")
+	cronJobKind = batchKind(hardening.KindCronJob, "cronjobs")
+)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	admissionv1 "k8s.io/api/admission/v1"
+
+	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
 func fuzzWebhooks(f *testing.F) (validate, mutate http.Handler) {
@@ -51,24 +53,29 @@ func FuzzReview(f *testing.F) {
 	})
 }
 
-// FuzzObject feeds arbitrary objects inside a well-formed review: the
-// webhooks must allow every one.
+// FuzzObject feeds arbitrary objects of every kind inside a well-formed
+// review: the webhooks must allow every one.
 func FuzzObject(f *testing.F) {
 	validate, mutate := fuzzWebhooks(f)
-	f.Add([]byte(`{"metadata":{"name":"a","uid":"u"},"spec":{"template":{"spec":{"containers":[{"name":"c","image":"i"}]}}}}`), []byte(`{}`), true)
-	f.Add([]byte(`{"spec":{"template":null}}`), []byte(`{"spec":5}`), false)
-	f.Fuzz(func(t *testing.T, obj, old []byte, update bool) {
+	f.Add([]byte(`{"metadata":{"name":"a","uid":"u"},"spec":{"template":{"spec":{"containers":[{"name":"c","image":"i"}]}}}}`), []byte(`{}`), true, uint8(0))
+	f.Add([]byte(`{"spec":{"template":null}}`), []byte(`{"spec":5}`), false, uint8(0))
+	f.Add([]byte(`{"metadata":{"annotations":{"cinch.dev/status":"Verified","cinch.dev/template-hash":"x","cinch.dev/recommendation":"{}"}},"spec":{"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"c"}]}}}}}}`),
+		[]byte(`{"spec":{"jobTemplate":{"spec":null}}}`), true, uint8(4))
+	f.Add([]byte(`{"metadata":{"ownerReferences":[{"apiVersion":"batch/v1","kind":"CronJob","name":"n","uid":"u","controller":true}]},"spec":{"template":{}}}`), []byte(`{}`), false, uint8(3))
+	kinds := hardening.Kinds()
+	f.Fuzz(func(t *testing.T, obj, old []byte, update bool, kindIndex uint8) {
 		op := admissionv1.Create
 		if update {
 			op = admissionv1.Update
 		}
+		kind, _ := hardening.LookupKind(kinds[int(kindIndex)%len(kinds)])
 		for _, ns := range []string{"shop", "strict"} {
 			review := map[string]any{
 				"apiVersion": "admission.k8s.io/v1",
 				"kind":       "AdmissionReview",
 				"request": map[string]any{
 					"uid":       "1",
-					"kind":      map[string]string{"group": "apps", "version": "v1", "kind": "Deployment"},
+					"kind":      map[string]string{"group": kind.Group, "version": kind.Version, "kind": kind.Name},
 					"namespace": ns,
 					"operation": op,
 					"object":    json.RawMessage(validJSONOr(obj)),

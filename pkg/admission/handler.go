@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
 	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
-	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/cinch-dev/cinch/pkg/hardening"
@@ -90,10 +88,11 @@ func (f handlerFunc) Handle(ctx context.Context, req admission.Request) admissio
 
 var _ admission.Handler = handlerFunc(nil)
 
-// handled reports whether req is a CREATE or UPDATE of an apps/v1 workload
-// kind (not a subresource).
+// handled reports whether req is a CREATE or UPDATE of a workload kind
+// Cinch hardens, in that kind's API group (not a subresource).
 func handled(req admission.Request) bool {
-	if req.Kind.Group != "apps" || !hardening.KnownKind(req.Kind.Kind) || req.SubResource != "" {
+	k, ok := hardening.LookupKind(req.Kind.Kind)
+	if !ok || req.Kind.Group != k.Group || req.SubResource != "" {
 		return false
 	}
 	return req.Operation == admissionv1.Create || req.Operation == admissionv1.Update
@@ -127,14 +126,12 @@ func (h *Handlers) gather(ctx context.Context, req admission.Request) (Input, Ou
 	if out := scope(Input{Namespace: in.Namespace, OwnNamespace: in.OwnNamespace, NamespaceLabels: labels, Object: &Workload{}}); out != "" {
 		return in, out, nil
 	}
-	in.Object = &Workload{}
-	if err := utiljson.Unmarshal(req.Object.Raw, in.Object); err != nil {
-		return in, OutcomeError, fmt.Errorf("decode object: %w", err)
+	if in.Object, err = DecodeWorkload(in.Kind, req.Object.Raw); err != nil {
+		return in, OutcomeError, fmt.Errorf("object: %w", err)
 	}
 	if req.Operation == admissionv1.Update {
-		in.OldObject = &Workload{}
-		if err := utiljson.Unmarshal(req.OldObject.Raw, in.OldObject); err != nil {
-			return in, OutcomeError, fmt.Errorf("decode old object: %w", err)
+		if in.OldObject, err = DecodeWorkload(in.Kind, req.OldObject.Raw); err != nil {
+			return in, OutcomeError, fmt.Errorf("old object: %w", err)
 		}
 	}
 	return in, "", nil
@@ -206,7 +203,7 @@ func (h *Handlers) mutate(ctx context.Context, req admission.Request) (resp admi
 		h.observe("mutate", req, out, start)
 		return admission.Allowed("")
 	}
-	resp, err = templatePatch(&in.Object.Spec.Template, applied)
+	resp, err = templatePatch(in.Kind, &in.Object.Template, applied)
 	if err == nil && len(resp.Patches) > 0 {
 		resp.Patches = append(resp.Patches, annotationPatch(in.Object.Metadata.Annotations,
 			hardening.AnnotationEnforcedTemplateHash, hardening.TemplateHash(applied)))
@@ -221,11 +218,16 @@ func (h *Handlers) mutate(ctx context.Context, req admission.Request) (resp admi
 	return resp
 }
 
-// templatePatch is a JSON patch of the object that turns its spec.template
-// from orig into applied. Both sides go through the same typed encoding, so
-// the patch holds only what applied changed (never fields this binary does
-// not know).
-func templatePatch(orig, applied *corev1.PodTemplateSpec) (admission.Response, error) {
+// templatePatch is a JSON patch of an object of kind that turns its pod
+// template (at the kind's template path: spec.template, or
+// spec.jobTemplate.spec.template for a CronJob) from orig into applied. Both
+// sides go through the same typed encoding, so the patch holds only what
+// applied changed (never fields this binary does not know).
+func templatePatch(kind string, orig, applied *corev1.PodTemplateSpec) (admission.Response, error) {
+	at, err := templatePointer(kind)
+	if err != nil {
+		return admission.Response{}, err
+	}
 	a, err := json.Marshal(orig)
 	if err != nil {
 		return admission.Response{}, fmt.Errorf("encode template: %w", err)
@@ -242,7 +244,7 @@ func templatePatch(orig, applied *corev1.PodTemplateSpec) (admission.Response, e
 		return admission.Allowed(""), nil
 	}
 	for i := range resp.Patches {
-		resp.Patches[i].Path = "/spec/template" + resp.Patches[i].Path
+		resp.Patches[i].Path = at + resp.Patches[i].Path
 	}
 	resp.Result = nil
 	return resp, nil
@@ -254,8 +256,7 @@ func annotationPatch(ann map[string]string, key, value string) jsonpatch.JsonPat
 	if ann == nil {
 		return jsonpatch.JsonPatchOperation{Operation: "add", Path: "/metadata/annotations", Value: map[string]string{key: value}}
 	}
-	// RFC 6901: "~" is "~0" and "/" is "~1" in a path segment.
-	seg := strings.NewReplacer("~", "~0", "/", "~1").Replace(key)
+	seg := pointerEscaper.Replace(key)
 	return jsonpatch.JsonPatchOperation{Operation: "add", Path: "/metadata/annotations/" + seg, Value: value}
 }
 

@@ -324,12 +324,12 @@ func TestTemplatePatchRoundTrip(t *testing.T) {
 	orig := template("nginx:1.27")
 	rec := recommendationFor(t, orig)
 	applied := rec.Apply(&orig)
-	resp, err := templatePatch(&orig, applied)
+	resp, err := templatePatch(hardening.KindDeployment, &orig, applied)
 	require.NoError(t, err)
 	require.NotEmpty(t, resp.Patches)
 
 	// Applying the same template to itself is no patch at all.
-	resp, err = templatePatch(applied, applied)
+	resp, err = templatePatch(hardening.KindDeployment, applied, applied)
 	require.NoError(t, err)
 	assert.Empty(t, resp.Patches)
 	assert.Nil(t, resp.PatchType)
@@ -419,4 +419,105 @@ func TestLargeObject(t *testing.T) {
 	resp := post(t, f.valSrv, review(t, request(t, admissionv1.Create, d, nil)))
 	assert.True(t, resp.Allowed)
 	assert.Len(t, f.pub.published(), 1)
+}
+
+// TestBatchKindsThroughTheWebhooks: Jobs and CronJobs are handled in the
+// batch group (never in another), counted under their kind, and a
+// CronJob's enforcement patches its job template.
+func TestBatchKindsThroughTheWebhooks(t *testing.T) {
+	cj := cronJob("report:1")
+	j := job("migrate:1")
+	count := func(f *fixture, webhook, kind string, op admissionv1.Operation, out Outcome) float64 {
+		return testutil.ToFloat64(f.metrics.requests.WithLabelValues(webhook, kind, string(op), string(out)))
+	}
+	tests := []struct {
+		name     string
+		req      func(t *testing.T) admission.Request
+		kind     string
+		wantOut  Outcome
+		wantJobs []string // kinds published
+	}{
+		{name: "cronjob create", kind: "CronJob", wantOut: OutcomeQueued, wantJobs: []string{"CronJob"},
+			req: func(t *testing.T) admission.Request { return request(t, admissionv1.Create, cj, nil, cronJobKind) }},
+		{name: "cronjob template change", kind: "CronJob", wantOut: OutcomeQueued, wantJobs: []string{"CronJob"},
+			req: func(t *testing.T) admission.Request {
+				return request(t, admissionv1.Update, cronJob("report:2"), cj, cronJobKind)
+			}},
+		{name: "job create", kind: "Job", wantOut: OutcomeQueued, wantJobs: []string{"Job"},
+			req: func(t *testing.T) admission.Request { return request(t, admissionv1.Create, j, nil, jobKind) }},
+		{name: "job update", kind: "Job", wantOut: OutcomeImmutable,
+			req: func(t *testing.T) admission.Request { return request(t, admissionv1.Update, j, j, jobKind) }},
+		{name: "job of a cronjob", kind: "Job", wantOut: OutcomeOwned,
+			req: func(t *testing.T) admission.Request { return request(t, admissionv1.Create, ownedBy(j, cj), nil, jobKind) }},
+		{name: "job status", kind: "Job", wantOut: OutcomeIgnored,
+			req: func(t *testing.T) admission.Request {
+				r := request(t, admissionv1.Update, j, j, jobKind)
+				r.SubResource = "status"
+				return r
+			}},
+		{name: "a Job kind in the apps group", kind: "Job", wantOut: OutcomeIgnored,
+			req: func(t *testing.T) admission.Request {
+				r := request(t, admissionv1.Create, j, nil, jobKind)
+				r.Kind.Group = "apps"
+				return r
+			}},
+		{name: "a Deployment kind in the batch group", kind: "Deployment", wantOut: OutcomeIgnored,
+			req: func(t *testing.T) admission.Request {
+				r := request(t, admissionv1.Create, deployment("nginx:1.27"), nil)
+				r.Kind.Group = "batch"
+				return r
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			req := tt.req(t)
+			resp := post(t, f.valSrv, review(t, req))
+			assert.True(t, resp.Allowed)
+			assert.Empty(t, resp.Warnings)
+			assert.Equal(t, 1.0, count(f, "validate", tt.kind, req.Operation, tt.wantOut))
+			var kinds []string
+			for _, j := range f.pub.published() {
+				kinds = append(kinds, j.Kind)
+			}
+			assert.Equal(t, tt.wantJobs, kinds)
+		})
+	}
+
+	t.Run("cronjob enforcement", func(t *testing.T) {
+		f := newFixture(t)
+		obj := cj.DeepCopy()
+		obj.Namespace = "strict"
+		rec := verifiedAnnotations(t, &obj.ObjectMeta, obj.Spec.JobTemplate.Spec.Template)
+		req := request(t, admissionv1.Update, obj, obj, cronJobKind)
+		req.Namespace = "strict"
+		resp := post(t, f.mutSrv, review(t, req))
+		assert.True(t, resp.Allowed)
+		assert.Equal(t, 1.0, count(f, "mutate", "CronJob", admissionv1.Update, OutcomePatched))
+		var ops []struct {
+			Op    string          `json:"op"`
+			Path  string          `json:"path"`
+			Value json.RawMessage `json:"value"`
+		}
+		require.NoError(t, json.Unmarshal(resp.Patch, &ops))
+		require.Greater(t, len(ops), 1)
+		last := ops[len(ops)-1]
+		assert.Equal(t, "/metadata/annotations/cinch.dev~1enforced-template-hash", last.Path)
+		assert.JSONEq(t, `"`+hardening.TemplateHash(rec.Apply(&obj.Spec.JobTemplate.Spec.Template))+`"`, string(last.Value))
+		for _, op := range ops[:len(ops)-1] {
+			assert.True(t, strings.HasPrefix(op.Path, "/spec/jobTemplate/spec/template/spec/"), op.Path)
+		}
+	})
+	t.Run("job update is never mutated", func(t *testing.T) {
+		f := newFixture(t)
+		obj := j.DeepCopy()
+		obj.Namespace = "strict"
+		verifiedAnnotations(t, &obj.ObjectMeta, obj.Spec.Template)
+		req := request(t, admissionv1.Update, obj, obj, jobKind)
+		req.Namespace = "strict"
+		resp := post(t, f.mutSrv, review(t, req))
+		assert.True(t, resp.Allowed)
+		assert.Empty(t, resp.Patch)
+		assert.Equal(t, 1.0, count(f, "mutate", "Job", admissionv1.Update, OutcomeImmutable))
+	})
 }

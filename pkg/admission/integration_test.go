@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -158,11 +159,21 @@ func setupWith(t *testing.T, bc jobs.BufferConfig) *env {
 	// only (other tests share the API server). They do not require the
 	// opt-in label: the handler's own check is under test here.
 	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"cinch-admission-test": e.id}}
+	// The manifests send Jobs on CREATE only (their template cannot
+	// change); here Job UPDATEs reach the handlers too, to show they never
+	// get in the way of one.
 	rules := []admissionregistrationv1.RuleWithOperations{{
 		Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
 		Rule: admissionregistrationv1.Rule{
 			APIGroups: []string{"apps"}, APIVersions: []string{"v1"},
 			Resources: []string{"deployments", "statefulsets", "daemonsets"},
+			Scope:     ptr(admissionregistrationv1.NamespacedScope),
+		},
+	}, {
+		Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+		Rule: admissionregistrationv1.Rule{
+			APIGroups: []string{"batch"}, APIVersions: []string{"v1"},
+			Resources: []string{"jobs", "cronjobs"},
 			Scope:     ptr(admissionregistrationv1.NamespacedScope),
 		},
 	}}
@@ -574,4 +585,205 @@ func TestIntegrationWarnings(t *testing.T) {
 	assert.Contains(t, out, "Warning: cinch: to apply it: kubectl patch deployment/web -n "+ns+" --type strategic -p ")
 	assert.Len(t, e.jobsIn(ns), 2)
 	assert.Equal(t, 2.0, metricSum(t, e.reg, "cinch_admission_warnings_total", nil))
+}
+
+const cronJobTmpl = `
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: nightly
+  namespace: %[1]s
+spec:
+  schedule: "%[3]s"
+  suspend: true
+  jobTemplate:
+    spec:
+      backoffLimit: 1
+      template:
+        metadata: {labels: {app: nightly}}
+        spec:
+          restartPolicy: Never
+          containers:
+          - name: report
+            image: docker.io/local/none:1
+            imagePullPolicy: Never
+            env: [{name: VERSION, value: "%[2]s"}]
+`
+
+func cronJobYAML(ns, version, schedule string) string {
+	return fmt.Sprintf(cronJobTmpl, ns, version, schedule)
+}
+
+// jobYAML is a suspended Job (no pod ever runs) with extra metadata lines
+// (annotations) indented under metadata.
+func jobYAML(ns, name, version, meta string) string {
+	return fmt.Sprintf(`
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: %[2]s
+  namespace: %[1]s
+%[4]s
+spec:
+  suspend: true
+  template:
+    metadata: {labels: {app: %[2]s}}
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: task
+        image: docker.io/local/none:1
+        imagePullPolicy: Never
+        env: [{name: VERSION, value: "%[3]s"}]
+`, ns, name, version, meta)
+}
+
+func (e *env) cronJob(ns string) *batchv1.CronJob {
+	e.t.Helper()
+	cj, err := e.client.BatchV1().CronJobs(ns).Get(e.t.Context(), "nightly", metav1.GetOptions{})
+	require.NoError(e.t, err)
+	return cj
+}
+
+func (e *env) job(ns, name string) *batchv1.Job {
+	e.t.Helper()
+	j, err := e.client.BatchV1().Jobs(ns).Get(e.t.Context(), name, metav1.GetOptions{})
+	require.NoError(e.t, err)
+	return j
+}
+
+// verifyAs writes, as kubectl annotate, what the worker writes once a
+// recommendation for tmpl is verified, on kind/name; it returns the
+// recommendation.
+func (e *env) verifyAs(ns, kind, name string, tmpl *corev1.PodTemplateSpec) hardening.Recommendation {
+	e.t.Helper()
+	rec := hardening.Combine(tmpl, hardening.AllChecks(), hardening.DefaultOptions(), nil)
+	enc, err := hardening.EncodeRecommendation(rec)
+	require.NoError(e.t, err)
+	e.mustKubectl("", "-n", ns, "annotate", kind+"/"+name,
+		hardening.AnnotationStatus+"="+string(hardening.StatusVerified),
+		hardening.AnnotationTemplateHash+"="+hardening.TemplateHash(tmpl),
+		hardening.AnnotationRecommendation+"="+enc)
+	return rec
+}
+
+// TestIntegrationBatch: through a real API server, a CronJob publishes on
+// CREATE and on a change of its job's pod template only; a Job publishes
+// on CREATE only, and a Job made from a CronJob not at all; Job updates
+// (annotations, and Cinch's own results even in enforce mode) go through
+// untouched.
+func TestIntegrationBatch(t *testing.T) {
+	e := setup(t)
+	ns := e.namespace("batch", hardening.HardenEnabled)
+	e.waitActive()
+
+	steps := []struct {
+		name     string
+		stdin    string
+		args     []string
+		wantJobs int
+	}{
+		{name: "cronjob create", stdin: cronJobYAML(ns, "1", "0 3 * * *"), args: []string{"apply", "-f", "-"}, wantJobs: 1},
+		{name: "cronjob re-apply", stdin: cronJobYAML(ns, "1", "0 3 * * *"), args: []string{"apply", "-f", "-"}, wantJobs: 1},
+		{name: "cronjob schedule", stdin: cronJobYAML(ns, "1", "0 4 * * *"), args: []string{"apply", "-f", "-"}, wantJobs: 1},
+		{name: "cronjob backoff limit", args: []string{"-n", ns, "patch", "cronjob/nightly", "--type=merge", "-p", `{"spec":{"jobTemplate":{"spec":{"backoffLimit":2}}}}`}, wantJobs: 1},
+		{name: "cronjob template change", stdin: cronJobYAML(ns, "2", "0 4 * * *"), args: []string{"apply", "-f", "-"}, wantJobs: 2},
+		{name: "job create", stdin: jobYAML(ns, "migrate", "1", ""), args: []string{"apply", "-f", "-"}, wantJobs: 3},
+		{name: "job annotation", args: []string{"-n", ns, "annotate", "job/migrate", "team=shop"}, wantJobs: 3},
+		{name: "suspended job template label", args: []string{"-n", ns, "patch", "job/migrate", "--type=merge", "-p", `{"spec":{"template":{"metadata":{"labels":{"zone":"b"}}}}}`}, wantJobs: 3},
+		{name: "job from the cronjob", args: []string{"-n", ns, "create", "job", "manual", "--from=cronjob/nightly"}, wantJobs: 3},
+	}
+	for _, s := range steps {
+		e.mustKubectl(s.stdin, s.args...)
+		got := e.jobsIn(ns)
+		require.Len(t, got, s.wantJobs, "after %q", s.name)
+		last := got[len(got)-1]
+		switch s.name {
+		case "cronjob template change":
+			cj := e.cronJob(ns)
+			assert.Equal(t, hardening.KindCronJob, last.Kind)
+			assert.Equal(t, "nightly", last.Name)
+			assert.Equal(t, string(cj.UID), last.UID)
+			assert.Equal(t, hardening.TemplateHash(&cj.Spec.JobTemplate.Spec.Template), last.TemplateHash)
+		case "job create":
+			j := e.job(ns, "migrate")
+			assert.Equal(t, hardening.KindJob, last.Kind)
+			assert.Equal(t, string(j.UID), last.UID)
+			assert.Equal(t, hardening.TemplateHash(&j.Spec.Template), last.TemplateHash)
+		}
+	}
+	manual := e.job(ns, "manual")
+	require.Len(t, manual.OwnerReferences, 1)
+	assert.Equal(t, "CronJob", manual.OwnerReferences[0].Kind)
+	assert.Equal(t, 1.0, validateOutcome(t, e.reg, "owned"))
+	assert.Equal(t, 2.0, validateOutcome(t, e.reg, "immutable"))
+
+	// Warnings name the CronJob, and their patch command works.
+	cj := e.cronJob(ns)
+	e.verifyAs(ns, "cronjob", "nightly", &cj.Spec.JobTemplate.Spec.Template)
+	out := e.mustKubectl(cronJobYAML(ns, "3", "0 4 * * *"), "apply", "-f", "-")
+	assert.Contains(t, out, "Warning: cinch: cronjob "+ns+"/nightly is less hardened than its verified recommendation")
+	_, cmd, ok := strings.Cut(out, "Warning: cinch: to apply it: kubectl patch cronjob/nightly -n "+ns+" --type strategic -p '")
+	require.True(t, ok, out)
+	patch, _, ok := strings.Cut(cmd, "'")
+	require.True(t, ok, out)
+	require.Len(t, e.jobsIn(ns), 4)
+	e.mustKubectl("", "-n", ns, "patch", "cronjob/nightly", "--type", "strategic", "-p", patch)
+	cj = e.cronJob(ns)
+	rec := hardening.Combine(&cj.Spec.JobTemplate.Spec.Template, hardening.AllChecks(), hardening.DefaultOptions(), nil)
+	assert.NotNil(t, cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].SecurityContext, "the printed patch addresses the job template")
+	assert.Empty(t, hardening.Weaker(rec, &cj.Spec.JobTemplate.Spec.Template))
+}
+
+// TestIntegrationBatchEnforce: in enforce mode the verified settings land
+// in a CronJob's job template, so every Job it makes runs them; a Job gets
+// them on CREATE, and a Job UPDATE (Cinch's own result annotations) is
+// never mutated, which the API server would refuse.
+func TestIntegrationBatchEnforce(t *testing.T) {
+	e := setup(t)
+	strict := e.namespace("batch-strict", hardening.HardenEnforce)
+	e.waitActive()
+	ctx := t.Context()
+
+	e.mustKubectl(cronJobYAML(strict, "1", "0 3 * * *"), "apply", "-f", "-")
+	cj := e.cronJob(strict)
+	tmpl := cj.Spec.JobTemplate.Spec.Template
+	rec := e.verifyAs(strict, "cronjob", "nightly", &tmpl)
+	cj = e.cronJob(strict)
+	got := cj.Spec.JobTemplate.Spec.Template
+	assert.Empty(t, hardening.Weaker(rec, &got), "the verified recommendation is applied to the job template")
+	assert.Equal(t, hardening.TemplateHash(rec.Apply(&tmpl)), hardening.TemplateHash(&got))
+	assert.Equal(t, hardening.TemplateHash(&got), cj.Annotations[hardening.AnnotationEnforcedTemplateHash])
+	assert.Len(t, e.jobsIn(strict), 1, "enforcing publishes nothing")
+
+	e.mustKubectl("", "-n", strict, "create", "job", "next", "--from=cronjob/nightly")
+	next := e.job(strict, "next")
+	assert.Empty(t, hardening.Weaker(rec, &next.Spec.Template), "the next Job runs the verified settings")
+	assert.Len(t, e.jobsIn(strict), 1, "a Job of the CronJob is not hardened on its own")
+
+	// A Job verified after its creation: annotating it (an UPDATE) works and
+	// leaves its immutable template alone.
+	e.mustKubectl(jobYAML(strict, "migrate", "1", ""), "apply", "-f", "-")
+	j := e.job(strict, "migrate")
+	jobRec := e.verifyAs(strict, "job", "migrate", &j.Spec.Template)
+	j = e.job(strict, "migrate")
+	assert.Equal(t, string(hardening.StatusVerified), j.Annotations[hardening.AnnotationStatus])
+	assert.NotEmpty(t, hardening.Weaker(jobRec, &j.Spec.Template), "a Job's template is never mutated on UPDATE")
+
+	// The same Job created again with its result (kubectl replace --force,
+	// or a manifest that kept the annotations) gets the verified settings.
+	require.NoError(t, e.client.BatchV1().Jobs(strict).Delete(ctx, "migrate", metav1.DeleteOptions{}))
+	ann := "  annotations:\n"
+	for _, k := range []string{hardening.AnnotationStatus, hardening.AnnotationTemplateHash, hardening.AnnotationRecommendation} {
+		ann += fmt.Sprintf("    %s: '%s'\n", k, j.Annotations[k])
+	}
+	require.Eventually(t, func() bool {
+		_, err := e.client.BatchV1().Jobs(strict).Get(ctx, "migrate", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	}, 30*time.Second, 100*time.Millisecond)
+	e.mustKubectl(jobYAML(strict, "migrate", "1", strings.TrimSuffix(ann, "\n")), "create", "-f", "-")
+	j = e.job(strict, "migrate")
+	assert.Empty(t, hardening.Weaker(jobRec, &j.Spec.Template), "enforced on CREATE")
+	assert.True(t, hardening.Describes(j.Annotations, hardening.TemplateHash(&j.Spec.Template)))
+	assert.Len(t, e.jobsIn(strict), 2, "the first Job published; its enforced re-creation did not")
 }

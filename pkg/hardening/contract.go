@@ -90,6 +90,17 @@ type WorkloadKind struct {
 	// template as a Job until it completes or fails, and is judged by how
 	// it ends, not by readiness or service answers.
 	Batch bool
+	// ImmutableTemplate: the API server refuses changes to the pod template
+	// once the object exists (Job). An UPDATE then never needs a hardening
+	// job, and the mutating webhook must not touch its template. (A
+	// suspended Job that never ran may still change scheduling fields of
+	// its template; resync catches those.)
+	ImmutableTemplate bool
+	// Owners are the kinds that make objects of this kind from their own
+	// pod template (a CronJob its Jobs). An object whose controller is of
+	// one of them is not hardened on its own: its owner is (see
+	// HardenedByOwner).
+	Owners []string
 }
 
 // APIVersion is the kind's group/version (apps/v1).
@@ -99,7 +110,8 @@ var workloadKinds = []WorkloadKind{
 	{Name: KindDeployment, Group: "apps", Version: "v1", Resource: "deployments", TemplatePath: []string{"spec", "template"}},
 	{Name: KindStatefulSet, Group: "apps", Version: "v1", Resource: "statefulsets", TemplatePath: []string{"spec", "template"}},
 	{Name: KindDaemonSet, Group: "apps", Version: "v1", Resource: "daemonsets", TemplatePath: []string{"spec", "template"}},
-	{Name: KindJob, Group: "batch", Version: "v1", Resource: "jobs", TemplatePath: []string{"spec", "template"}, Batch: true},
+	{Name: KindJob, Group: "batch", Version: "v1", Resource: "jobs", TemplatePath: []string{"spec", "template"}, Batch: true,
+		ImmutableTemplate: true, Owners: []string{KindCronJob}},
 	{Name: KindCronJob, Group: "batch", Version: "v1", Resource: "cronjobs", TemplatePath: []string{"spec", "jobTemplate", "spec", "template"}, Batch: true},
 }
 
@@ -114,25 +126,36 @@ func Kinds() []string {
 
 // LookupKind describes the workload kind named kind.
 func LookupKind(kind string) (WorkloadKind, bool) {
-	for _, k := range workloadKinds {
-		if k.Name == kind {
-			k.TemplatePath = slices.Clone(k.TemplatePath)
-			return k, true
+	k := lookupKind(kind)
+	if k == nil {
+		return WorkloadKind{}, false
+	}
+	out := *k
+	out.TemplatePath = slices.Clone(k.TemplatePath)
+	out.Owners = slices.Clone(k.Owners)
+	return out, true
+}
+
+// lookupKind is the table's row of kind (nil for an unknown kind), not to
+// be changed.
+func lookupKind(kind string) *WorkloadKind {
+	for i := range workloadKinds {
+		if workloadKinds[i].Name == kind {
+			return &workloadKinds[i]
 		}
 	}
-	return WorkloadKind{}, false
+	return nil
 }
 
 // KnownKind reports whether Cinch hardens workloads of kind.
 func KnownKind(kind string) bool {
-	_, ok := LookupKind(kind)
-	return ok
+	return lookupKind(kind) != nil
 }
 
 // IsBatch reports whether kind runs to completion (Job, CronJob).
 func IsBatch(kind string) bool {
-	k, ok := LookupKind(kind)
-	return ok && k.Batch
+	k := lookupKind(kind)
+	return k != nil && k.Batch
 }
 
 // Describes reports whether the annotations ann hold the result for the pod

@@ -57,4 +57,18 @@ func TestKnownKind(t *testing.T) {
 	cj.TemplatePath[0] = "changed"
 	again, _ := LookupKind(KindCronJob)
 	assert.Equal(t, "spec", again.TemplatePath[0], "LookupKind hands out copies")
+	job, ok := LookupKind(KindJob)
+	require.True(t, ok)
+	assert.True(t, job.ImmutableTemplate)
+	assert.Equal(t, []string{KindCronJob}, job.Owners)
+	job.Owners[0] = "changed"
+	job, _ = LookupKind(KindJob)
+	assert.Equal(t, []string{KindCronJob}, job.Owners, "LookupKind hands out copies")
+	for _, k := range Kinds() {
+		kind, _ := LookupKind(k)
+		for _, o := range kind.Owners {
+			assert.True(t, KnownKind(o), "%s: owner %s is a kind of the table", k, o)
+		}
+		assert.Equal(t, k == KindJob, kind.ImmutableTemplate, k)
+	}
 }

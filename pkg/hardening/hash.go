@@ -28,6 +28,34 @@ var trialAnnotations = map[string]bool{
 	AnnotationIgnoreLogs: true,
 }
 
+// jobLabels are the labels the API server puts on the pod template of a Job
+// whose selector it generates: the Job's name and uid, each also in a legacy
+// form. They name one Job object, not what runs, so they are not hashed: a
+// Job hashes like the manifest or CronJob job template it was made from,
+// also where the mutating webhook sees it before the API server added them.
+// A legacy label (job-name, controller-uid) is left out only next to its
+// batch.kubernetes.io/ form with the same value, so a workload of another
+// kind with such a label of its own keeps its hash.
+var jobLabels = map[string]string{
+	"batch.kubernetes.io/job-name":       "",
+	"batch.kubernetes.io/controller-uid": "",
+	"job-name":                           "batch.kubernetes.io/job-name",
+	"controller-uid":                     "batch.kubernetes.io/controller-uid",
+}
+
+// hashedLabel reports whether the template label key is part of the hash.
+func hashedLabel(labels map[string]string, key string) bool {
+	current, ok := jobLabels[key]
+	if !ok {
+		return true
+	}
+	if current == "" {
+		return false
+	}
+	v, ok := labels[current]
+	return !ok || v != labels[key]
+}
+
 // hashed reports whether the template annotation key is part of the hash.
 func hashed(key string) bool {
 	if ignoredAnnotations[key] {
@@ -46,6 +74,17 @@ type hashInput struct {
 	Spec        corev1.PodSpec    `json:"spec"`
 }
 
+// hashedLabels returns the labels that are part of the hash.
+func hashedLabels(labels map[string]string) map[string]string {
+	out := make(map[string]string, len(labels))
+	for k, v := range labels {
+		if hashedLabel(labels, k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // TemplateHash returns a stable hash (32 hex characters, 128 bits of SHA-256)
 // of a pod template, for the cinch.dev/template-hash annotation and for job
 // de-duplication.
@@ -58,8 +97,9 @@ type hashInput struct {
 // generation, creationTimestamp, managedFields, ownerReferences, finalizers;
 // Cinch's own annotations (cinch.dev/*) except those in trialAnnotations
 // (cinch.dev/probe-paths, cinch.dev/ignore-logs), so Cinch's bookkeeping does not change the hash
-// while what changes a trial does; and the annotations in
-// ignoredAnnotations (a `kubectl rollout restart` does not re-harden). A
+// while what changes a trial does; the annotations in
+// ignoredAnnotations (a `kubectl rollout restart` does not re-harden); and
+// the labels the API server gives a Job's template (jobLabels). A
 // template without trial annotations hashes as it did before they were
 // hashed.
 func TemplateHash(t *corev1.PodTemplateSpec) string {
@@ -67,6 +107,12 @@ func TemplateHash(t *corev1.PodTemplateSpec) string {
 	if t != nil {
 		in.Spec = t.Spec
 		in.Labels = t.Labels
+		for k := range t.Labels {
+			if !hashedLabel(t.Labels, k) {
+				in.Labels = hashedLabels(t.Labels)
+				break
+			}
+		}
 		for k, v := range t.Annotations {
 			if !hashed(k) {
 				continue

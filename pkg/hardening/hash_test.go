@@ -150,3 +150,35 @@ func TestTemplateHashIgnoreLogs(t *testing.T) {
 	assert.Equal(t, TemplateHash(with(nil)), TemplateHash(with(map[string]string{AnnotationTemplateHash: "0123"})),
 		"other cinch.dev annotations stay ignored")
 }
+
+// TestTemplateHashJobLabels: the labels the API server adds to a Job's
+// template (its name and uid) do not count, so a Job hashes like the
+// manifest it was created from (what the mutating webhook sees) and like
+// the CronJob job template it was made from; the unprefixed legacy labels
+// count unless they come with their batch.kubernetes.io/ form.
+func TestTemplateHashJobLabels(t *testing.T) {
+	manifest := multi()
+	manifest.Labels = map[string]string{"app": "report"}
+	h := TemplateHash(manifest)
+	created := manifest.DeepCopy()
+	for k, v := range map[string]string{
+		"batch.kubernetes.io/job-name": "nightly-29000000", "job-name": "nightly-29000000",
+		"batch.kubernetes.io/controller-uid": "0e78787a", "controller-uid": "0e78787a",
+	} {
+		created.Labels[k] = v
+	}
+	assert.Equal(t, h, TemplateHash(created))
+	assert.Len(t, created.Labels, 5, "hashing must not modify the template")
+
+	own := manifest.DeepCopy()
+	own.Labels["job-name"] = "nightly"
+	assert.NotEqual(t, h, TemplateHash(own), "a job-name label of the workload's own counts")
+	mismatch := created.DeepCopy()
+	mismatch.Labels["job-name"] = "other"
+	assert.NotEqual(t, h, TemplateHash(mismatch), "a legacy label that is not the API server's counts")
+	onlyJob := manifest.DeepCopy()
+	onlyJob.Labels = map[string]string{"batch.kubernetes.io/controller-uid": "0e78787a"}
+	noLabels := manifest.DeepCopy()
+	noLabels.Labels = nil
+	assert.Equal(t, TemplateHash(noLabels), TemplateHash(onlyJob))
+}

@@ -1,9 +1,18 @@
 package hardening
 
+import (
+	"slices"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
 // The opt-in rule, written once for the admission webhook, the worker's job
 // handler and its resync: a workload is hardened when its namespace is
 // labelled cinch.dev/harden=enabled or =enforce and is not a trial clone,
 // and the workload does not carry the annotation cinch.dev/harden: disabled.
+// An object that its owner makes from its own pod template (a Job a CronJob
+// created) is hardened through that owner, never on its own.
 
 // OptInSelector is the label selector of the namespaces that opt in; clones
 // never carry the label, and NamespaceOptedIn excludes them anyway.
@@ -41,4 +50,34 @@ func WorkloadOptedOut(ann map[string]string) bool {
 // with labels nsLabels, is to be hardened.
 func OptedIn(nsLabels, ann map[string]string) bool {
 	return NamespaceOptedIn(nsLabels) && !WorkloadOptedOut(ann)
+}
+
+// HardenedByOwner reports whether an object of kind with owner references
+// owners is hardened through its controller instead of on its own: the
+// controller is of one of kind's Owners (a Job a CronJob made, whose pod
+// template is the CronJob's). Such an object gets no job, no result and no
+// place in a run; its owner's result applies to it.
+func HardenedByOwner(kind string, owners []metav1.OwnerReference) bool {
+	k := lookupKind(kind)
+	if k == nil || len(k.Owners) == 0 {
+		return false
+	}
+	for _, o := range owners {
+		if o.Controller == nil || !*o.Controller || !slices.Contains(k.Owners, o.Kind) {
+			continue
+		}
+		if owner := lookupKind(o.Kind); owner != nil && apiGroup(o.APIVersion) == owner.Group {
+			return true
+		}
+	}
+	return false
+}
+
+// apiGroup is the group of an apiVersion ("batch/v1": batch, "v1": core).
+func apiGroup(apiVersion string) string {
+	group, _, ok := strings.Cut(apiVersion, "/")
+	if !ok {
+		return ""
+	}
+	return group
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
 
@@ -46,5 +47,36 @@ func TestOptInSelectorMatchesTheRule(t *testing.T) {
 			ns[LabelHarden] = v
 		}
 		assert.Equal(t, NamespaceOptedIn(ns), sel.Matches(labels.Set(ns)), v)
+	}
+}
+
+func TestHardenedByOwner(t *testing.T) {
+	ref := func(apiVersion, kind string, controller bool) metav1.OwnerReference {
+		return metav1.OwnerReference{APIVersion: apiVersion, Kind: kind, Name: "nightly", UID: "u", Controller: &controller}
+	}
+	tests := []struct {
+		name   string
+		kind   string
+		owners []metav1.OwnerReference
+		want   bool
+	}{
+		{name: "job of a cronjob", kind: KindJob, owners: []metav1.OwnerReference{ref("batch/v1", KindCronJob, true)}, want: true},
+		{name: "job of an older cronjob version", kind: KindJob, owners: []metav1.OwnerReference{ref("batch/v1beta1", KindCronJob, true)}, want: true},
+		{name: "job without owner", kind: KindJob},
+		{name: "cronjob owner that is not the controller", kind: KindJob, owners: []metav1.OwnerReference{ref("batch/v1", KindCronJob, false)}},
+		{name: "controller reference without the controller field", kind: KindJob,
+			owners: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: KindCronJob, Name: "n", UID: "u"}}},
+		{name: "job of another controller", kind: KindJob, owners: []metav1.OwnerReference{ref("example.com/v1", "Workflow", true)}},
+		{name: "a CronJob kind of another group", kind: KindJob, owners: []metav1.OwnerReference{ref("example.com/v1", KindCronJob, true)}},
+		{name: "second reference is the cronjob", kind: KindJob,
+			owners: []metav1.OwnerReference{ref("example.com/v1", "Workflow", false), ref("batch/v1", KindCronJob, true)}, want: true},
+		{name: "deployment owned by something", kind: KindDeployment, owners: []metav1.OwnerReference{ref("batch/v1", KindCronJob, true)}},
+		{name: "cronjob", kind: KindCronJob, owners: []metav1.OwnerReference{ref("batch/v1", KindCronJob, true)}},
+		{name: "unknown kind", kind: "Pod", owners: []metav1.OwnerReference{ref("batch/v1", KindJob, true)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, HardenedByOwner(tt.kind, tt.owners))
+		})
 	}
 }
