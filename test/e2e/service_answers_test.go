@@ -132,7 +132,7 @@ func TestServiceAnswersDeeper(t *testing.T) {
 					assert.True(t, passWithout(ro, oracle.TestServices), "only TC-05 catches %s: %+v", tt.workload, ro.Tests)
 				}
 			}
-			t.Logf("MEASURE %s: %d of %d baseline pairs judged all %d HTTP bodies strictly", tt.workload, agree, pairs, tt.bodies)
+			t.Logf("MEASURE %s: %d of %d judgements (a pair of baselines, another unmodified run) judged all %d HTTP bodies strictly", tt.workload, agree, pairs, tt.bodies)
 			assert.Equal(t, pairs, agree, "every pair of baselines agrees on the bodies")
 		})
 	}
