@@ -35,7 +35,7 @@ const (
 type Job struct {
 	// Version of the schema; Encode sets it to Version when zero.
 	Version int `json:"version"`
-	// Namespace, Kind and Name identify the workload (apps/v1).
+	// Namespace, Kind (hardening.Kinds) and Name identify the workload.
 	Namespace string `json:"namespace"`
 	Kind      string `json:"kind"`
 	Name      string `json:"name"`

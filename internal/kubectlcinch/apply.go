@@ -55,7 +55,8 @@ func UsableRecommendation(w Workload) (hardening.Recommendation, error) {
 }
 
 // PlanApply decides what apply does for w: refuse (ErrRefused), nothing
-// (UpToDate), or send Patch.
+// (UpToDate), or send Patch. A workload whose kind cannot change its pod
+// template (a Job) is refused unless it is up to date.
 func PlanApply(w Workload) (ApplyPlan, error) {
 	rec, err := UsableRecommendation(w)
 	if err != nil {
@@ -65,6 +66,11 @@ func PlanApply(w Workload) (ApplyPlan, error) {
 	if len(hardening.Weaker(rec, w.Template)) == 0 {
 		p.UpToDate = true
 		return p, nil
+	}
+	if k, _ := hardening.LookupKind(w.Kind); k.ImmutableTemplate {
+		name := w.Kind + "/" + w.Name
+		return ApplyPlan{}, fmt.Errorf("%w: the pod template of a %s cannot change once it exists: put the recommendation in the manifest %s is made from "+
+			"and create it again (kubectl cinch diff %s -n %s shows the settings)", ErrRefused, w.Kind, name, name, w.Namespace)
 	}
 	patch, err := hardening.StrategicMergePatch(w.Kind, rec)
 	if err != nil {

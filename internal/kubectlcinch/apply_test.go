@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
@@ -55,4 +57,36 @@ func TestPlanApply(t *testing.T) {
 	require.NoError(t, json.Unmarshal(p.Patch, &doc))
 	assert.Equal(t, "42", doc.Metadata.ResourceVersion, "guarded by the resourceVersion read")
 	assert.Contains(t, doc.Spec, "template")
+}
+
+// TestPlanApplyBatch: a CronJob's patch addresses its job template; a Job's
+// template cannot change, so apply refuses it and says what to do instead.
+func TestPlanApplyBatch(t *testing.T) {
+	base := deployment(nil)
+	rec := fullRecommendation(t, base)
+	ann := verified(t, base, rec, checksWithEvidence(t))
+	cj := &batchv1.CronJob{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJob"},
+		ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: "shop", ResourceVersion: "7", Annotations: ann},
+		Spec: batchv1.CronJobSpec{Schedule: "@daily", JobTemplate: batchv1.JobTemplateSpec{
+			Spec: batchv1.JobSpec{Template: *base.Spec.Template.DeepCopy()}}},
+	}
+	p, err := PlanApply(load(t, cj))
+	require.NoError(t, err)
+	assert.Contains(t, string(p.Patch), `"spec":{"jobTemplate":{"spec":{"template":{"spec":`)
+
+	job := &batchv1.Job{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
+		ObjectMeta: metav1.ObjectMeta{Name: "migrate", Namespace: "shop", ResourceVersion: "7", Annotations: ann},
+		Spec:       batchv1.JobSpec{Template: *base.Spec.Template.DeepCopy()},
+	}
+	_, err = PlanApply(load(t, job))
+	require.ErrorIs(t, err, ErrRefused)
+	assert.ErrorContains(t, err, "the pod template of a Job cannot change once it exists")
+	hardened := job.DeepCopy()
+	hardened.Spec.Template = *rec.Apply(&base.Spec.Template)
+	hardened.Annotations[hardening.AnnotationEnforcedTemplateHash] = hardening.TemplateHash(&hardened.Spec.Template)
+	p, err = PlanApply(load(t, hardened))
+	require.NoError(t, err)
+	assert.True(t, p.UpToDate, "a Job created with the settings is up to date")
 }

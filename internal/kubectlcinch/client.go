@@ -80,7 +80,8 @@ func (c *Client) Get(ctx context.Context, ns string, t Target) (Workload, error)
 	return workloadOf(k, u)
 }
 
-// List reads the workloads of every kind in ns ("" for all namespaces).
+// List reads the workloads of every kind in ns ("" for all namespaces),
+// except those hardened through their owner (hardening.HardenedByOwner).
 func (c *Client) List(ctx context.Context, ns string) ([]Workload, error) {
 	var out []Workload
 	for _, k := range kindsInOrder() {
@@ -89,6 +90,9 @@ func (c *Client) List(ctx context.Context, ns string) ([]Workload, error) {
 			return nil, fmt.Errorf("list %s: %w", k.Resource.Resource, err)
 		}
 		for i := range l.Items {
+			if hardening.HardenedByOwner(k.Name, l.Items[i].GetOwnerReferences()) {
+				continue // a Job its CronJob made: the CronJob's row stands for it
+			}
 			w, err := workloadOf(k, &l.Items[i])
 			if err != nil {
 				return nil, err

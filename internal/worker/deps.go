@@ -12,6 +12,7 @@ import (
 
 	"github.com/cinch-dev/cinch/internal/pipeline"
 	"github.com/cinch-dev/cinch/internal/results"
+	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
 // Dependencies guesses which workloads of namespace ns each workload of run
@@ -54,7 +55,8 @@ func Dependencies(ctx context.Context, cs kubernetes.Interface, ns string, run [
 // DependsOn returns, for each workload, every other workload it may talk to,
 // directly or through others: those behind a Service whose name appears in
 // its pod template (commands, arguments, environment values) or in a
-// ConfigMap or Secret the template uses. It is a guess that errs on the safe
+// ConfigMap or Secret the template uses. A Job or CronJob may depend on
+// others that way; no workload ever depends on a Job or CronJob. It is a guess that errs on the safe
 // side: a dependency it misses only makes a failure caused by another
 // workload count as the workload's own (less hardening, never a broken
 // recommendation). Every workload gets a non-nil slice.
@@ -79,7 +81,10 @@ func DependsOn(wls []results.Workload, svcs []corev1.Service, cms []corev1.Confi
 		}
 		secretText[s.Name] = b.String()
 	}
-	// backing[svc] are the workloads a Service selects.
+	// backing[svc] are the long-running workloads a Service selects. A
+	// batch workload (Job, CronJob) serves nobody: it may depend on
+	// Services, but nothing depends on it, even when a Service's selector
+	// happens to match its pods.
 	backing := map[string][]pipeline.Ref{}
 	for _, s := range svcs {
 		if len(s.Spec.Selector) == 0 {
@@ -87,6 +92,9 @@ func DependsOn(wls []results.Workload, svcs []corev1.Service, cms []corev1.Confi
 		}
 		sel := labels.SelectorFromSet(s.Spec.Selector)
 		for _, w := range wls {
+			if hardening.IsBatch(w.Kind) {
+				continue
+			}
 			if sel.Matches(labels.Set(w.Template.Labels)) {
 				backing[s.Name] = append(backing[s.Name], pipeline.Ref{Kind: w.Kind, Name: w.Name})
 			}

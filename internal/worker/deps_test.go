@@ -51,3 +51,27 @@ func TestDependsOn(t *testing.T) {
 	assert.Empty(t, got[ref("worker")], "db-2 and mybackend are other names")
 	assert.Equal(t, []pipeline.Ref{ref("cache")}, got[ref("reporter")])
 }
+
+// TestDependsOnBatch: a Job or CronJob depends on the Services it names like
+// any workload; nothing depends on a batch workload, even when a Service's
+// selector matches its pods.
+func TestDependsOnBatch(t *testing.T) {
+	ref := func(kind, n string) pipeline.Ref { return pipeline.Ref{Kind: kind, Name: n} }
+	as := func(kind string, w results.Workload) results.Workload { w.Kind = kind; return w }
+	wls := []results.Workload{
+		wl("api", corev1.Container{Name: "api", Env: []corev1.EnvVar{{Name: "DB", Value: "db:5432"}}}),
+		wl("db", corev1.Container{Name: "postgres"}),
+		// a migration Job that talks to the database
+		as("Job", wl("migrate", corev1.Container{Name: "m", Args: []string{"--dsn=postgres://db/app"}})),
+		// a CronJob whose pods a Service happens to select, and which the api names
+		as("CronJob", wl("report", corev1.Container{Name: "r", Args: []string{"--api=http://api:8080"}})),
+	}
+	svcs := []corev1.Service{svc("db", "db"), svc("api", "api"), svc("report", "report"), svc("migrate", "migrate")}
+	wls[0].Template.Spec.Containers[0].Args = []string{"--report=http://report", "--migrate=migrate"}
+
+	got := DependsOn(wls, svcs, nil, nil)
+	assert.Equal(t, []pipeline.Ref{ref("Deployment", "db")}, got[ref("Deployment", "api")], "never on a batch workload")
+	assert.Equal(t, []pipeline.Ref{ref("Deployment", "db")}, got[ref("Job", "migrate")], "a Job depends on the Services it names")
+	assert.ElementsMatch(t, []pipeline.Ref{ref("Deployment", "api"), ref("Deployment", "db")}, got[ref("CronJob", "report")], "transitively")
+	assert.Empty(t, got[ref("Deployment", "db")])
+}

@@ -208,7 +208,7 @@ func (c *Config) bindRun(fs *flag.FlagSet) {
 
 func (c *Config) bindHarden(fs *flag.FlagSet) {
 	fs.StringVar(&c.Namespace, "namespace", c.Namespace, "namespace to harden (required)")
-	fs.StringVar(&c.Kind, "kind", c.Kind, "Deployment, StatefulSet or DaemonSet (with --name)")
+	fs.StringVar(&c.Kind, "kind", c.Kind, strings.Join(hardening.Kinds(), ", ")+" (with --name)")
 	fs.StringVar(&c.Name, "name", c.Name, "name of one workload; without it every workload of the namespace is hardened together")
 	fs.StringVar(&c.Output, "o", c.Output, "output: json (the annotations), yaml or table")
 	fs.BoolVar(&c.Write, "write", c.Write, "write the annotations and Events to the workload, like the daemon")
@@ -272,7 +272,7 @@ func (c Config) validateHarden() []error {
 		errs = append(errs, errors.New("--namespace is required"))
 	}
 	if c.Name != "" && !hardening.KnownKind(c.Kind) {
-		errs = append(errs, fmt.Errorf("--kind %q: must be Deployment, StatefulSet or DaemonSet", c.Kind))
+		errs = append(errs, fmt.Errorf("--kind %q: must be one of %s", c.Kind, strings.Join(hardening.Kinds(), ", ")))
 	}
 	switch c.Output {
 	case "json", "yaml", "table":
