@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -45,6 +46,8 @@ type Manifest struct {
 	Services            []corev1.Service
 	Deployments         []appsv1.Deployment
 	StatefulSets        []appsv1.StatefulSet
+	Jobs                []batchv1.Job
+	CronJobs            []batchv1.CronJob
 }
 
 // ReadManifest decodes test/workloads/manifests/NAME.yaml; an object of a
@@ -80,6 +83,10 @@ func ReadManifest(t *testing.T, name string) Manifest {
 			into = appendNew(&m.Deployments)
 		case "StatefulSet":
 			into = appendNew(&m.StatefulSets)
+		case "Job":
+			into = appendNew(&m.Jobs)
+		case "CronJob":
+			into = appendNew(&m.CronJobs)
 		default:
 			t.Fatalf("%s.yaml: unexpected kind %q", name, tm.Kind)
 		}
@@ -139,6 +146,14 @@ func (m Manifest) Apply(t *testing.T, cs kubernetes.Interface, ns string) {
 	}
 	for _, o := range m.StatefulSets {
 		_, err := cs.AppsV1().StatefulSets(ns).Create(ctx, &o, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	for _, o := range m.Jobs {
+		_, err := cs.BatchV1().Jobs(ns).Create(ctx, &o, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	for _, o := range m.CronJobs {
+		_, err := cs.BatchV1().CronJobs(ns).Create(ctx, &o, metav1.CreateOptions{})
 		require.NoError(t, err)
 	}
 }

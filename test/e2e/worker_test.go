@@ -103,6 +103,13 @@ var groundTruth = []groundTruthRow{
 	// Lists nodes with its ServiceAccount's ClusterRoleBinding, which the
 	// clones copy.
 	{"api-reader", nil, nil},
+	// Run-to-completion workloads, judged by how their Job ends.
+	{"batch-fine", nil, nil},
+	{"batch-write-root", []hardening.CheckID{hardening.CheckRunAsNonRoot, hardening.CheckReadOnlyRootFilesystem}, nil},
+	{"batch-chown", []hardening.CheckID{hardening.CheckRunAsNonRoot}, []corev1.Capability{"CHOWN"}},
+	// Exits with code 3 under a read-only root and prints nothing.
+	{"batch-silent", []hardening.CheckID{hardening.CheckReadOnlyRootFilesystem}, nil},
+	{"cron-write-root", []hardening.CheckID{hardening.CheckRunAsNonRoot, hardening.CheckReadOnlyRootFilesystem}, nil},
 }
 
 // strategies returns the scheduling strategies the one-shot test runs, from
@@ -206,6 +213,11 @@ func hardenOnce(t *testing.T, cs kubernetes.Interface, tt groundTruthRow, st pip
 	}
 	assertNoClones(t, cs, ns)
 	assertNoCopiesLeft(t, cs, ns)
+	if ref.Kind == hardening.KindCronJob {
+		jobs, err := cs.BatchV1().Jobs(ns).List(t.Context(), metav1.ListOptions{})
+		require.NoError(t, err)
+		assert.Empty(t, jobs.Items, "the CronJob never ran: its trials ran as Jobs in the clones only")
+	}
 	return ann
 }
 
@@ -232,6 +244,16 @@ func rowWorkload(t *testing.T, cs kubernetes.Interface, ns string, m Manifest, f
 	for _, s := range m.StatefulSets {
 		if name == "" || s.Name == name {
 			ref.Kind, ref.Name = hardening.KindStatefulSet, s.Name
+		}
+	}
+	for _, j := range m.Jobs {
+		if name == "" || j.Name == name {
+			ref.Kind, ref.Name = hardening.KindJob, j.Name
+		}
+	}
+	for _, c := range m.CronJobs {
+		if name == "" || c.Name == name {
+			ref.Kind, ref.Name = hardening.KindCronJob, c.Name
 		}
 	}
 	require.NotEmpty(t, ref.Name, "no workload %q in %s.yaml", name, file)
