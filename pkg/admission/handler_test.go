@@ -448,7 +448,9 @@ func TestBatchKindsThroughTheWebhooks(t *testing.T) {
 		{name: "job update", kind: "Job", wantOut: OutcomeImmutable,
 			req: func(t *testing.T) admission.Request { return request(t, admissionv1.Update, j, j, jobKind) }},
 		{name: "job of a cronjob", kind: "Job", wantOut: OutcomeOwned,
-			req: func(t *testing.T) admission.Request { return request(t, admissionv1.Create, ownedBy(j, cj), nil, jobKind) }},
+			req: func(t *testing.T) admission.Request {
+				return request(t, admissionv1.Create, ownedBy(j, cj), nil, jobKind)
+			}},
 		{name: "job status", kind: "Job", wantOut: OutcomeIgnored,
 			req: func(t *testing.T) admission.Request {
 				r := request(t, admissionv1.Update, j, j, jobKind)
