@@ -47,7 +47,7 @@ func TestListLeavesOutJobsOfCronJobs(t *testing.T) {
 	images := map[string]string{}
 	for _, wl := range wls {
 		refs = append(refs, wl.Ref)
-		require.NotNil(t, wl.Template, wl.Ref.String())
+		require.NotNil(t, wl.Template, wl.String())
 		images[wl.Name] = wl.Template.Spec.Containers[0].Image
 		assert.Equal(t, hardening.TemplateHash(wl.Template), wl.Hash)
 	}

@@ -109,8 +109,8 @@ func TestBatchIntegration(t *testing.T) {
 	require.Len(t, runner.runs, 1)
 	deps := map[string][]pipeline.Ref{}
 	for _, w := range runner.runs[0] {
-		deps[w.Ref.Kind+"/"+w.Ref.Name] = w.DependsOn
-		if w.Ref.Kind == hardening.KindCronJob {
+		deps[w.Kind+"/"+w.Name] = w.DependsOn
+		if w.Kind == hardening.KindCronJob {
 			assert.Equal(t, nightly.Spec.JobTemplate.Spec.Template.Spec.Containers, w.Template.Spec.Containers, "the job template")
 		}
 	}
