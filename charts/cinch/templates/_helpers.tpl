@@ -184,4 +184,15 @@ rules:
   operations: [CREATE, UPDATE]
   resources: [deployments, statefulsets, daemonsets]
   scope: Namespaced
+- apiGroups: [batch]
+  apiVersions: [v1]
+  operations: [CREATE, UPDATE]
+  resources: [cronjobs]
+  scope: Namespaced
+# A Job's pod template cannot change once it exists: only its CREATE matters.
+- apiGroups: [batch]
+  apiVersions: [v1]
+  operations: [CREATE]
+  resources: [jobs]
+  scope: Namespaced
 {{- end }}
