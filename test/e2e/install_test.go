@@ -189,6 +189,10 @@ func TestInstallLocalOverlay(t *testing.T) {
 		before := publishedJobs(t, cs)
 		ns := Namespace(t, cs, "e2e-install", map[string]string{hardening.LabelHarden: hardening.HardenEnabled})
 		dep := ApplyWorkload(t, cs, ns, "scenario-fine")
+		// Batch workloads take the same path: a Job judged by its exit
+		// code alone, and a CronJob whose trials run as Jobs in clones.
+		batchRows := rowsNamed(t, "batch-silent", "cron-write-root")
+		batch := applyRows(t, cs, ns, batchRows)
 		WaitFor(t, time.Second, 30*time.Second, func(context.Context) (bool, error) {
 			return publishedJobs(t, cs) > before, nil
 		})
@@ -236,6 +240,17 @@ func TestInstallLocalOverlay(t *testing.T) {
 			}
 		}
 		assert.True(t, found, "the worker's log has no verified admission job for %s/%s:\n%s", ns, dep.Name, logs)
+
+		for i, tt := range batchRows {
+			wl := batch[i]
+			ann := waitStatusOf(t, cs, wl.Ref, 8*time.Minute, hardening.StatusVerified, hardening.StatusFailed)
+			t.Run(tt.manifest, func(t *testing.T) { assertGroundTruth(t, cs, tt, wl, ann) })
+		}
+		jobs, err := cs.BatchV1().Jobs(ns).List(t.Context(), metav1.ListOptions{})
+		require.NoError(t, err)
+		for _, j := range jobs.Items {
+			assert.Equal(t, "batch-silent", j.Name, "the only Job is the one applied: no trial ran in the namespace, the CronJob never fired")
+		}
 	})
 
 	start = time.Now()
