@@ -360,7 +360,7 @@ func TestIntegrationCloneErrors(t *testing.T) {
 	good := podTemplate("web")
 
 	t.Run("unsupported kind", func(t *testing.T) {
-		_, err := cl.Create(ctx, clone.Source{Namespace: src, Kind: "CronJob", Name: "web"}, "t", &good)
+		_, err := cl.Create(ctx, clone.Source{Namespace: src, Kind: "ReplicaSet", Name: "web"}, "t", &good)
 		assert.ErrorIs(t, err, clone.ErrUnsupportedKind)
 	})
 	t.Run("missing workload", func(t *testing.T) {
