@@ -30,8 +30,9 @@ type PodObservation struct {
 	Phase string
 	// Ready reports whether the pod was Ready at the end of the run.
 	Ready bool
-	// ReadyAfter is the time from pod creation to its first Ready condition;
-	// zero when it never became Ready.
+	// ReadyAfter is the time from the start of its first app container (its
+	// creation when none started) to its first Ready condition; zero when it
+	// never became Ready.
 	ReadyAfter time.Duration
 	// ReadyTransitions counts Ready→NotReady transitions after the first Ready.
 	ReadyTransitions int

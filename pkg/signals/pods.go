@@ -20,9 +20,13 @@ type podTracker struct {
 }
 
 type podState struct {
-	key        types.UID
-	name       string
-	created    time.Time
+	key     types.UID
+	name    string
+	created time.Time
+	// started is when its first app container first ran: readiness is
+	// timed from there, so a slow container start (a busy node, runc)
+	// is not taken for a slow application.
+	started    time.Time
 	phase      string
 	ready      bool
 	seen       bool
@@ -124,6 +128,20 @@ func (t *podTracker) observations() []oracle.PodObservation {
 func (s *podState) observe(p *corev1.Pod, now time.Time) {
 	s.pod = *p
 	s.phase = string(p.Status.Phase)
+	for _, cs := range p.Status.ContainerStatuses {
+		for _, st := range []corev1.ContainerState{cs.State, cs.LastTerminationState} {
+			var at time.Time
+			switch {
+			case st.Running != nil:
+				at = st.Running.StartedAt.Time
+			case st.Terminated != nil:
+				at = st.Terminated.StartedAt.Time
+			}
+			if !at.IsZero() && (s.started.IsZero() || at.Before(s.started)) {
+				s.started = at
+			}
+		}
+	}
 	s.unschedulable = ""
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
@@ -229,7 +247,11 @@ func (s *podState) observation() oracle.PodObservation {
 		Unschedulable:    s.unschedulable,
 	}
 	if !s.firstReady.IsZero() {
-		if d := s.firstReady.Sub(s.created); d > 0 {
+		from := s.created
+		if s.started.After(from) {
+			from = s.started
+		}
+		if d := s.firstReady.Sub(from); d > 0 {
 			o.ReadyAfter = d
 		} else {
 			// Second-resolution timestamps can make a fast pod Ready "at"

@@ -73,7 +73,10 @@ func TestPodTrackerObservations(t *testing.T) {
 		want  []oracle.PodObservation
 	}{
 		{
-			name: "ready after two seconds",
+			// Timed from the container's start (1 s after the pod's
+			// creation), not from the pod's creation: a slow container
+			// start is the node's, not the application's.
+			name: "ready one second after its container started",
 			polls: [][]corev1.Pod{
 				{pod("web-6d4cf56db6-abcde", func(p *corev1.Pod) {
 					p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}}}
@@ -81,7 +84,7 @@ func TestPodTrackerObservations(t *testing.T) {
 				{pod("web-6d4cf56db6-abcde", readyCond(corev1.ConditionTrue, 2), app(corev1.ContainerStatus{Ready: true, State: running(1)}))},
 			},
 			want: []oracle.PodObservation{{
-				Name: "web-6d4cf56db6-abcde", Phase: "Running", Ready: true, ReadyAfter: 2 * time.Second,
+				Name: "web-6d4cf56db6-abcde", Phase: "Running", Ready: true, ReadyAfter: time.Second,
 				Containers: []oracle.ContainerObservation{{Name: "app", Ready: true, WaitingReasons: []string{"ContainerCreating"}}},
 			}},
 		},
@@ -198,7 +201,7 @@ func TestPodTrackerObservations(t *testing.T) {
 			},
 			want: []oracle.PodObservation{
 				{Name: "web-6d4cf56db6-aaaaa", Phase: "Failed", Containers: []oracle.ContainerObservation{{Name: "app"}}},
-				{Name: "web-6d4cf56db6-bbbbb", Phase: "Running", Ready: true, ReadyAfter: 2 * time.Second, Containers: []oracle.ContainerObservation{
+				{Name: "web-6d4cf56db6-bbbbb", Phase: "Running", Ready: true, ReadyAfter: time.Second, Containers: []oracle.ContainerObservation{
 					{Name: "setup", Init: true, TerminationReasons: []string{"Completed"}},
 					{Name: "app", Ready: true},
 				}},

@@ -282,7 +282,9 @@ func TestCloneClusterRoleBinding(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tg := signals.Target{Namespace: c.Namespace, Selector: c.Selector, Duration: r, Start: c.CreatedAt}
+			// R from the first Ready pod, as the worker records: a busy node
+			// may take longer than R to start a pod.
+			tg := signals.Target{Namespace: c.Namespace, Selector: c.Selector, Duration: r, ReadyTimeout: 3 * time.Minute, Start: c.CreatedAt}
 			recs[i], errs[i] = signals.NewRecorder(cs, signals.Options{}).Record(t.Context(), tg, nil)
 		}()
 	}
