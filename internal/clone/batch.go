@@ -67,7 +67,7 @@ func trialJob(src *batchv1.Job, ref Ref, ns string, tmpl *corev1.PodTemplateSpec
 	}
 	// The API server adds the controller's selector labels; labels the
 	// source's own controller added (a stale controller-uid) must go.
-	for _, k := range []string{"controller-uid", "batch.kubernetes.io/controller-uid", "job-name", jobNameLabel} {
+	for _, k := range hardening.JobControllerLabels() {
 		delete(spec.Template.Labels, k)
 	}
 	return &batchv1.Job{ObjectMeta: meta, Spec: spec}

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -41,6 +43,13 @@ var jobLabels = map[string]string{
 	"batch.kubernetes.io/controller-uid": "",
 	"job-name":                           "batch.kubernetes.io/job-name",
 	"controller-uid":                     "batch.kubernetes.io/controller-uid",
+}
+
+// JobControllerLabels are the labels the API server adds to the pod
+// template of a Job whose selector it generates (see jobLabels): a copy of
+// such a template must drop them before it makes a Job of its own.
+func JobControllerLabels() []string {
+	return slices.Sorted(maps.Keys(jobLabels))
 }
 
 // hashedLabel reports whether the template label key is part of the hash.

@@ -164,17 +164,23 @@ type Evidence struct {
 // Batch) is judged by how it ends: TC-01 asks for the baselines' outcome
 // and no more retries; readiness and service answers do not apply.
 func Judge(cfg Config, baselines [2]Recording, trial Recording) Verdict {
-	tests := []TestResult{
-		judgeStability(baselines, trial, false),
-		judgeReadiness(cfg, baselines, trial),
-		CompareLogs(cfg, baselines, trial).Result(),
-		CompareResources(cfg, baselines, trial).Result(),
-		CompareServices(cfg, baselines, trial).Result(),
-	}
+	var tests []TestResult
 	if isBatch(baselines, trial) {
-		tests[0] = judgeBatch(baselines, trial)
-		tests[1] = notApplicable(TestReadiness, NameReadiness)
-		tests[4] = notApplicable(TestServices, NameServices)
+		tests = []TestResult{
+			judgeBatch(baselines, trial),
+			notApplicable(TestReadiness, NameReadiness),
+			CompareLogs(cfg, baselines, trial).Result(),
+			CompareResources(cfg, baselines, trial).Result(),
+			notApplicable(TestServices, NameServices),
+		}
+	} else {
+		tests = []TestResult{
+			judgeStability(baselines, trial, false),
+			judgeReadiness(cfg, baselines, trial),
+			CompareLogs(cfg, baselines, trial).Result(),
+			CompareResources(cfg, baselines, trial).Result(),
+			CompareServices(cfg, baselines, trial).Result(),
+		}
 	}
 	v := Verdict{Pass: true, Tests: tests}
 	for _, t := range tests {
