@@ -33,6 +33,9 @@ type Accessor interface {
 	List(ctx context.Context, cs kubernetes.Interface, namespace string) ([]Object, error)
 	// Patch patches one object (e.g. a merge patch of its annotations).
 	Patch(ctx context.Context, cs kubernetes.Interface, namespace, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions) error
+	// Delete deletes one object; its pods go with it (background
+	// propagation). A missing object is an apierrors NotFound error.
+	Delete(ctx context.Context, cs kubernetes.Interface, namespace, name string) error
 	// New returns an empty object of the kind.
 	New() Object
 	// Template returns the pod template of obj, an object of this kind
@@ -62,6 +65,7 @@ type client[T Object, L any] interface {
 	Get(ctx context.Context, name string, opts metav1.GetOptions) (T, error)
 	List(ctx context.Context, opts metav1.ListOptions) (L, error)
 	Patch(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) (T, error)
+	Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error
 }
 
 // typed is the accessor of a kind with a typed client: E is the object
@@ -109,6 +113,11 @@ func (a typed[E, T, L]) List(ctx context.Context, cs kubernetes.Interface, names
 func (a typed[E, T, L]) Patch(ctx context.Context, cs kubernetes.Interface, namespace, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions) error {
 	_, err := a.client(cs, namespace).Patch(ctx, name, pt, data, opts)
 	return err
+}
+
+func (a typed[E, T, L]) Delete(ctx context.Context, cs kubernetes.Interface, namespace, name string) error {
+	policy := metav1.DeletePropagationBackground
+	return a.client(cs, namespace).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &policy})
 }
 
 func (a typed[E, T, L]) New() Object { return T(new(E)) }

@@ -71,7 +71,7 @@ func TestTemplateAtTemplatePath(t *testing.T) {
 	}
 }
 
-func TestGetListPatch(t *testing.T) {
+func TestGetListPatchDelete(t *testing.T) {
 	var objs []runtime.Object
 	for _, a := range All() {
 		for _, ns := range []string{"team", "other"} {
@@ -107,6 +107,13 @@ func TestGetListPatch(t *testing.T) {
 			got, err = a.Get(ctx, cs, "team", "w")
 			require.NoError(t, err)
 			assert.Equal(t, "Running", got.GetAnnotations()["cinch.dev/status"])
+
+			require.NoError(t, a.Delete(ctx, cs, "team", "w"))
+			_, err = a.Get(ctx, cs, "team", "w")
+			assert.True(t, apierrors.IsNotFound(err), "deleted: %v", err)
+			_, err = a.Get(ctx, cs, "other", "w")
+			assert.NoError(t, err, "only the namespace's object is deleted")
+			assert.True(t, apierrors.IsNotFound(a.Delete(ctx, cs, "team", "w")), "deleting a missing object is NotFound")
 		})
 	}
 }
