@@ -83,6 +83,10 @@ type Cloner interface {
 	// Delete removes the clone; it must be safe to call after a failed or
 	// cancelled Create returned a Clone.
 	Delete(ctx context.Context, c Clone) error
+	// Release stops workload w of running clone c (its trial is over and
+	// no other workload there needs it) and returns how many of its pods
+	// were alive.
+	Release(ctx context.Context, c Clone, w Ref) (pods int, err error)
 }
 
 // Recorder observes workload w's pods in a running clone for d. It calls
@@ -175,7 +179,8 @@ type NamespaceResult struct {
 	Workloads []Result
 	Started   time.Time
 	Ended     time.Time
-	// PodSeconds counts every pod of every clone for the clone's lifetime.
+	// PodSeconds counts every pod of every clone for as long as it ran: a
+	// workload released from a shared clone stops counting then.
 	PodSeconds float64
 	// Clones is the number of clones created; PeakClones and PeakPods the
 	// most alive at once.

@@ -111,6 +111,8 @@ type fakeCloner struct {
 	startAfter map[Ref][]Ref
 	// copies are the Copies of every clone, by trial.
 	copies map[string][]map[Ref]bool
+	// released are the workloads released from each clone, in order.
+	released map[string][]Ref
 }
 
 func (f *fakeCloner) Create(_ context.Context, ns, trial string, spec CloneSpec) (Clone, error) {
@@ -142,6 +144,25 @@ func (f *fakeCloner) Create(_ context.Context, ns, trial string, spec CloneSpec)
 	return cl, nil
 }
 
+func (f *fakeCloner) Release(_ context.Context, c Clone, w Ref) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := c.Selectors[w]; !ok || slices.Contains(f.released[c.Namespace], w) {
+		return 0, fmt.Errorf("clone %s does not run %s", c.Namespace, w)
+	}
+	if f.released == nil {
+		f.released = map[string][]Ref{}
+	}
+	f.released[c.Namespace] = append(f.released[c.Namespace], w)
+	return 1, nil
+}
+
+func (f *fakeCloner) wasReleased(clone string, w Ref) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Contains(f.released[clone], w)
+}
+
 func (f *fakeCloner) Delete(_ context.Context, _ Clone) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -163,6 +184,9 @@ type fakeRecorder struct {
 	// and x, under its template in the clone, does not work, or when
 	// f(w's template, x's template) is true.
 	needs map[string]need
+	// cloner, when set, breaks a workload whose needed workload was
+	// released from the clone before its recording ended.
+	cloner *fakeCloner
 }
 
 type need struct {
@@ -217,6 +241,9 @@ func (f fakeRecorder) Record(ctx context.Context, c Clone, w Ref, d time.Duratio
 	case <-time.After(d):
 	case <-ctx.Done():
 		return oracle.Recording{}, ctx.Err()
+	}
+	if n, ok := f.needs[w.Name]; ok && f.cloner != nil && f.cloner.wasReleased(c.Namespace, Ref{Kind: w.Kind, Name: n.on}) {
+		o = logsError
 	}
 	switch o {
 	case crashes:
@@ -543,7 +570,9 @@ func TestRunNamespaceSameAsAlone(t *testing.T) {
 	assert.InDelta(t, nr.PodSeconds, shares, 1e-6, "the workloads' shares add up to the namespace's cost")
 	assert.GreaterOrEqual(t, nr.PeakPods, nr.PeakClones)
 
-	// A pod budget of two clones: never more pods at once, same results.
+	// A pod budget of two clones of the whole namespace: never more pods
+	// at once, same results; clones of a few workloads (the capability
+	// rounds) run side by side within it.
 	cfg := testConfig(StrategyFrugal)
 	cfg.MaxPods = 2 * len(names)
 	cl = &fakeCloner{}
@@ -552,7 +581,7 @@ func TestRunNamespaceSameAsAlone(t *testing.T) {
 	bounded, err := p.RunNamespace(t.Context(), "ns", namespaceOf(names...), nil)
 	require.NoError(t, err)
 	assert.LessOrEqual(t, bounded.PeakPods, cfg.MaxPods)
-	assert.LessOrEqual(t, cl.peak, 2)
+	assert.Greater(t, cl.peak, 2, "small clones share the budget")
 	for i, r := range bounded.Workloads {
 		assert.Equal(t, want[names[i]].Passed, r.Passed, names[i])
 		assert.Equal(t, want[names[i]].AddBack, r.AddBack, names[i])
@@ -576,6 +605,8 @@ func TestRunNamespaceAttribution(t *testing.T) {
 		needs: map[string]need{"frontend": {on: "backend", working: true}},
 	}
 	cl := &fakeCloner{}
+	// A backend released while the frontend is recorded breaks it.
+	rec.cloner = cl
 	p, err := New(testConfig(StrategyFrugal), cl, rec, nil)
 	require.NoError(t, err)
 	wls := namespaceOf("frontend", "backend")
@@ -613,7 +644,9 @@ func TestRunNamespaceAttribution(t *testing.T) {
 	assert.Equal(t, 2, backNonRoot.Shared)
 	assert.Contains(t, backNonRoot.Attribution, "its own: of the other workloads that failed in the clone (Deployment/frontend) it depends on none")
 	// With nothing known about dependencies, both are re-tested alone and
-	// the verdicts stay the same.
+	// the verdicts stay the same; no workload leaves a clone before the
+	// others are recorded.
+	cl.released = nil
 	nr, err = p.RunNamespace(t.Context(), "ns", []Workload{{Ref: dep("frontend"), Template: template()}, {Ref: dep("backend"), Template: template()}}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, allChecks(), nr.Workloads[0].Passed)
@@ -623,6 +656,7 @@ func TestRunNamespaceAttribution(t *testing.T) {
 			assert.Contains(t, r.Attribution, "its own: it failed again with Deployment/frontend unmodified")
 		}
 	}
+	assert.Empty(t, cl.released)
 	assert.NotEmpty(t, front.NamespaceVerifiedBy)
 	assert.Equal(t, front.NamespaceVerifiedBy, back.NamespaceVerifiedBy)
 }
@@ -715,4 +749,64 @@ func TestRunCapacityIsNoVerdict(t *testing.T) {
 		assert.True(t, tr.Verdict.Pass, "nothing judged failed: %s", tr.Trial.Name)
 	}
 	assert.Equal(t, len(cl.created), cl.deleted)
+}
+
+// TestSharedCloneReleasesDecidedWorkloads: in a shared clone, a workload
+// whose trial failed early is released while the others are still
+// recorded, and stops counting pod-seconds then; the last one recorded
+// is not (the clone goes). The result is the same as alone.
+func TestSharedCloneReleasesDecidedWorkloads(t *testing.T) {
+	rec := fakeRecorder{per: map[string]behaviour{"tolerant": toleratesAll, "fails-any-change": failsAnyChange}}
+	want := alone(t, rec, "tolerant", "fails-any-change")
+	cfg := testConfig(StrategyFrugal)
+	cfg.Duration = 300 * time.Millisecond
+	cl := &fakeCloner{}
+	p, err := New(cfg, cl, rec, nil)
+	require.NoError(t, err)
+	nr, err := p.RunNamespace(t.Context(), "ns", namespaceOf("tolerant", "fails-any-change"), nil)
+	require.NoError(t, err)
+	for i, name := range []string{"tolerant", "fails-any-change"} {
+		assert.Equal(t, want[name].Passed, nr.Workloads[i].Passed, name)
+		assert.Equal(t, want[name].Outcome, nr.Workloads[i].Outcome, name)
+	}
+	var everything TrialResult
+	for _, r := range nr.Workloads[1].Trials {
+		if r.Trial.Name == hardening.TrialNameEverything {
+			everything = r
+		}
+	}
+	require.True(t, everything.Early, "fails-any-change fails everything early")
+	assert.Equal(t, []Ref{dep("fails-any-change")}, cl.released[everything.Clone],
+		"the workload recorded last leaves with its clone")
+	lived := everything.Ended.Sub(everything.Started).Seconds()
+	assert.Less(t, 2*everything.PodSeconds, 2*lived, "the released pod stopped counting")
+	assert.Equal(t, len(cl.created), cl.deleted)
+}
+
+// TestLifetime: a slot's workload leaves the clone when no running slot
+// may need it; pod-seconds count each pod until it left.
+func TestLifetime(t *testing.T) {
+	a, b, c, x := &member{ref: dep("a"), deps: map[Ref]bool{}}, &member{ref: dep("b"), deps: map[Ref]bool{dep("x"): true}},
+		&member{ref: dep("c"), deps: nil}, dep("x")
+	sel := map[Ref]labels.Selector{a.ref: labels.Everything(), b.ref: labels.Everything(), x: labels.Everything()}
+	l := newLifetime([]slot{{m: a}, {m: b}}, Clone{Selectors: sel, Pods: 4})
+	assert.Equal(t, []Ref{a.ref}, l.finish(0), "b does not need a")
+	assert.Empty(t, l.finish(1), "the last slot: the clone goes as a whole")
+
+	l = newLifetime([]slot{{m: b}, {m: a}}, Clone{Selectors: sel, Pods: 4})
+	assert.Equal(t, []Ref{b.ref, x}, l.finish(0), "x, b's dependency, stays only while b runs")
+	assert.Empty(t, l.finish(1))
+
+	sel[c.ref] = labels.Everything()
+	l = newLifetime([]slot{{m: a}, {m: c}}, Clone{Selectors: sel, Pods: 4})
+	assert.Empty(t, l.finish(0), "c's dependencies are unknown: it may need every workload")
+
+	start := time.Unix(1000, 0)
+	l = newLifetime([]slot{{m: a}, {m: b}}, Clone{Selectors: sel, Pods: 4})
+	assert.Equal(t, 1, l.release(1, start.Add(2*time.Second)))
+	assert.Equal(t, 3, l.release(5, start.Add(4*time.Second)), "never more than the clone ran")
+	assert.Zero(t, l.release(1, start.Add(5*time.Second)))
+	assert.Zero(t, l.remaining())
+	// 1 pod for 2 s, 3 pods for 4 s (the clone lived 10 s).
+	assert.InDelta(t, 1*2+3*4, l.podSeconds(start, start.Add(10*time.Second)), 1e-9)
 }

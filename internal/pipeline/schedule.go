@@ -61,6 +61,9 @@ type cloneJob struct {
 	// all decided before it finished, so its error is no failure.
 	judged    bool
 	cancelled bool
+	// pods are the pods the clone holds while it is in flight: estimated
+	// when it is dispatched, then what it runs (guarded by run.mu).
+	pods int
 }
 
 func (j *cloneJob) has(m *member) bool {
@@ -107,8 +110,12 @@ type run struct {
 	peak     int
 	peakPods int
 	clones   int
-	// clonePods is the most pods a clone of this run had.
-	clonePods       int
+	// reserved are the pods of the clones in flight (run.room).
+	reserved int
+	// perWorkload is the most pods a workload had in a clone of this run,
+	// and workloads the most workloads a clone of the whole namespace ran.
+	perWorkload     int
+	workloads       int
 	capacityRetries int
 
 	baseDone  int
@@ -124,11 +131,13 @@ type run struct {
 func newRun(ctx context.Context, cancel context.CancelFunc, p *Pipeline, ns string, wls []Workload, obs Observer) *run {
 	s := &run{
 		p: p, ctx: ctx, cancel: cancel, ns: ns, obs: obs,
-		log:      logr.FromContextOrDiscard(ctx),
-		events:   make(chan done),
-		inflight: map[*cloneJob]context.CancelFunc{},
-		groups:   map[string]int{},
-		limit:    p.cfg.MaxClones,
+		log:         logr.FromContextOrDiscard(ctx),
+		events:      make(chan done),
+		inflight:    map[*cloneJob]context.CancelFunc{},
+		groups:      map[string]int{},
+		limit:       p.cfg.MaxClones,
+		perWorkload: 1,
+		workloads:   len(wls),
 	}
 	if p.cfg.Strategy == StrategySequential {
 		s.limit = 1
@@ -253,10 +262,10 @@ func (s *run) place(m *member, w want) {
 		slots: []slot{{m: m, trial: w.trial, noEarly: w.noEarly}}})
 }
 
-// room reports whether one more clone may start: within MaxClones, and
-// within MaxPods counting every clone with as many pods as the largest seen
-// (at least one per workload of the run).
-func (s *run) room() bool {
+// room reports whether clone j may start now: within MaxClones, and
+// within MaxPods counting the pods of the clones in flight and those j
+// will run (the first clone always starts).
+func (s *run) room(j *cloneJob) bool {
 	if s.limit > 0 && len(s.inflight) >= s.limit {
 		return false
 	}
@@ -264,15 +273,30 @@ func (s *run) room() bool {
 		return true
 	}
 	s.mu.Lock()
-	per := max(s.clonePods, len(s.members))
-	s.mu.Unlock()
-	return (len(s.inflight)+1)*per <= s.p.cfg.MaxPods
+	defer s.mu.Unlock()
+	return s.reserved+s.estimate(j) <= s.p.cfg.MaxPods
+}
+
+// estimate is how many pods clone j will run: its workloads and those
+// they depend on (every workload of the namespace when that is unknown),
+// each with as many pods as the most a workload had so far. Called with
+// s.mu held.
+func (s *run) estimate(j *cloneJob) int {
+	n := s.workloads
+	if copies := copiesFor(j.slots); copies != nil {
+		n = len(j.slots) + len(copies)
+	}
+	return n * s.perWorkload
 }
 
 func (s *run) dispatch() {
-	for len(s.queue) > 0 && s.room() && s.err == nil {
+	for len(s.queue) > 0 && s.room(s.queue[0]) && s.err == nil {
 		j := s.queue[0]
 		s.queue = s.queue[1:]
+		s.mu.Lock()
+		j.pods = s.estimate(j)
+		s.reserved += j.pods
+		s.mu.Unlock()
 		tctx, tcancel := context.WithCancel(s.ctx)
 		s.inflight[j] = tcancel
 		go func() { s.events <- s.exec(tctx, j) }()
@@ -290,6 +314,10 @@ func (s *run) loop() {
 			cancel()
 			delete(s.inflight, ev.job)
 		}
+		s.mu.Lock()
+		s.reserved -= ev.job.pods
+		ev.job.pods = 0
+		s.mu.Unlock()
 		s.podSeconds += ev.podSeconds
 		s.p.metrics.clonePodSeconds(ev.podSeconds)
 		s.handle(ev)
@@ -326,14 +354,16 @@ func (s *run) exec(ctx context.Context, j *cloneJob) (ev done) {
 	}
 	spec.Copies = copiesFor(j.slots)
 	cl, err := s.p.cloner.Create(ctx, s.ns, j.label, spec)
-	s.cloneUp(cl.Pods)
+	life := newLifetime(j.slots, cl)
+	s.cloneUp(j, cl, spec.Copies == nil)
 	defer func() {
 		if derr := s.p.deleteClone(ctx, cl); derr != nil {
 			log.Error(derr, "delete clone", "clone", cl.Namespace)
 		}
-		s.cloneDown(cl.Pods)
+		s.podsDown(j, life.remaining())
+		s.cloneDown()
 		ev.ended = s.p.now()
-		ev.podSeconds = ev.ended.Sub(ev.started).Seconds() * float64(max(1, cl.Pods))
+		ev.podSeconds = life.podSeconds(ev.started, ev.ended)
 	}()
 	if err != nil {
 		ev.err = fmt.Errorf("trial %s: create clone: %w", j.label, err)
@@ -361,6 +391,7 @@ func (s *run) exec(ctx context.Context, j *cloneJob) (ev done) {
 				errs[i] = fmt.Errorf("trial %s: record %s: %w", j.label, sl.m.ref, err)
 			}
 			ev.recs[i] = rec
+			s.releaseDone(ctx, cl, j, life, i)
 		})
 	}
 	wg.Wait()
@@ -376,22 +407,39 @@ func (s *run) exec(ctx context.Context, j *cloneJob) (ev done) {
 	return ev
 }
 
-func (s *run) cloneUp(pods int) {
+// cloneUp counts clone cl of job j alive; whole says it runs every
+// workload of the namespace.
+func (s *run) cloneUp(j *cloneJob, cl Clone, whole bool) {
 	s.mu.Lock()
 	s.alive++
 	s.clones++
-	s.alivePod += pods
-	s.clonePods = max(s.clonePods, pods)
+	s.alivePod += cl.Pods
+	s.reserved += cl.Pods - j.pods
+	j.pods = cl.Pods
+	if n := len(cl.Selectors); n > 0 {
+		s.perWorkload = max(s.perWorkload, (cl.Pods+n-1)/n)
+		if whole {
+			s.workloads = max(s.workloads, n)
+		}
+	}
 	s.peak = max(s.peak, s.alive)
 	s.peakPods = max(s.peakPods, s.alivePod)
 	s.mu.Unlock()
 	s.p.metrics.cloneAlive(1)
 }
 
-func (s *run) cloneDown(pods int) {
+// podsDown counts pods of job j's clone stopped.
+func (s *run) podsDown(j *cloneJob, pods int) {
+	s.mu.Lock()
+	s.alivePod -= pods
+	s.reserved -= pods
+	j.pods -= pods
+	s.mu.Unlock()
+}
+
+func (s *run) cloneDown() {
 	s.mu.Lock()
 	s.alive--
-	s.alivePod -= pods
 	s.mu.Unlock()
 	s.p.metrics.cloneAlive(-1)
 }

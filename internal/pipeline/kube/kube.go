@@ -67,6 +67,15 @@ func (a Cloner) Delete(ctx context.Context, c pipeline.Clone) error {
 	return a.C.Delete(ctx, cl)
 }
 
+// Release stops workload w of the clone (clone.Cloner.Release).
+func (a Cloner) Release(ctx context.Context, c pipeline.Clone, w pipeline.Ref) (int, error) {
+	cl, ok := c.Ref.(*clone.Clone)
+	if !ok || cl == nil {
+		return 0, nil
+	}
+	return a.C.Release(ctx, cl, clone.Ref(w))
+}
+
 // DefaultReadyTimeout bounds the wait for a trial's first Ready pod.
 const DefaultReadyTimeout = 90 * time.Second
 

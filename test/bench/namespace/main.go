@@ -49,6 +49,7 @@ type Config struct {
 	Alone      bool
 	Before     int
 	MaxPods    int
+	Trace      bool
 }
 
 func main() { benchkit.Main(parse, run) }
@@ -64,6 +65,7 @@ func parse(args []string) (Config, error) {
 	fs.StringVar(&sizes, "sizes", "1,3,6,12", "namespace sizes")
 	fs.BoolVar(&c.Alone, "alone", false, "also harden each workload type alone")
 	fs.IntVar(&c.Before, "before", 0, "also harden a namespace of this size one workload at a time (0: no)")
+	fs.BoolVar(&c.Trace, "trace", false, "print every finished trial (to stderr)")
 	fs.IntVar(&c.MaxPods, "max-pods", pipeline.DefaultConfig().MaxPods, "pods of the clones alive at once")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -177,7 +179,11 @@ func (b *bench) namespace(ctx context.Context, label string, types []string) err
 		return err
 	}
 	defer cleanup()
-	nr, err := p.RunNamespace(ctx, ns, wls, nil)
+	var obs pipeline.Observer
+	if b.cfg.Trace {
+		obs = &tracer{r: b.cfg.R, start: time.Now()}
+	}
+	nr, err := p.RunNamespace(ctx, ns, wls, obs)
 	if err != nil {
 		return fmt.Errorf("%s N=%d: %w", label, len(wls), err)
 	}
@@ -251,4 +257,25 @@ func (b *bench) print(label string, n int, wall time.Duration, podSec float64, p
 	r := b.cfg.R.Seconds()
 	fmt.Printf(row, label, strconv.Itoa(n), fmt.Sprintf("%d/%d", verified, n), fmt.Sprintf("%.2f", wall.Seconds()/r),
 		fmt.Sprintf("%.2f", podSec/float64(n)/r), strconv.Itoa(peak), strconv.Itoa(clones), strings.Join(per, " "))
+}
+
+// tracer prints every finished trial: when it started and how long it ran
+// (in R, from the run's start), its clone and share of it, and its verdict.
+type tracer struct {
+	r     time.Duration
+	start time.Time
+}
+
+func (t *tracer) TrialFinished(_ context.Context, r pipeline.TrialResult) {
+	verdict := "pass"
+	if !r.Verdict.Pass {
+		verdict = "FAIL"
+		if r.Early {
+			verdict = "FAIL(early)"
+		}
+	}
+	in := func(d time.Duration) float64 { return d.Seconds() / t.r.Seconds() }
+	fmt.Fprintf(os.Stderr, "trace %-22s %-34s at %5.2f ran %5.2f shared %2d pod-s %5.2f %s %s\n",
+		r.Workload.Name, r.Trial.Name, in(r.Started.Sub(t.start)), in(r.Ended.Sub(r.Started)), r.Shared,
+		r.PodSeconds/t.r.Seconds(), r.Clone, verdict)
 }

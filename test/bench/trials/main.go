@@ -23,6 +23,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/rand"
@@ -158,6 +159,16 @@ func (m *miniCloner) Create(ctx context.Context, ns, trial string, spec pipeline
 	}
 	cl.CreatedAt = time.Now()
 	return cl, nil
+}
+
+// Release deletes workload w's Deployment; its pods go with it.
+func (m *miniCloner) Release(ctx context.Context, c pipeline.Clone, w pipeline.Ref) (int, error) {
+	policy := metav1.DeletePropagationBackground
+	err := m.cs.AppsV1().Deployments(c.Namespace).Delete(ctx, w.Name, metav1.DeleteOptions{PropagationPolicy: &policy})
+	if apierrors.IsNotFound(err) {
+		return 0, nil
+	}
+	return 1, err
 }
 
 func (m *miniCloner) Delete(ctx context.Context, c pipeline.Clone) error {

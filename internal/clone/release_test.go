@@ -1,0 +1,77 @@
+package clone
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/cinch-dev/cinch/pkg/hardening"
+)
+
+// TestRelease: releasing a workload of a clone deletes its object there
+// and counts its live pods; the other workloads, the source namespace and
+// namespaces that are not clones are left alone.
+func TestRelease(t *testing.T) {
+	cloneNS := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop-x-abcde", Labels: map[string]string{hardening.LabelCloneOf: "shop"}}}
+	pod := func(ns, name, app string, phase corev1.PodPhase) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": app}}, Status: corev1.PodStatus{Phase: phase}}
+	}
+	dep := func(ns, name string) *appsv1.Deployment {
+		return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
+	}
+	cs := fake.NewClientset(cloneNS, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
+		dep("shop-x-abcde", "web"), dep("shop-x-abcde", "db"), dep("shop", "web"),
+		&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: "shop-x-abcde"}},
+		pod("shop-x-abcde", "web-1", "web", corev1.PodRunning), pod("shop-x-abcde", "web-2", "web", corev1.PodPending),
+		pod("shop-x-abcde", "web-old", "web", corev1.PodFailed), pod("shop-x-abcde", "db-1", "db", corev1.PodRunning),
+	)
+	c := New(cs, DefaultOptions())
+	web, db, nightly := Ref{hardening.KindDeployment, "web"}, Ref{hardening.KindDeployment, "db"}, Ref{hardening.KindCronJob, "nightly"}
+	cl := &Clone{Namespace: cloneNS.Name, Workloads: map[Ref]labels.Selector{
+		web:     labels.SelectorFromSet(labels.Set{"app": "web"}),
+		db:      labels.SelectorFromSet(labels.Set{"app": "db"}),
+		nightly: labels.SelectorFromSet(labels.Set{"batch.kubernetes.io/job-name": "nightly"}),
+	}}
+	ctx := t.Context()
+
+	pods, err := c.Release(ctx, cl, web)
+	require.NoError(t, err)
+	assert.Equal(t, 2, pods, "the running and the pending pod; the failed one is not alive")
+	_, err = cs.AppsV1().Deployments(cloneNS.Name).Get(ctx, "web", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "released: %v", err)
+	_, err = cs.AppsV1().Deployments(cloneNS.Name).Get(ctx, "db", metav1.GetOptions{})
+	assert.NoError(t, err, "the other workload keeps running")
+	_, err = cs.AppsV1().Deployments("shop").Get(ctx, "web", metav1.GetOptions{})
+	assert.NoError(t, err, "the source is never touched")
+
+	pods, err = c.Release(ctx, cl, web)
+	require.NoError(t, err, "releasing twice is no error")
+	assert.Equal(t, 2, pods, "the fake API server does not delete the pods with their owner")
+
+	_, err = c.Release(ctx, cl, nightly)
+	require.NoError(t, err)
+	_, err = cs.BatchV1().Jobs(cloneNS.Name).Get(ctx, "nightly", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "a CronJob runs in a clone as a Job of its name: %v", err)
+
+	_, err = c.Release(ctx, cl, Ref{hardening.KindDeployment, "cache"})
+	assert.ErrorContains(t, err, "does not run it")
+
+	notClone := &Clone{Namespace: "shop", Workloads: map[Ref]labels.Selector{web: labels.Everything()}}
+	_, err = c.Release(ctx, notClone, web)
+	require.ErrorIs(t, err, ErrNotAClone)
+	_, err = cs.AppsV1().Deployments("shop").Get(ctx, "web", metav1.GetOptions{})
+	assert.NoError(t, err, "a namespace that is not a clone is refused")
+
+	gone := &Clone{Namespace: "shop-y-gone", Workloads: cl.Workloads}
+	pods, err = c.Release(ctx, gone, db)
+	assert.NoError(t, err, "a deleted clone has nothing left to release")
+	assert.Zero(t, pods)
+}
