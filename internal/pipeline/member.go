@@ -27,10 +27,10 @@ type member struct {
 	tmpl *corev1.PodTemplateSpec
 	// deps are the workloads it may depend on, directly or not; nil when
 	// unknown.
-	deps     map[Ref]bool
-	plan     hardening.Plan
-	cfg      Config
-	strategy Strategy
+	deps  map[Ref]bool
+	plan  hardening.Plan
+	cfg   Config
+	sched scheduler
 	// oracle judges its trials: cfg.Oracle with the log lines its template
 	// declares harmless; ignoreNote says why that annotation was ignored.
 	oracle     oracle.Config
@@ -63,7 +63,7 @@ type member struct {
 func newMember(w Workload, cfg Config) *member {
 	oc, note := oracleConfigFor(cfg.Oracle, w.Template)
 	return &member{
-		ref: w.Ref, tmpl: w.Template, cfg: cfg, strategy: cfg.Strategy,
+		ref: w.Ref, tmpl: w.Template, cfg: cfg, sched: cfg.Strategy.scheduler(),
 		oracle: oc, ignoreNote: note,
 		plan:    hardening.PlanTrials(w.Template, cfg.Hardening),
 		started: map[string]bool{},
@@ -118,25 +118,6 @@ func oracleConfigFor(cfg oracle.Config, t *corev1.PodTemplateSpec) (oracle.Confi
 	}
 	cfg.IgnoreLines = f
 	return cfg, ""
-}
-
-// first asks for the first round after the baselines.
-func (m *member) first() {
-	switch m.strategy {
-	case StrategyParallel:
-		for _, t := range m.plan.Trials {
-			if t.Kind != hardening.TrialBaseline {
-				m.enqueue(t, 0)
-			}
-		}
-		m.singlesStarted = true
-	default: // frugal, and sequential in the same order one at a time
-		if t, ok := m.plan.Trial(hardening.TrialNameEverything); ok {
-			m.enqueue(t, 0)
-		} else {
-			m.startSingles()
-		}
-	}
 }
 
 func (m *member) startSingles() {
@@ -336,8 +317,8 @@ func (m *member) advance() {
 	if !known || (dropFailed && !m.capDone) {
 		return
 	}
-	if m.strategy == StrategyParallel && !m.firstRoundDone() {
-		return // parallel runs the whole first round, as its reference cost
+	if !m.sched.mayCombine(m) {
+		return
 	}
 	if m.verify == nil {
 		m.passed = passed

@@ -135,12 +135,9 @@ func newRun(ctx context.Context, cancel context.CancelFunc, p *Pipeline, ns stri
 		events:      make(chan done),
 		inflight:    map[*cloneJob]context.CancelFunc{},
 		groups:      map[string]int{},
-		limit:       p.cfg.MaxClones,
+		limit:       p.cfg.Strategy.scheduler().maxClones(p.cfg),
 		perWorkload: 1,
 		workloads:   len(wls),
-	}
-	if p.cfg.Strategy == StrategySequential {
-		s.limit = 1
 	}
 	for _, w := range wls {
 		s.members = append(s.members, newMember(w, p.cfg))
@@ -206,16 +203,13 @@ func (s *run) start() {
 		}
 		active = append(active, m)
 	}
-	stagger := s.p.cfg.Stagger
-	if s.p.cfg.Strategy == StrategySequential {
-		stagger = 0
-	}
+	stagger := s.p.cfg.Strategy.scheduler().stagger(s.p.cfg)
 	for _, m := range active {
 		b1, _ := m.plan.Trial(hardening.TrialNameBaseline1)
 		b2, _ := m.plan.Trial(hardening.TrialNameBaseline2)
 		m.enqueue(b1, 0)
 		m.enqueue(b2, stagger)
-		m.first()
+		m.sched.first(m)
 	}
 	s.collect()
 	if len(active) == 0 {
