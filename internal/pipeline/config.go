@@ -54,6 +54,10 @@ type Config struct {
 	// Stagger delays the second baseline so that the two baselines do not
 	// share every timestamp (natural novelty shows in the logs).
 	Stagger time.Duration
+	// Gather holds a new trial clone back this long while other clones are
+	// in flight: workloads judged moments apart (each as soon as its own
+	// recording ends) then share their next trial's clone.
+	Gather time.Duration
 	// MaxClones bounds the clones alive at once for one job (0 = no bound).
 	// The sequential strategy always uses 1.
 	MaxClones int
@@ -87,6 +91,7 @@ func DefaultConfig() Config {
 		Duration:           time.Minute,
 		Strategy:           StrategyFrugal,
 		Stagger:            3 * time.Second,
+		Gather:             3 * time.Second,
 		MaxClones:          16,
 		MaxPods:            64,
 		CapacityRetryDelay: 15 * time.Second,
@@ -111,6 +116,9 @@ func (c Config) Validate() error {
 	}
 	if c.Stagger < 0 || c.Stagger >= c.Duration && c.Duration > 0 {
 		errs = append(errs, fmt.Errorf("stagger %s must be in [0, recording duration)", c.Stagger))
+	}
+	if c.Gather < 0 || c.Gather >= c.Duration && c.Duration > 0 {
+		errs = append(errs, fmt.Errorf("gather %s must be in [0, recording duration)", c.Gather))
 	}
 	if c.MaxClones < 0 || c.MaxPods < 0 {
 		errs = append(errs, fmt.Errorf("max clones %d and max pods %d must not be negative", c.MaxClones, c.MaxPods))

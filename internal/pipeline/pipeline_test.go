@@ -187,6 +187,9 @@ type fakeRecorder struct {
 	// cloner, when set, breaks a workload whose needed workload was
 	// released from the clone before its recording ended.
 	cloner *fakeCloner
+	// longer records a workload's trials (not its baselines) this much
+	// longer.
+	longer map[string]time.Duration
 }
 
 type need struct {
@@ -237,6 +240,9 @@ func (f fakeRecorder) Record(ctx context.Context, c Clone, w Ref, d time.Duratio
 			return partial, nil
 		}
 	}
+	if !strings.Contains(c.Namespace, "-baseline-") {
+		d += f.longer[w.Name]
+	}
 	select {
 	case <-time.After(d):
 	case <-ctx.Done():
@@ -267,6 +273,7 @@ func testConfig(s Strategy) Config {
 	cfg := DefaultConfig()
 	cfg.Duration = 60 * time.Millisecond
 	cfg.Stagger = 5 * time.Millisecond
+	cfg.Gather = 20 * time.Millisecond
 	cfg.Strategy = s
 	cfg.MaxClones, cfg.MaxPods = 0, 0
 	cfg.CapacityRetryDelay = 10 * time.Millisecond
@@ -642,7 +649,8 @@ func TestRunNamespaceAttribution(t *testing.T) {
 	assert.Contains(t, frontNonRoot.Attribution, "passed with Deployment/backend unmodified")
 	assert.False(t, backNonRoot.Verdict.Pass)
 	assert.Equal(t, 2, backNonRoot.Shared)
-	assert.Contains(t, backNonRoot.Attribution, "its own: of the other workloads that failed in the clone (Deployment/frontend) it depends on none")
+	assert.Contains(t, backNonRoot.Attribution, "its own: it depends on none of the other workloads modified in its clone (Deployment/frontend)",
+		"judged as soon as its own recording ended")
 	// With nothing known about dependencies, both are re-tested alone and
 	// the verdicts stay the same; no workload leaves a clone before the
 	// others are recorded.
@@ -753,11 +761,13 @@ func TestRunCapacityIsNoVerdict(t *testing.T) {
 
 // TestSharedCloneReleasesDecidedWorkloads: in a shared clone, a workload
 // whose trial failed early is released while the others are still
-// recorded, and stops counting pod-seconds then; the last one recorded
-// is not (the clone goes). The result is the same as alone.
+// recorded (TestLifetime: its pods stop counting then), and is judged
+// then, so it moves on; the last one recorded is not released (the clone
+// goes). The result is the same as alone.
 func TestSharedCloneReleasesDecidedWorkloads(t *testing.T) {
 	rec := fakeRecorder{per: map[string]behaviour{"tolerant": toleratesAll, "fails-any-change": failsAnyChange}}
 	want := alone(t, rec, "tolerant", "fails-any-change")
+	rec.longer = map[string]time.Duration{"tolerant": 400 * time.Millisecond}
 	cfg := testConfig(StrategyFrugal)
 	cfg.Duration = 300 * time.Millisecond
 	cl := &fakeCloner{}
@@ -778,8 +788,23 @@ func TestSharedCloneReleasesDecidedWorkloads(t *testing.T) {
 	require.True(t, everything.Early, "fails-any-change fails everything early")
 	assert.Equal(t, []Ref{dep("fails-any-change")}, cl.released[everything.Clone],
 		"the workload recorded last leaves with its clone")
-	lived := everything.Ended.Sub(everything.Started).Seconds()
-	assert.Less(t, 2*everything.PodSeconds, 2*lived, "the released pod stopped counting")
+	assert.Contains(t, everything.Attribution, "its own: it depends on none of the other workloads modified in its clone (Deployment/tolerant)")
+	// Judged as soon as its own recording ended, it moved on to its single
+	// trials while "everything" still ran for tolerant.
+	var tolerantEverything TrialResult
+	for _, r := range nr.Workloads[0].Trials {
+		if r.Trial.Name == hardening.TrialNameEverything {
+			tolerantEverything = r
+		}
+	}
+	require.Equal(t, everything.Clone, tolerantEverything.Clone, "one clone")
+	started := false
+	for _, r := range nr.Workloads[1].Trials {
+		if r.Trial.Kind == hardening.TrialSingle && r.Started.Before(tolerantEverything.Ended) {
+			started = true
+		}
+	}
+	assert.True(t, started, "a single trial started before the shared clone ended")
 	assert.Equal(t, len(cl.created), cl.deleted)
 }
 

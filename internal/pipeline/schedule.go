@@ -61,6 +61,13 @@ type cloneJob struct {
 	// all decided before it finished, so its error is no failure.
 	judged    bool
 	cancelled bool
+	// settled holds the verdicts of the slots judged before the clone
+	// ended (judgeSettled): pass or not.
+	settled map[int]bool
+	// notBefore holds a new trial clone back for Config.Gather while other
+	// clones are in flight, so the same trial of workloads judged moments
+	// apart shares it.
+	notBefore time.Time
 	// pods are the pods the clone holds while it is in flight: estimated
 	// when it is dispatched, then what it runs (guarded by run.mu).
 	pods int
@@ -75,9 +82,13 @@ func (j *cloneJob) has(m *member) bool {
 	return false
 }
 
-// done is one finished clone.
+// done is one finished clone, or (settled) one finished slot of a clone
+// still running.
 type done struct {
-	job        *cloneJob
+	job *cloneJob
+	// settled: only slot's recording is over; the clone runs on.
+	settled    bool
+	slot       int
 	recs       []oracle.Recording
 	early      []*oracle.TestResult
 	err        error
@@ -118,8 +129,11 @@ type run struct {
 	workloads       int
 	capacityRetries int
 
-	baseDone  int
-	stashed   []done
+	baseDone int
+	stashed  []done
+	// unsettled are slots of clones in flight whose recording ended before
+	// the baselines were known (judgeSettled).
+	unsettled []done
 	verifyRun []done // finished alone re-verifications
 	pending   int    // alone verifications still to finish
 	nsDone    bool
@@ -252,8 +266,12 @@ func (s *run) place(m *member, w want) {
 		s.groups[key]++
 		label = fmt.Sprintf("%s-%d", key, s.groups[key])
 	}
-	s.queue = append(s.queue, &cloneJob{key: key, label: label, phase: phaseTrial, delay: w.delay,
-		slots: []slot{{m: m, trial: w.trial, noEarly: w.noEarly}}})
+	j := &cloneJob{key: key, label: label, phase: phaseTrial, delay: w.delay,
+		slots: []slot{{m: m, trial: w.trial, noEarly: w.noEarly}}}
+	if len(s.inflight) > 0 {
+		j.notBefore = s.p.now().Add(s.p.cfg.Gather)
+	}
+	s.queue = append(s.queue, j)
 }
 
 // room reports whether clone j may start now: within MaxClones, and
@@ -283,10 +301,35 @@ func (s *run) estimate(j *cloneJob) int {
 	return n * s.perWorkload
 }
 
+// gathered fires when the first queued clone still gathering may start
+// (nil when none is).
+func (s *run) gathered() <-chan time.Time {
+	var first time.Time
+	for _, j := range s.queue {
+		if !j.notBefore.IsZero() && (first.IsZero() || j.notBefore.Before(first)) {
+			first = j.notBefore
+		}
+	}
+	if first.IsZero() {
+		return nil
+	}
+	return time.After(max(first.Sub(s.p.now()), 0))
+}
+
+// dispatch starts the queued clones, in order, while there is room; a
+// clone still gathering waits unless nothing else is in flight.
 func (s *run) dispatch() {
-	for len(s.queue) > 0 && s.room(s.queue[0]) && s.err == nil {
-		j := s.queue[0]
-		s.queue = s.queue[1:]
+	now := s.p.now()
+	for k := 0; k < len(s.queue) && s.err == nil; {
+		j := s.queue[k]
+		if len(s.inflight) > 0 && now.Before(j.notBefore) {
+			k++
+			continue
+		}
+		if !s.room(j) {
+			return
+		}
+		s.queue = slices.Delete(s.queue, k, k+1)
 		s.mu.Lock()
 		j.pods = s.estimate(j)
 		s.reserved += j.pods
@@ -303,7 +346,19 @@ func (s *run) loop() {
 		if len(s.inflight) == 0 {
 			return
 		}
-		ev := <-s.events
+		var ev done
+		select {
+		case ev = <-s.events:
+		case <-s.gathered():
+			continue
+		}
+		if ev.settled {
+			if s.err == nil {
+				s.judgeSettled(ev)
+				s.advance()
+			}
+			continue
+		}
 		if cancel, ok := s.inflight[ev.job]; ok {
 			cancel()
 			delete(s.inflight, ev.job)
@@ -386,6 +441,9 @@ func (s *run) exec(ctx context.Context, j *cloneJob) (ev done) {
 			}
 			ev.recs[i] = rec
 			s.releaseDone(ctx, cl, j, life, i)
+			if err == nil && ctx.Err() == nil && j.standsAlone(i) {
+				s.events <- done{job: j, settled: true, slot: i, recs: ev.recs, early: ev.early, clone: cl.Namespace, started: ev.started, ended: s.p.now()}
+			}
 		})
 	}
 	wg.Wait()
@@ -450,15 +508,18 @@ func (s *run) knownBaselines(m *member) [2]oracle.Recording {
 func (s *run) baselinesKnown() bool { return s.baseDone == 2 }
 
 func (s *run) handle(ev done) {
+	share := ev.podSeconds / float64(len(ev.job.slots))
+	for _, sl := range ev.job.slots {
+		sl.m.podSeconds += share
+	}
 	if ev.err != nil {
 		if s.err == nil && !s.finished() && !ev.job.cancelled {
 			s.err = ev.err
 		}
+		if ev.job.cancelled {
+			s.advance() // it may have been the last clone in flight
+		}
 		return
-	}
-	share := ev.podSeconds / float64(len(ev.job.slots))
-	for _, sl := range ev.job.slots {
-		sl.m.podSeconds += share
 	}
 	if why, short := capacityShort(ev); short && !ev.job.cancelled {
 		s.capacityRetries++
@@ -467,8 +528,12 @@ func (s *run) handle(ev done) {
 			return
 		}
 		s.log.Info("trial pods could not be scheduled; the clone runs again later, nothing is judged", "trial", ev.job.label, "clone", ev.clone, "why", why)
-		ev.job.delay = s.p.cfg.CapacityRetryDelay
-		s.queue = append(s.queue, ev.job)
+		ev.job.unsettle()
+		if len(ev.job.slots) > 0 {
+			ev.job.delay = s.p.cfg.CapacityRetryDelay
+			s.queue = append(s.queue, ev.job)
+		}
+		s.advance()
 		return
 	}
 	switch {
@@ -541,6 +606,11 @@ func (s *run) baseline(ev done, share float64) {
 	for _, ev := range stashed {
 		s.judge(ev, ev.podSeconds/float64(len(ev.job.slots)))
 	}
+	unsettled := s.unsettled
+	s.unsettled = nil
+	for _, ev := range unsettled {
+		s.judgeSettled(ev)
+	}
 	for _, m := range s.members {
 		if m.decided {
 			continue
@@ -564,17 +634,24 @@ var ErrNoCapacity = errors.New("no capacity for the trial clones")
 // were never created: a quota, or a node out of room).
 func capacityShort(ev done) (string, bool) {
 	for i, sl := range ev.job.slots {
-		rec := ev.recs[i]
-		if everReady(rec) {
-			continue
+		if why, short := slotShort(sl, ev.recs[i]); short {
+			return why, true
 		}
-		if len(rec.Pods) == 0 {
-			return sl.m.ref.String() + ": no pod was created", true
-		}
-		for _, p := range rec.Pods {
-			if p.Unschedulable != "" {
-				return sl.m.ref.String() + ": " + p.Unschedulable, true
-			}
+	}
+	return "", false
+}
+
+// slotShort is capacityShort for one slot's recording.
+func slotShort(sl slot, rec oracle.Recording) (string, bool) {
+	if everReady(rec) {
+		return "", false
+	}
+	if len(rec.Pods) == 0 {
+		return sl.m.ref.String() + ": no pod was created", true
+	}
+	for _, p := range rec.Pods {
+		if p.Unschedulable != "" {
+			return sl.m.ref.String() + ": " + p.Unschedulable, true
 		}
 	}
 	return "", false
@@ -600,14 +677,17 @@ func (s *run) judge(ev done, share float64) {
 	verdicts := make([]oracle.Verdict, len(j.slots))
 	var failed []int
 	for i, sl := range j.slots {
+		if pass, ok := j.settled[i]; ok {
+			// Judged already; its failure may still explain another's.
+			if !pass && keepsFailure(sl.trial) {
+				failed = append(failed, i)
+			}
+			continue
+		}
 		if sl.m.decided {
 			continue
 		}
-		if e := ev.early[i]; e != nil {
-			verdicts[i] = oracle.Verdict{Pass: false, Tests: []oracle.TestResult{*e}}
-		} else {
-			verdicts[i] = oracle.Judge(sl.m.oracle, *sl.m.baselines, ev.recs[i])
-		}
+		verdicts[i] = slotVerdict(ev, i)
 		if !verdicts[i].Pass && keepsFailure(sl.trial) {
 			failed = append(failed, i)
 		}
@@ -626,7 +706,7 @@ func (s *run) judge(ev done, share float64) {
 		}
 	}
 	for i, sl := range j.slots {
-		if sl.m.decided {
+		if _, ok := j.settled[i]; ok || sl.m.decided {
 			continue
 		}
 		if len(suspects[i]) > 0 {
@@ -636,10 +716,8 @@ func (s *run) judge(ev done, share float64) {
 		}
 		r := s.result(ev, i, verdicts[i], ev.early[i] != nil, share)
 		switch {
-		case j.phase == phaseAlone && !r.Verdict.Pass:
-			r.Attribution = fmt.Sprintf("its own: it failed again with %s unmodified, after failing in clone %s together with them", joinRefs(j.suspects[sl.m]), j.sharedIn)
 		case j.phase == phaseAlone:
-			r.Attribution = fmt.Sprintf("passed with %s unmodified: its failure in clone %s was theirs", joinRefs(j.suspects[sl.m]), j.sharedIn)
+			r.Attribution = j.aloneAttribution(sl.m, r.Verdict.Pass)
 		case !r.Verdict.Pass && len(others) > 1:
 			r.Attribution = fmt.Sprintf("its own: of the other workloads that failed in the clone (%s) it depends on none", joinRefs(slices.DeleteFunc(slices.Clone(others), func(x Ref) bool { return x == sl.m.ref })))
 		case !r.Verdict.Pass && len(j.slots) > 1:
@@ -648,6 +726,95 @@ func (s *run) judge(ev done, share float64) {
 		sl.m.finish(r)
 		s.report(r)
 	}
+}
+
+// standsAlone reports whether slot i of a trial clone can be judged as
+// soon as its own recording is over: its workload depends on none of the
+// other workloads modified there, so no failure of theirs can explain its
+// verdict.
+func (j *cloneJob) standsAlone(i int) bool {
+	if j.phase != phaseTrial && j.phase != phaseAlone {
+		return false
+	}
+	if j.slots[i].trial.Kind == hardening.TrialBaseline {
+		return false
+	}
+	for k, o := range j.slots {
+		if k != i && j.slots[i].m.mayDependOn(o.m) {
+			return false
+		}
+	}
+	return true
+}
+
+// unsettle drops the slots already judged, before the clone runs again.
+func (j *cloneJob) unsettle() {
+	j.slots = slices.DeleteFunc(j.slots, func(sl slot) bool {
+		_, ok := j.settled[slices.IndexFunc(j.slots, func(o slot) bool { return o.m == sl.m })]
+		return ok
+	})
+	j.settled = nil
+}
+
+// aloneAttribution says why a re-test alone decides m's failure.
+func (j *cloneJob) aloneAttribution(m *member, pass bool) string {
+	if pass {
+		return fmt.Sprintf("passed with %s unmodified: its failure in clone %s was theirs", joinRefs(j.suspects[m]), j.sharedIn)
+	}
+	return fmt.Sprintf("its own: it failed again with %s unmodified, after failing in clone %s together with them", joinRefs(j.suspects[m]), j.sharedIn)
+}
+
+// slotVerdict judges slot i of a finished recording against its
+// workload's baselines.
+func slotVerdict(ev done, i int) oracle.Verdict {
+	sl := ev.job.slots[i]
+	if e := ev.early[i]; e != nil {
+		return oracle.Verdict{Pass: false, Tests: []oracle.TestResult{*e}}
+	}
+	return oracle.Judge(sl.m.oracle, *sl.m.baselines, ev.recs[i])
+}
+
+// judgeSettled judges one slot of a running clone whose recording is over
+// (cloneJob.standsAlone), so its workload moves on while the clone's other
+// workloads are still recorded. Before the baselines are known it waits
+// for them (or its clone's end, whichever is first); a slot whose pods
+// found no room waits for its clone.
+func (s *run) judgeSettled(ev done) {
+	j, i := ev.job, ev.slot
+	sl := j.slots[i]
+	if !s.baselinesKnown() {
+		s.unsettled = append(s.unsettled, ev)
+		return
+	}
+	if _, running := s.inflight[j]; !running || sl.m.decided || j.cancelled {
+		return
+	}
+	if _, short := slotShort(sl, ev.recs[i]); short {
+		return
+	}
+	s.mu.Lock()
+	pods := s.perWorkload
+	s.mu.Unlock()
+	v := slotVerdict(ev, i)
+	if j.settled == nil {
+		j.settled = map[int]bool{}
+	}
+	j.settled[i] = v.Pass
+	r := s.result(ev, i, v, ev.early[i] != nil, ev.ended.Sub(ev.started).Seconds()*float64(pods))
+	switch {
+	case j.phase == phaseAlone:
+		r.Attribution = j.aloneAttribution(sl.m, v.Pass)
+	case !v.Pass && len(j.slots) > 1:
+		var others []Ref
+		for k, o := range j.slots {
+			if k != i {
+				others = append(others, o.m.ref)
+			}
+		}
+		r.Attribution = fmt.Sprintf("its own: it depends on none of the other workloads modified in its clone (%s)", joinRefs(others))
+	}
+	sl.m.finish(r)
+	s.report(r)
 }
 
 // placeAlone queues a re-test of sl with every workload it may depend on

@@ -273,6 +273,11 @@ func (t *tracer) TrialFinished(_ context.Context, r pipeline.TrialResult) {
 		if r.Early {
 			verdict = "FAIL(early)"
 		}
+		for _, tr := range r.Verdict.Tests {
+			if tr.Hard && !tr.Pass {
+				verdict += " " + tr.ID + ":" + tr.Reason
+			}
+		}
 	}
 	in := func(d time.Duration) float64 { return d.Seconds() / t.r.Seconds() }
 	fmt.Fprintf(os.Stderr, "trace %-22s %-34s at %5.2f ran %5.2f shared %2d pod-s %5.2f %s %s\n",
