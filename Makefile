@@ -68,7 +68,7 @@ lint: $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint (.golangci.yml) for ev
 FUZZTIME ?= 20s
 FUZZ_TARGETS := ./pkg/oracle:FuzzMask ./pkg/oracle:FuzzDrain ./pkg/oracle:FuzzBodyLine ./pkg/hardening:FuzzDecodeRecommendation \
 	./pkg/hardening:FuzzDecodeChecks ./pkg/admission:FuzzReview ./pkg/admission:FuzzObject \
-	./internal/jobs:FuzzDecode ./pkg/signals:FuzzSumUsage ./pkg/signals:FuzzReadBounded ./cmd/webhook/app:FuzzLogLines
+	./internal/jobs:FuzzDecode ./pkg/signals:FuzzSumUsage ./pkg/signals:FuzzReadBounded ./pkg/signals:FuzzParseMetricsAnnotation ./cmd/webhook/app:FuzzLogLines
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 20s).
 	@set -e; for t in $(FUZZ_TARGETS); do echo "fuzz $$t"; $(GOTEST) -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; done

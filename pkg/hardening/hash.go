@@ -28,6 +28,7 @@ var ignoredAnnotations = map[string]bool{
 var trialAnnotations = map[string]bool{
 	AnnotationProbePaths: true,
 	AnnotationIgnoreLogs: true,
+	AnnotationMetrics:    true,
 }
 
 // jobLabels are the labels the API server puts on the pod template of a Job

@@ -44,6 +44,7 @@ func TestTemplateHash(t *testing.T) {
 		}, true},
 		{"probe paths added", func(p *corev1.PodTemplateSpec) { p.Annotations[AnnotationProbePaths] = "8080:/ready" }, false},
 		{"ignore-logs added", func(p *corev1.PodTemplateSpec) { p.Annotations[AnnotationIgnoreLogs] = "chown /run/app.pid" }, false},
+		{"metrics added", func(p *corev1.PodTemplateSpec) { p.Annotations[AnnotationMetrics] = "9090/metrics" }, false},
 		{"kubectl rollout restart ignored", func(p *corev1.PodTemplateSpec) {
 			p.Annotations["kubectl.kubernetes.io/restartedAt"] = "2026-01-01T00:00:00Z"
 		}, true},
@@ -149,6 +150,32 @@ func TestTemplateHashIgnoreLogs(t *testing.T) {
 		"the key is part of the hash")
 	assert.Equal(t, TemplateHash(with(nil)), TemplateHash(with(map[string]string{AnnotationTemplateHash: "0123"})),
 		"other cinch.dev annotations stay ignored")
+}
+
+// TestTemplateHashMetrics: cinch.dev/metrics changes what a trial scrapes
+// and judges (TC-06), so every edit of it changes the hash; a template
+// without it keeps its hash (TestTemplateHashUnchangedWithoutTrialAnnotations).
+func TestTemplateHashMetrics(t *testing.T) {
+	with := func(v *string) *corev1.PodTemplateSpec {
+		p := multi()
+		p.Annotations = map[string]string{AnnotationStatus: "Verified"}
+		if v != nil {
+			p.Annotations[AnnotationMetrics] = *v
+		}
+		return p
+	}
+	hashes := map[string]string{TemplateHash(with(nil)): "(none)"}
+	for _, v := range []string{"", "9090", "9090/metrics", ":9090/stats", "http/metrics"} {
+		h := TemplateHash(with(&v))
+		if prev, dup := hashes[h]; dup {
+			t.Errorf("metrics %q and %q hash alike", prev, v)
+		}
+		hashes[h] = v
+	}
+	v := "9090"
+	a, b := with(&v), with(&v)
+	b.Annotations[AnnotationTemplateHash] = "0123"
+	assert.Equal(t, TemplateHash(a), TemplateHash(b), "other cinch.dev annotations stay ignored")
 }
 
 // TestTemplateHashJobLabels: the labels the API server adds to a Job's

@@ -86,7 +86,7 @@ func judgeBatch(baselines [2]Recording, trial Recording) TestResult {
 }
 
 // notApplicable is the result of a test that does not judge
-// run-to-completion workloads (readiness, service answers).
+// run-to-completion workloads (readiness, service answers, app metrics).
 func notApplicable(id, name string) TestResult {
 	return TestResult{ID: id, Name: name, Pass: true, Reason: "does not apply to a run-to-completion workload"}
 }

@@ -54,7 +54,7 @@ func TestJudgeBatch(t *testing.T) {
 			assert.Equal(t, tc.pass, v.Pass, "%+v", v.Tests)
 			tc01 := testByID(v, TestStability)
 			assert.Contains(t, tc01.Reason, tc.reason)
-			for _, id := range []string{TestReadiness, TestServices} {
+			for _, id := range []string{TestReadiness, TestServices, TestMetrics} {
 				r := testByID(v, id)
 				assert.True(t, r.Pass, id)
 				assert.False(t, r.Hard, id)

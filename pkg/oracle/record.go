@@ -19,6 +19,14 @@ type Recording struct {
 	// Probes are the answers of the workload's declared ports to a minimal
 	// client (TC-05), in the order they were taken.
 	Probes []ProbeObservation
+	// Metrics are the scrapes of the workload's declared Prometheus
+	// endpoints (TC-06), in the order they were taken; only error-like
+	// counters are kept.
+	Metrics []MetricsScrape `json:",omitempty"`
+	// MetricsProblems name metrics endpoint declarations that could not be
+	// scraped (an https scheme, a port that does not exist, an entry of
+	// cinch.dev/metrics that does not parse).
+	MetricsProblems []string `json:",omitempty"`
 	// Batch is how the run ended, for a run-to-completion workload (a Job
 	// or CronJob); nil for the others.
 	Batch *BatchRun `json:",omitempty"`

@@ -14,12 +14,14 @@ const (
 	TestLogs      = "TC-03"
 	TestResources = "TC-04"
 	TestServices  = "TC-05"
+	TestMetrics   = "TC-06"
 
 	NameStability = "stability"
 	NameReadiness = "readiness"
 	NameLogs      = "logs"
 	NameResources = "resources"
 	NameServices  = "service-answers"
+	NameMetrics   = "app-metrics"
 )
 
 // Config holds the oracle's thresholds. DefaultConfig is the single
@@ -58,6 +60,17 @@ type Config struct {
 	// standard deviations of the noisier baseline.
 	ResourceBandRel   float64
 	ResourceBandSigma float64
+	// MetricsRateSlack, MetricsAbsTolerance and MetricsDisagreeFactor shape
+	// the band of an error-like counter's rate (TC-06, NewMetricsBand): the
+	// trial may show the higher baseline rate times 1 + MetricsRateSlack
+	// plus MetricsAbsTolerance per second; baselines whose rates differ by
+	// more than MetricsDisagreeFactor (and the tolerance) widen it by their
+	// difference. MetricsMinIncrease is the least increase of a counter in
+	// the trial that can fail it.
+	MetricsRateSlack      float64
+	MetricsAbsTolerance   float64
+	MetricsDisagreeFactor float64
+	MetricsMinIncrease    float64
 }
 
 // DefaultConfig returns the default thresholds.
@@ -73,6 +86,13 @@ func DefaultConfig() Config {
 		ReadySlack:          30 * time.Second,
 		ResourceBandRel:     0.5,
 		ResourceBandSigma:   2,
+		// An idle app (0 errors in both baselines) fails when its
+		// trial counts 3 or more errors at over 3 a minute; a busy one
+		// when its errors come at more than twice the baselines' rate.
+		MetricsRateSlack:      1,
+		MetricsAbsTolerance:   0.05,
+		MetricsDisagreeFactor: 4,
+		MetricsMinIncrease:    3,
 	}
 }
 
@@ -102,6 +122,12 @@ func (c Config) Validate() error {
 	}
 	if c.ResourceBandRel < 0 || c.ResourceBandSigma < 0 {
 		errs = append(errs, errors.New("resource band: must not be negative"))
+	}
+	if c.MetricsRateSlack < 0 || c.MetricsAbsTolerance < 0 || c.MetricsMinIncrease < 0 {
+		errs = append(errs, errors.New("metrics band: must not be negative"))
+	}
+	if c.MetricsDisagreeFactor < 1 {
+		errs = append(errs, errors.New("metrics disagree factor: must be at least 1"))
 	}
 	return errors.Join(errs...)
 }
@@ -158,11 +184,12 @@ type Evidence struct {
 }
 
 // Judge compares one trial with its two baselines. It is deterministic and
-// pure. TC-01..TC-03 and TC-05 are hard; TC-04 is advisory.
+// pure. TC-01..TC-03, TC-05 and TC-06 are hard; TC-04 is advisory.
 //
 // A run-to-completion workload (a Job or CronJob: the recordings have
 // Batch) is judged by how it ends: TC-01 asks for the baselines' outcome
-// and no more retries; readiness and service answers do not apply.
+// and no more retries; readiness, service answers and app metrics do not
+// apply.
 func Judge(cfg Config, baselines [2]Recording, trial Recording) Verdict {
 	var tests []TestResult
 	if isBatch(baselines, trial) {
@@ -172,6 +199,7 @@ func Judge(cfg Config, baselines [2]Recording, trial Recording) Verdict {
 			CompareLogs(cfg, baselines, trial).Result(),
 			CompareResources(cfg, baselines, trial).Result(),
 			notApplicable(TestServices, NameServices),
+			notApplicable(TestMetrics, NameMetrics),
 		}
 	} else {
 		tests = []TestResult{
@@ -180,6 +208,7 @@ func Judge(cfg Config, baselines [2]Recording, trial Recording) Verdict {
 			CompareLogs(cfg, baselines, trial).Result(),
 			CompareResources(cfg, baselines, trial).Result(),
 			CompareServices(cfg, baselines, trial).Result(),
+			CompareMetrics(cfg, baselines, trial).Result(),
 		}
 	}
 	v := Verdict{Pass: true, Tests: tests}

@@ -168,7 +168,7 @@ func TestJudge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := Judge(cfg, baselines, tt.trial())
-			require.Len(t, v.Tests, 5)
+			require.Len(t, v.Tests, 6)
 			assert.Equal(t, tt.pass, v.Pass)
 			var failed []string
 			for _, r := range v.Tests {
@@ -195,7 +195,7 @@ func TestJudgeHardness(t *testing.T) {
 	want := []struct {
 		id, name string
 		hard     bool
-	}{{TestStability, NameStability, true}, {TestReadiness, NameReadiness, true}, {TestLogs, NameLogs, true}, {TestResources, NameResources, false}, {TestServices, NameServices, true}}
+	}{{TestStability, NameStability, true}, {TestReadiness, NameReadiness, true}, {TestLogs, NameLogs, true}, {TestResources, NameResources, false}, {TestServices, NameServices, true}, {TestMetrics, NameMetrics, true}}
 	require.Len(t, v.Tests, len(want))
 	for i, w := range want {
 		assert.Equal(t, w.id, v.Tests[i].ID)

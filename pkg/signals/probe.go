@@ -390,6 +390,13 @@ func (p *ServiceProber) Probe(ctx context.Context, pods []corev1.Pod, offset tim
 }
 
 func (p *ServiceProber) eligible(pod *corev1.Pod) (netip.Addr, bool) {
+	return clientAddr(pod, p.opts.Networks)
+}
+
+// clientAddr returns the address a minimal client of a run may reach pod
+// on: its pod IP when the pod is Running, Ready, not being deleted, not on
+// the host network, and the IP is inside networks (when given).
+func clientAddr(pod *corev1.Pod, networks []netip.Prefix) (netip.Addr, bool) {
 	if pod.DeletionTimestamp != nil || pod.Status.Phase != corev1.PodRunning || pod.Spec.HostNetwork {
 		return netip.Addr{}, false
 	}
@@ -403,10 +410,10 @@ func (p *ServiceProber) eligible(pod *corev1.Pod) (netip.Addr, bool) {
 	if !ready || err != nil || addr.IsUnspecified() || addr.IsLoopback() {
 		return netip.Addr{}, false
 	}
-	if len(p.opts.Networks) == 0 {
+	if len(networks) == 0 {
 		return addr, true
 	}
-	for _, n := range p.opts.Networks {
+	for _, n := range networks {
 		if n.Contains(addr) {
 			return addr, true
 		}

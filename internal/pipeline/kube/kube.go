@@ -1,6 +1,7 @@
 // Package kube binds the pipeline's small Cloner and Recorder interfaces to
 // the Kubernetes-facing packages: internal/clone for throw-away namespaces
-// and pkg/signals for recording a trial, including the TC-05 service prober.
+// and pkg/signals for recording a trial, including the TC-05 service prober
+// and the TC-06 metrics scraper.
 // The worker, the e2e tests and the trial benchmark share these bindings.
 package kube
 
@@ -80,7 +81,9 @@ func (a Cloner) Release(ctx context.Context, c pipeline.Clone, w pipeline.Ref) (
 const DefaultReadyTimeout = 90 * time.Second
 
 // Recorder records a trial with pkg/signals and acts as a minimal client of
-// the trial's own pods (TC-05) through a ServiceProber per recording. Every
+// the trial's own pods (TC-05) through a ServiceProber per recording, and
+// scrapes their declared Prometheus endpoints (TC-06) through a
+// MetricsScraper per recording. Every
 // run is recorded for its duration from its first Ready pod, so a slowly
 // starting clone (a busy node) is judged on the same Ready time as the
 // baselines; a run with no Ready pod ends after ReadyTimeout.
@@ -89,6 +92,9 @@ type Recorder struct {
 	R  *signals.Recorder
 	// Probe configures the service prober; the zero value takes its defaults.
 	Probe signals.ProbeOptions
+	// Metrics configures the metrics scraper; the zero value takes its
+	// defaults.
+	Metrics signals.MetricsOptions
 	// ReadyTimeout bounds the wait for the first Ready pod (default
 	// DefaultReadyTimeout).
 	ReadyTimeout time.Duration
@@ -104,7 +110,7 @@ func (a Recorder) Record(ctx context.Context, c pipeline.Clone, w pipeline.Ref, 
 	}
 	if hardening.IsBatch(w.Kind) {
 		// Until the trial Job ends (at most d), from the clone's start;
-		// readiness and service answers do not apply.
+		// readiness, service answers and app metrics do not apply.
 		return a.R.Record(ctx, signals.Target{
 			Namespace: c.Namespace, Selector: sel, Duration: d, Start: c.CreatedAt, Finished: a.jobState(c.Namespace, w.Name),
 		}, early)
@@ -113,7 +119,7 @@ func (a Recorder) Record(ctx context.Context, c pipeline.Clone, w pipeline.Ref, 
 	if err != nil {
 		return oracle.Recording{}, fmt.Errorf("list services: %w", err)
 	}
-	p := signals.NewServiceProber(a.Probe, d, svcs.Items)
+	p := signals.Probers{signals.NewServiceProber(a.Probe, d, svcs.Items), signals.NewMetricsScraper(a.Metrics, d)}
 	rt := a.ReadyTimeout
 	if rt <= 0 {
 		rt = DefaultReadyTimeout

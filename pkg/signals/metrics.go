@@ -1,0 +1,550 @@
+package signals
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/cinch-dev/cinch/pkg/hardening"
+	"github.com/cinch-dev/cinch/pkg/oracle"
+)
+
+// The pod annotations of Prometheus' common kubernetes_sd_configs
+// convention that declare a pod's metrics endpoint.
+const (
+	AnnotationPrometheusScrape = "prometheus.io/scrape"
+	AnnotationPrometheusPort   = "prometheus.io/port"
+	AnnotationPrometheusPath   = "prometheus.io/path"
+	AnnotationPrometheusScheme = "prometheus.io/scheme"
+)
+
+// Defaults of MetricsOptions.
+const (
+	DefaultMetricsRounds       = 4
+	DefaultMetricsMaxPods      = 3
+	DefaultMetricsMaxEndpoints = 4
+	DefaultMetricsTimeout      = 3 * time.Second
+	DefaultMetricsMaxBytes     = 4 << 20
+	DefaultMetricsMaxSeries    = 200
+	// minMetricsInterval bounds how often scrapes follow one another.
+	minMetricsInterval = 2 * time.Second
+)
+
+// MetricsOptions configures a MetricsScraper. Zero fields take their
+// defaults.
+type MetricsOptions struct {
+	// Rounds is how many times every endpoint is scraped (at least 2): the
+	// first when a pod is first seen Ready, the last at the end of the
+	// recording, the others evenly between.
+	Rounds int
+	// MaxPods and MaxEndpoints bound the pods scraped per round (by name)
+	// and the endpoints per pod.
+	MaxPods, MaxEndpoints int
+	// Timeout bounds one scrape (connect, request and answer).
+	Timeout time.Duration
+	// MaxBytes bounds an exposition; a longer one is an unanswered scrape.
+	MaxBytes int64
+	// MaxSeries bounds the error-like series kept per scrape.
+	MaxSeries int
+	// Networks, when not empty, are the only networks whose pod IPs are
+	// scraped.
+	Networks []netip.Prefix
+	// Dial connects to a pod IP and port; nil means a net.Dialer.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+func (o MetricsOptions) withDefaults() MetricsOptions {
+	if o.Rounds < 2 {
+		o.Rounds = DefaultMetricsRounds
+	}
+	if o.MaxPods <= 0 {
+		o.MaxPods = DefaultMetricsMaxPods
+	}
+	if o.MaxEndpoints <= 0 {
+		o.MaxEndpoints = DefaultMetricsMaxEndpoints
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultMetricsTimeout
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMetricsMaxBytes
+	}
+	if o.MaxSeries <= 0 {
+		o.MaxSeries = DefaultMetricsMaxSeries
+	}
+	if o.Dial == nil {
+		d := &net.Dialer{}
+		o.Dial = d.DialContext
+	}
+	return o
+}
+
+// MetricsTarget is one declared Prometheus endpoint of a pod.
+type MetricsTarget struct {
+	// Container declares the port; empty when no container port names it.
+	Container string
+	Port      int32
+	// Path is the HTTP path, /metrics unless declared.
+	Path string
+}
+
+// Endpoint is the target as oracle.MetricsScrape.Endpoint names it.
+func (t MetricsTarget) Endpoint() string { return oracle.MetricsEndpoint(t.Port, t.Path) }
+
+// MetricsTargets derives the Prometheus endpoints pod declares, and the
+// problems of declarations that cannot be scraped:
+//
+//   - prometheus.io/scrape "true": the port of prometheus.io/port (a
+//     number or a container port name), or without it every declared TCP
+//     container port, as Prometheus' common kubernetes-pods job scrapes
+//     them; the path of prometheus.io/path (default /metrics). A
+//     prometheus.io/scheme of https is not scraped (a problem);
+//   - cinch.dev/metrics: a comma-separated list of [:]PORT[/PATH], PORT a
+//     number or a container port name, PATH /metrics by default.
+//
+// Targets are deduplicated by port and path, sorted, and at most
+// maxEndpoints are returned.
+func MetricsTargets(pod *corev1.Pod, maxEndpoints int) ([]MetricsTarget, []string) {
+	owner := map[int32]string{}
+	named := map[string]int32{}
+	var declared []int32
+	containers := append([]corev1.Container(nil), pod.Spec.Containers...)
+	for _, c := range pod.Spec.InitContainers {
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			containers = append(containers, c) // sidecar
+		}
+	}
+	for _, c := range containers {
+		for _, p := range c.Ports {
+			if p.Protocol != "" && p.Protocol != corev1.ProtocolTCP {
+				continue
+			}
+			if _, ok := owner[p.ContainerPort]; !ok {
+				owner[p.ContainerPort] = c.Name
+				declared = append(declared, p.ContainerPort)
+			}
+			if p.Name != "" {
+				named[p.Name] = p.ContainerPort
+			}
+		}
+	}
+	port := func(s string) (int32, bool) {
+		if n, err := strconv.ParseInt(s, 10, 32); err == nil {
+			return int32(n), n > 0 && n <= 65535
+		}
+		n, ok := named[s]
+		return n, ok
+	}
+	var out []MetricsTarget
+	var problems []string
+	add := func(n int32, path string) {
+		if path == "" {
+			path = "/metrics"
+		}
+		for _, t := range out {
+			if t.Port == n && t.Path == path {
+				return
+			}
+		}
+		out = append(out, MetricsTarget{Container: owner[n], Port: n, Path: path})
+	}
+	ann := pod.Annotations
+	if strings.EqualFold(strings.TrimSpace(ann[AnnotationPrometheusScrape]), "true") {
+		path := strings.TrimSpace(ann[AnnotationPrometheusPath])
+		switch {
+		case strings.EqualFold(strings.TrimSpace(ann[AnnotationPrometheusScheme]), "https"):
+			problems = append(problems, AnnotationPrometheusScheme+" https is not scraped")
+		case path != "" && !strings.HasPrefix(path, "/"):
+			problems = append(problems, fmt.Sprintf("%s %q: not a path", AnnotationPrometheusPath, path))
+		case strings.TrimSpace(ann[AnnotationPrometheusPort]) != "":
+			if n, ok := port(strings.TrimSpace(ann[AnnotationPrometheusPort])); ok {
+				add(n, path)
+			} else {
+				problems = append(problems, fmt.Sprintf("%s %q: not a port", AnnotationPrometheusPort, ann[AnnotationPrometheusPort]))
+			}
+		default:
+			for _, n := range declared {
+				add(n, path)
+			}
+		}
+	}
+	if v, ok := ann[hardening.AnnotationMetrics]; ok {
+		ts, err := ParseMetricsAnnotation(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", hardening.AnnotationMetrics, err))
+		}
+		for _, t := range ts {
+			n, ok := port(t.Port)
+			if !ok {
+				problems = append(problems, fmt.Sprintf("%s %q: no such port", hardening.AnnotationMetrics, t.Port))
+				continue
+			}
+			add(n, t.Path)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Port != out[j].Port {
+			return out[i].Port < out[j].Port
+		}
+		return out[i].Path < out[j].Path
+	})
+	if maxEndpoints > 0 && len(out) > maxEndpoints {
+		out = out[:maxEndpoints]
+	}
+	return out, problems
+}
+
+// MetricsEntry is one entry of cinch.dev/metrics: a port (a number or a
+// container port name) and a path.
+type MetricsEntry struct{ Port, Path string }
+
+// maxMetricsEntries bounds the entries of cinch.dev/metrics.
+const maxMetricsEntries = 8
+
+// ParseMetricsAnnotation parses the value of cinch.dev/metrics: a
+// comma-separated list of [:]PORT[/PATH] (spaces around entries ignored,
+// empty entries skipped), PORT a number 1-65535 or a container port name,
+// PATH /metrics when left out. It returns the entries it could read and an
+// error naming each one it could not.
+func ParseMetricsAnnotation(v string) ([]MetricsEntry, error) {
+	var out []MetricsEntry
+	var errs []error
+	for i, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if len(out) == maxMetricsEntries {
+			errs = append(errs, fmt.Errorf("more than %d entries", maxMetricsEntries))
+			break
+		}
+		p, path, _ := strings.Cut(strings.TrimPrefix(item, ":"), "/")
+		path = "/" + path
+		if path == "/" {
+			path = "/metrics"
+		}
+		switch {
+		case p == "":
+			errs = append(errs, fmt.Errorf("entry %d %q: no port", i+1, item))
+			continue
+		case strings.ContainsAny(path, " \t?#") || strings.ContainsAny(p, " \t:"):
+			errs = append(errs, fmt.Errorf("entry %d %q: want [:]PORT[/PATH]", i+1, item))
+			continue
+		}
+		if n, err := strconv.Atoi(p); err == nil && (n < 1 || n > 65535) {
+			errs = append(errs, fmt.Errorf("entry %d %q: port out of range", i+1, item))
+			continue
+		} else if err != nil && !validPortName(p) {
+			errs = append(errs, fmt.Errorf("entry %d %q: %q is neither a port number nor a port name", i+1, item, p))
+			continue
+		}
+		out = append(out, MetricsEntry{Port: p, Path: path})
+	}
+	return out, errors.Join(errs...)
+}
+
+// validPortName reports a name a container port may have (IANA service
+// name: at most 15 lower-case letters, digits and inner hyphens, a
+// letter among them).
+func validPortName(s string) bool {
+	if s == "" || len(s) > 15 || s[0] == '-' || s[len(s)-1] == '-' || strings.Contains(s, "--") {
+		return false
+	}
+	letter := false
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z':
+			letter = true
+		case c >= '0' && c <= '9', c == '-':
+		default:
+			return false
+		}
+	}
+	return letter
+}
+
+// ParseErrorCounters reads a Prometheus text exposition (format 0.0.4) and
+// returns its error-like counters (oracle.ErrorCounter), sorted by series,
+// at most maxSeries of them. Counters and untyped samples are read; other
+// types are not counters. An exposition that does not parse is an error.
+func ParseErrorCounters(r io.Reader, maxSeries int) ([]oracle.MetricSample, error) {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(r)
+	if err != nil {
+		return nil, fmt.Errorf("parse exposition: %w", err)
+	}
+	var out []oracle.MetricSample
+	for name, f := range fams {
+		counter := f.GetType() == dto.MetricType_COUNTER
+		if !counter && f.GetType() != dto.MetricType_UNTYPED {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := make(map[string]string, len(m.GetLabel()))
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if !oracle.ErrorCounter(name, labels, counter) {
+				continue
+			}
+			v := m.GetUntyped().GetValue()
+			if counter {
+				v = m.GetCounter().GetValue()
+			}
+			out = append(out, oracle.MetricSample{Series: oracle.SeriesName(name, labels), Value: v})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Series < out[j].Series })
+	if maxSeries > 0 && len(out) > maxSeries {
+		out = out[:maxSeries]
+	}
+	return out, nil
+}
+
+// acceptExposition asks for the text format ParseErrorCounters reads.
+const acceptExposition = "text/plain;version=0.0.4;q=1,*/*;q=0.1"
+
+// Scrape fetches one endpoint (GET http://addr/path) and reads its
+// error-like counters. A transport error, a status other than 200, an
+// exposition over opts.MaxBytes or one that does not parse leaves OK
+// false with the reason in Error.
+func Scrape(ctx context.Context, opts MetricsOptions, addr netip.AddrPort, path string) oracle.MetricsScrape {
+	opts = opts.withDefaults()
+	if path == "" {
+		path = "/metrics"
+	}
+	s := oracle.MetricsScrape{Endpoint: oracle.MetricsEndpoint(int32(addr.Port()), path)}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr.String()+path, nil)
+	if err != nil {
+		s.Error = err.Error()
+		return s
+	}
+	req.Header.Set("Accept", acceptExposition)
+	req.Header.Set("User-Agent", "cinch-oracle")
+	client := &http.Client{
+		Transport: &http.Transport{DialContext: opts.Dial, DisableKeepAlives: true, Proxy: nil},
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse // the endpoint itself must answer
+		},
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		s.Error = scrapeError(err)
+		return s
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		s.Error = "status " + resp.Status
+		return s
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, opts.MaxBytes+1))
+	switch {
+	case err != nil:
+		s.Error = scrapeError(err)
+		return s
+	case int64(len(body)) > opts.MaxBytes:
+		s.Error = fmt.Sprintf("exposition larger than %d bytes", opts.MaxBytes)
+		return s
+	}
+	samples, err := ParseErrorCounters(bytes.NewReader(body), opts.MaxSeries)
+	if err != nil {
+		s.Error = truncateError(err.Error())
+		return s
+	}
+	s.OK, s.Samples = true, samples
+	return s
+}
+
+// scrapeError words a transport error without the URL (which holds the
+// run's pod IP).
+func scrapeError(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		return "timeout"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case isReset(err):
+		return "connection reset"
+	}
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) && ue.Unwrap() != nil {
+		err = ue.Unwrap()
+	}
+	return truncateError(err.Error())
+}
+
+func truncateError(s string) string {
+	if len(s) > 200 {
+		return s[:200]
+	}
+	return s
+}
+
+// MetricsScraper is the Prober of TC-06: during a recording it scrapes the
+// declared Prometheus endpoints (MetricsTargets) of the run's own Ready
+// pods a few times — once when a pod is first seen Ready, once at the end
+// of the recording, the others evenly between — and keeps their
+// error-like counters. Nothing is dialled but the pods' own IPs. Rounds
+// run in the background; Fill waits for those in flight (bounded by the
+// timeout).
+type MetricsScraper struct {
+	opts     MetricsOptions
+	duration time.Duration
+
+	mu       sync.Mutex
+	rounds   int
+	first    time.Duration
+	scrapes  []oracle.MetricsScrape
+	problems []string
+	wg       sync.WaitGroup
+}
+
+var _ Prober = (*MetricsScraper)(nil)
+
+// NewMetricsScraper returns a scraper for one recording that lasts
+// duration from its first Ready pod. Use one per Record.
+func NewMetricsScraper(opts MetricsOptions, duration time.Duration) *MetricsScraper {
+	return &MetricsScraper{opts: opts.withDefaults(), duration: duration, first: -1}
+}
+
+// due is the offset of round i (0-based) after the first Ready pod.
+func (m *MetricsScraper) due(i int) time.Duration {
+	last := m.opts.Rounds - 1
+	if i >= last {
+		// The end of the recording, a little early so that the final
+		// poll, at the end, always starts it.
+		return max(0, m.duration-250*time.Millisecond)
+	}
+	interval := max(minMetricsInterval, m.duration/time.Duration(last))
+	return min(time.Duration(i)*interval, m.duration-250*time.Millisecond)
+}
+
+// Probe starts a round when one is due. Only Ready, running pods with a pod
+// IP (inside Networks, when set) and without host networking are scraped.
+func (m *MetricsScraper) Probe(ctx context.Context, pods []corev1.Pod, offset time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.rounds >= m.opts.Rounds || (m.first >= 0 && offset-m.first < m.due(m.rounds)) {
+		return
+	}
+	type job struct {
+		pod  string
+		addr netip.Addr
+		t    MetricsTarget
+	}
+	var jobs []job
+	sorted := append([]corev1.Pod(nil), pods...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	n := 0
+	for i := range sorted {
+		pod := &sorted[i]
+		addr, ok := clientAddr(pod, m.opts.Networks)
+		if !ok {
+			continue
+		}
+		if n++; n > m.opts.MaxPods {
+			break
+		}
+		ts, problems := MetricsTargets(pod, m.opts.MaxEndpoints)
+		for _, p := range problems {
+			if !contains(m.problems, p) {
+				m.problems = append(m.problems, p)
+			}
+		}
+		for _, t := range ts {
+			jobs = append(jobs, job{pod: pod.Name, addr: addr, t: t})
+		}
+	}
+	if n == 0 {
+		return // no Ready pod yet: the first round waits for one
+	}
+	if m.first < 0 {
+		m.first = offset
+	}
+	m.rounds++
+	if len(jobs) == 0 {
+		return
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		res := make([]oracle.MetricsScrape, len(jobs))
+		var wg sync.WaitGroup
+		for i, j := range jobs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s := Scrape(ctx, m.opts, netip.AddrPortFrom(j.addr, uint16(j.t.Port)), j.t.Path)
+				s.Pod, s.Container, s.Offset = j.pod, j.t.Container, offset
+				res[i] = s
+			}()
+		}
+		wg.Wait()
+		if ctx.Err() != nil {
+			return // a cancelled round says nothing about the workload
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.scrapes = append(m.scrapes, res...)
+	}()
+}
+
+// Fill waits for the rounds in flight and sets rec.Metrics to every scrape
+// so far, in the order they were taken, and rec.MetricsProblems to the
+// declarations that could not be scraped.
+func (m *MetricsScraper) Fill(rec *oracle.Recording) {
+	m.wg.Wait()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := append([]oracle.MetricsScrape(nil), m.scrapes...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Offset < out[j].Offset })
+	rec.Metrics = out
+	rec.MetricsProblems = append([]string(nil), m.problems...)
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Probers runs several Probers in one recording (e.g. the service prober
+// of TC-05 and the metrics scraper of TC-06), in order.
+type Probers []Prober
+
+var _ Prober = Probers(nil)
+
+// Probe calls every Prober's Probe.
+func (ps Probers) Probe(ctx context.Context, pods []corev1.Pod, offset time.Duration) {
+	for _, p := range ps {
+		p.Probe(ctx, pods, offset)
+	}
+}
+
+// Fill calls every Prober's Fill.
+func (ps Probers) Fill(rec *oracle.Recording) {
+	for _, p := range ps {
+		p.Fill(rec)
+	}
+}

@@ -1,0 +1,334 @@
+package signals
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/cinch-dev/cinch/pkg/hardening"
+	"github.com/cinch-dev/cinch/pkg/oracle"
+)
+
+const exposition = `# HELP app_cache_write_errors_total Cache files that could not be written.
+# TYPE app_cache_write_errors_total counter
+app_cache_write_errors_total 7
+# HELP app_requests_total Requests by status code.
+# TYPE app_requests_total counter
+app_requests_total{code="200",method="GET"} 120
+app_requests_total{code="503",method="GET"} 2
+# TYPE app_queue_failed_total counter
+app_queue_failed_total{queue="a b"} 1.5e+00
+# TYPE http_request_duration_seconds histogram
+http_request_duration_seconds_bucket{code="500",le="+Inf"} 4
+http_request_duration_seconds_sum{code="500"} 0.2
+http_request_duration_seconds_count{code="500"} 4
+# TYPE app_errors_total gauge
+app_errors_total 9
+legacy_failures_total 3
+go_goroutines 12
+# EOF
+`
+
+func TestParseErrorCounters(t *testing.T) {
+	got, err := ParseErrorCounters(strings.NewReader(exposition), 0)
+	require.NoError(t, err)
+	assert.Equal(t, []oracle.MetricSample{
+		{Series: `app_cache_write_errors_total`, Value: 7},
+		{Series: `app_queue_failed_total{queue="a b"}`, Value: 1.5},
+		{Series: `app_requests_total{code="503",method="GET"}`, Value: 2},
+		{Series: `legacy_failures_total`, Value: 3}, // untyped, named like an error counter
+	}, got, "200s, histograms, gauges and other series are left out")
+
+	got, err = ParseErrorCounters(strings.NewReader(exposition), 2)
+	require.NoError(t, err)
+	assert.Len(t, got, 2, "bounded")
+
+	got, err = ParseErrorCounters(strings.NewReader(""), 0)
+	require.NoError(t, err)
+	assert.Empty(t, got)
+
+	for _, bad := range []string{
+		"app_errors_total{code=\"500\" 1\n",
+		"app_errors_total not-a-number\n",
+		"<html><body>404 page not found</body></html>\n",
+		"# TYPE a counter\n# TYPE a gauge\n",
+	} {
+		_, err := ParseErrorCounters(strings.NewReader(bad), 0)
+		assert.Error(t, err, "%q", bad)
+	}
+}
+
+func TestParseMetricsAnnotation(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []MetricsEntry
+		err  string
+	}{
+		{"9090/metrics", []MetricsEntry{{"9090", "/metrics"}}, ""},
+		{":9090/metrics", []MetricsEntry{{"9090", "/metrics"}}, ""},
+		{"9090", []MetricsEntry{{"9090", "/metrics"}}, ""},
+		{":9090/", []MetricsEntry{{"9090", "/metrics"}}, ""},
+		{" 9090/stats/prometheus , http-metrics ,", []MetricsEntry{{"9090", "/stats/prometheus"}, {"http-metrics", "/metrics"}}, ""},
+		{"", nil, ""},
+		{"0/metrics", nil, "port out of range"},
+		{"70000", nil, "port out of range"},
+		{"/metrics", nil, "no port"},
+		{"9090 /metrics", nil, "want [:]PORT[/PATH]"},
+		{"9090/metrics?x=1", nil, "want [:]PORT[/PATH]"},
+		{"host:9090/metrics", nil, "want [:]PORT[/PATH]"},
+		{"Metrics/x", nil, "neither a port number nor a port name"},
+		{"9090,bad_name,8080", []MetricsEntry{{"9090", "/metrics"}, {"8080", "/metrics"}}, "entry 2"},
+		{strings.Repeat("1,", 9), []MetricsEntry{{"1", "/metrics"}, {"1", "/metrics"}, {"1", "/metrics"}, {"1", "/metrics"}, {"1", "/metrics"}, {"1", "/metrics"}, {"1", "/metrics"}, {"1", "/metrics"}}, "more than 8"},
+	}
+	for _, tt := range tests {
+		got, err := ParseMetricsAnnotation(tt.in)
+		assert.Equal(t, tt.want, got, "%q", tt.in)
+		if tt.err == "" {
+			assert.NoError(t, err, "%q", tt.in)
+		} else if assert.Error(t, err, "%q", tt.in) {
+			assert.Contains(t, err.Error(), tt.err)
+		}
+	}
+}
+
+func FuzzParseMetricsAnnotation(f *testing.F) {
+	for _, s := range []string{"9090/metrics", ":9090", "http/a/b, 8080", ",,", "0", "a--b/x", ":/", "9090/\t"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseMetricsAnnotation(s)
+		if len(got) > maxMetricsEntries {
+			t.Fatalf("%d entries", len(got))
+		}
+		for _, e := range got {
+			if e.Port == "" || !strings.HasPrefix(e.Path, "/") || strings.ContainsAny(e.Path, " \t?#,") {
+				t.Fatalf("bad entry %+v of %q", e, s)
+			}
+		}
+		if err == nil && strings.Count(s, ",")+1 < len(got) {
+			t.Fatalf("more entries than items in %q", s)
+		}
+	})
+}
+
+func metricsPod(ann map[string]string, ports ...corev1.ContainerPort) *corev1.Pod {
+	p := probePod("a", "198.18.0.5", true)
+	p.Annotations = ann
+	p.Spec.Containers[0].Ports = ports
+	return &p
+}
+
+func TestMetricsTargets(t *testing.T) {
+	web := corev1.ContainerPort{Name: "http", ContainerPort: 8080}
+	prom := corev1.ContainerPort{Name: "metrics", ContainerPort: 9090}
+	dns := corev1.ContainerPort{Name: "dns", ContainerPort: 53, Protocol: corev1.ProtocolUDP}
+	tests := []struct {
+		name     string
+		pod      *corev1.Pod
+		want     []string
+		problems []string
+	}{
+		{"nothing declared", metricsPod(nil, web, prom), nil, nil},
+		{"prometheus.io port and path", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "9090", AnnotationPrometheusPath: "/stats"}, web, prom),
+			[]string{"app :9090/stats"}, nil},
+		{"prometheus.io port by name, default path", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "metrics"}, web, prom),
+			[]string{"app :9090/metrics"}, nil},
+		{"prometheus.io without a port: every TCP port", metricsPod(map[string]string{AnnotationPrometheusScrape: "true"}, web, prom, dns),
+			[]string{"app :8080/metrics", "app :9090/metrics"}, nil},
+		{"an undeclared port is scraped too", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "9100"}, web),
+			[]string{" :9100/metrics"}, nil},
+		{"scrape false", metricsPod(map[string]string{AnnotationPrometheusScrape: "false", AnnotationPrometheusPort: "9090"}, prom), nil, nil},
+		{"https", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "9090", AnnotationPrometheusScheme: "https"}, prom),
+			nil, []string{"prometheus.io/scheme https is not scraped"}},
+		{"bad port", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "nope"}, prom),
+			nil, []string{`prometheus.io/port "nope": not a port`}},
+		{"cinch.dev/metrics", metricsPod(map[string]string{hardening.AnnotationMetrics: ":9090/metrics, http/debug/vars"}, web, prom),
+			[]string{"app :8080/debug/vars", "app :9090/metrics"}, nil},
+		{"both, deduplicated", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "9090", hardening.AnnotationMetrics: "9090,metrics/metrics"}, prom),
+			[]string{"app :9090/metrics"}, nil},
+		{"cinch.dev/metrics with an unknown name", metricsPod(map[string]string{hardening.AnnotationMetrics: "admin,9090"}, prom),
+			[]string{"app :9090/metrics"}, []string{`cinch.dev/metrics "admin": no such port`}},
+		{"cinch.dev/metrics that does not parse", metricsPod(map[string]string{hardening.AnnotationMetrics: "9090 x"}, prom),
+			nil, []string{`cinch.dev/metrics: entry 1 "9090 x": want [:]PORT[/PATH]`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts, problems := MetricsTargets(tt.pod, 0)
+			var got []string
+			for _, x := range ts {
+				got = append(got, x.Container+" "+x.Endpoint())
+			}
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.problems, problems)
+		})
+	}
+	ts, _ := MetricsTargets(metricsPod(map[string]string{hardening.AnnotationMetrics: "1,2,3,4,5"}), 2)
+	assert.Len(t, ts, 2, "bounded")
+}
+
+// metricsServer serves an exposition whose error counter is n().
+func metricsServer(t *testing.T, status int, body func() string) netip.AddrPort {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		assert.Equal(t, acceptExposition, r.Header.Get("Accept"))
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		w.WriteHeader(status)
+		fmt.Fprint(w, body())
+	}))
+	t.Cleanup(srv.Close)
+	return netip.MustParseAddrPort(strings.TrimPrefix(srv.URL, "http://"))
+}
+
+func TestScrape(t *testing.T) {
+	ok := metricsServer(t, 200, func() string { return exposition })
+	notFound := metricsServer(t, 404, func() string { return "404 page not found\n" })
+	garbage := metricsServer(t, 200, func() string { return "<html>hello</html>\n" })
+	big := metricsServer(t, 200, func() string { return strings.Repeat("# padding\n", 200) })
+	opts := MetricsOptions{Timeout: time.Second}
+
+	s := Scrape(t.Context(), opts, ok, "/metrics")
+	assert.True(t, s.OK, s.Error)
+	assert.Len(t, s.Samples, 4)
+	assert.Equal(t, fmt.Sprintf(":%d/metrics", ok.Port()), s.Endpoint)
+
+	s = Scrape(t.Context(), opts, notFound, "/metrics")
+	assert.False(t, s.OK)
+	assert.Equal(t, "status 404 Not Found", s.Error)
+
+	s = Scrape(t.Context(), opts, garbage, "")
+	assert.False(t, s.OK)
+	assert.Contains(t, s.Error, "parse exposition")
+
+	small := opts
+	small.MaxBytes = 100
+	s = Scrape(t.Context(), small, big, "/metrics")
+	assert.False(t, s.OK)
+	assert.Equal(t, "exposition larger than 100 bytes", s.Error)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := netip.MustParseAddrPort(ln.Addr().String())
+	require.NoError(t, ln.Close())
+	s = Scrape(t.Context(), opts, closed, "/metrics")
+	assert.False(t, s.OK)
+	assert.Equal(t, "connection refused", s.Error)
+
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = silent.Close() })
+	s = Scrape(t.Context(), MetricsOptions{Timeout: 200 * time.Millisecond}, netip.MustParseAddrPort(silent.Addr().String()), "/metrics")
+	assert.False(t, s.OK)
+	assert.Equal(t, "timeout", s.Error)
+}
+
+// TestMetricsScraper: the first scrape when a pod is first seen Ready, the
+// last at the end of the recording, the others evenly between; only Ready
+// pods' own IPs are dialled.
+func TestMetricsScraper(t *testing.T) {
+	var n atomic.Int64
+	backend := metricsServer(t, 200, func() string {
+		return fmt.Sprintf("# TYPE app_cache_write_errors_total counter\napp_cache_write_errors_total %d\n", n.Add(1))
+	})
+	var mu sync.Mutex
+	var dialled []string
+	opts := MetricsOptions{Timeout: time.Second, Networks: []netip.Prefix{netip.MustParsePrefix("198.18.0.0/24")}}
+	opts.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		mu.Lock()
+		dialled = append(dialled, addr)
+		mu.Unlock()
+		var d net.Dialer
+		return d.DialContext(ctx, network, backend.String())
+	}
+	ann := map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "8081"}
+	ready := metricsPod(ann, corev1.ContainerPort{ContainerPort: 8081})
+	starting := probePod("b-starting", "198.18.0.6", false)
+	starting.Annotations = ann
+	outside := probePod("c-outside", "10.0.0.5", true)
+	outside.Annotations = ann
+
+	m := NewMetricsScraper(opts, 30*time.Second) // rounds at +0, +10, +20 and +29.75 s
+	m.Probe(t.Context(), []corev1.Pod{starting, outside}, 2*time.Second)
+	for off := 5 * time.Second; off <= 35*time.Second+500*time.Millisecond; off += time.Second {
+		m.Probe(t.Context(), []corev1.Pod{*ready, starting, outside}, off)
+		m.Fill(&oracle.Recording{})
+	}
+	var rec oracle.Recording
+	m.Fill(&rec)
+	var got []string
+	for _, s := range rec.Metrics {
+		require.True(t, s.OK, s.Error)
+		assert.Equal(t, "a", s.Pod)
+		assert.Equal(t, "app", s.Container)
+		assert.Equal(t, ":8081/metrics", s.Endpoint)
+		got = append(got, fmt.Sprintf("%s %v", s.Offset, s.Samples))
+	}
+	assert.Equal(t, []string{
+		"5s [{app_cache_write_errors_total 1}]",
+		"15s [{app_cache_write_errors_total 2}]",
+		"25s [{app_cache_write_errors_total 3}]",
+		"35s [{app_cache_write_errors_total 4}]",
+	}, got)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"198.18.0.5:8081", "198.18.0.5:8081", "198.18.0.5:8081", "198.18.0.5:8081"}, dialled)
+	assert.Empty(t, rec.MetricsProblems)
+}
+
+// TestMetricsScraperLastAtTheEnd: the recorder's final poll is at the end
+// of the recording (its first Ready poll + the duration): it starts the
+// last scrape.
+func TestMetricsScraperLastAtTheEnd(t *testing.T) {
+	backend := metricsServer(t, 200, func() string { return "" })
+	opts := MetricsOptions{Timeout: time.Second}
+	opts.Dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, backend.String())
+	}
+	pod := metricsPod(map[string]string{hardening.AnnotationMetrics: "8081"})
+	m := NewMetricsScraper(opts, 15*time.Second)
+	for _, off := range []time.Duration{3 * time.Second, 4 * time.Second, 9 * time.Second, 13 * time.Second, 17 * time.Second, 18 * time.Second} {
+		m.Probe(t.Context(), []corev1.Pod{*pod}, off)
+	}
+	var rec oracle.Recording
+	m.Fill(&rec)
+	var offs []time.Duration
+	for _, s := range rec.Metrics {
+		offs = append(offs, s.Offset)
+	}
+	assert.Equal(t, []time.Duration{3 * time.Second, 9 * time.Second, 13 * time.Second, 18 * time.Second}, offs)
+}
+
+func TestMetricsScraperProblemsAndNoEndpoints(t *testing.T) {
+	m := NewMetricsScraper(MetricsOptions{}, 10*time.Second)
+	plain := probePod("a", "198.18.0.5", true, 8080)
+	https := metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusScheme: "https"})
+	https.Name = "b"
+	m.Probe(t.Context(), []corev1.Pod{plain, *https}, time.Second)
+	var rec oracle.Recording
+	m.Fill(&rec)
+	assert.Empty(t, rec.Metrics)
+	assert.Equal(t, []string{"prometheus.io/scheme https is not scraped"}, rec.MetricsProblems)
+}
+
+func TestProbers(t *testing.T) {
+	a, b := &countingProber{}, &countingProber{}
+	ps := Probers{a, b}
+	ps.Probe(t.Context(), []corev1.Pod{runningPod()}, time.Second)
+	var rec oracle.Recording
+	ps.Fill(&rec)
+	assert.Equal(t, 1, a.probes)
+	assert.Equal(t, 1, b.probes)
+	assert.Len(t, rec.Events, 2, "each Prober fills the recording")
+}
