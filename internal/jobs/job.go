@@ -52,8 +52,9 @@ type Job struct {
 }
 
 // ErrPoison marks a message that can never be processed (not JSON, unknown
-// version, missing or invalid fields). Consumers terminate such messages
-// instead of redelivering them. Match it with errors.Is.
+// version, missing or invalid fields, a kind the worker does not know).
+// Consumers terminate such messages instead of redelivering them. Match it
+// with errors.Is.
 var ErrPoison = errors.New("poison job message")
 
 // ErrInvalid marks a Job that fails validation before it is encoded.

@@ -2,9 +2,11 @@ package results
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -16,6 +18,13 @@ import (
 // ErrUnknownKind is returned for a kind Cinch does not harden
 // (hardening.Kinds); it is kinds.ErrUnknownKind.
 var ErrUnknownKind = kinds.ErrUnknownKind
+
+var (
+	// ErrGone: the workload was deleted, or re-created with another uid.
+	ErrGone = errors.New("workload gone")
+	// ErrSuperseded: the workload's pod template is no longer the job's.
+	ErrSuperseded = errors.New("workload template superseded")
+)
 
 // Ref names a workload.
 type Ref struct {
@@ -63,6 +72,27 @@ func Get(ctx context.Context, cs kubernetes.Interface, ref Ref) (Workload, error
 	}
 	tmpl, _ := a.Template(o)
 	return newWorkload(ref, o, tmpl), nil
+}
+
+// Current reads the workload and checks that it is still the object (uid)
+// and template (hash) of a job: errors wrap ErrGone or ErrSuperseded when it
+// is not (with the workload read, for a superseded one). Empty uid or hash
+// skip that check.
+func Current(ctx context.Context, cs kubernetes.Interface, ref Ref, uid types.UID, hash string) (Workload, error) {
+	wl, err := Get(ctx, cs, ref)
+	if apierrors.IsNotFound(err) {
+		return Workload{}, fmt.Errorf("%w: %s: %w", ErrGone, ref, err)
+	}
+	if err != nil {
+		return Workload{}, err
+	}
+	if uid != "" && wl.UID != uid {
+		return wl, fmt.Errorf("%w: %s has uid %s, job %s", ErrGone, ref, wl.UID, uid)
+	}
+	if hash != "" && wl.Hash != hash {
+		return wl, fmt.Errorf("%w: %s has template %s, job %s", ErrSuperseded, ref, wl.Hash, hash)
+	}
+	return wl, nil
 }
 
 func newWorkload(ref Ref, o metav1.Object, tmpl *corev1.PodTemplateSpec) Workload {

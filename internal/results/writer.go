@@ -9,7 +9,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -17,13 +16,6 @@ import (
 
 	"github.com/cinch-dev/cinch/internal/kinds"
 	"github.com/cinch-dev/cinch/pkg/hardening"
-)
-
-var (
-	// ErrGone: the workload was deleted, or re-created with another uid.
-	ErrGone = errors.New("workload gone")
-	// ErrSuperseded: the workload's pod template is no longer the job's.
-	ErrSuperseded = errors.New("workload template superseded")
 )
 
 // Event reasons on the original workload.
@@ -38,7 +30,9 @@ const (
 // maxEventMessage bounds an Event message (events.k8s.io's note limit).
 const maxEventMessage = 1024
 
-// Writer writes annotations and Events to workloads.
+// Writer writes annotations and Events to workloads. Its annotation writes
+// are guarded: each one re-reads the workload (Current) and writes only what
+// still belongs to the job's object and template.
 type Writer struct {
 	cs        kubernetes.Interface
 	component string
@@ -53,31 +47,12 @@ func NewWriter(cs kubernetes.Interface, component string) *Writer {
 	return &Writer{cs: cs, component: component, now: time.Now}
 }
 
-// Current reads the workload and checks that it is still the object (uid)
-// and template (hash) of the job. Empty uid or hash skip that check.
-func (w *Writer) Current(ctx context.Context, ref Ref, uid types.UID, hash string) (Workload, error) {
-	wl, err := Get(ctx, w.cs, ref)
-	if apierrors.IsNotFound(err) {
-		return Workload{}, fmt.Errorf("%w: %s: %w", ErrGone, ref, err)
-	}
-	if err != nil {
-		return Workload{}, err
-	}
-	if uid != "" && wl.UID != uid {
-		return wl, fmt.Errorf("%w: %s has uid %s, job %s", ErrGone, ref, wl.UID, uid)
-	}
-	if hash != "" && wl.Hash != hash {
-		return wl, fmt.Errorf("%w: %s has template %s, job %s", ErrSuperseded, ref, wl.Hash, hash)
-	}
-	return wl, nil
-}
-
 // SetStatus sets status (Pending, Running) and the template hash while the
 // workload still has the job's template. Errors wrap ErrGone or
 // ErrSuperseded when it has not.
 func (w *Writer) SetStatus(ctx context.Context, ref Ref, uid types.UID, hash string, status hardening.Status) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		wl, err := w.Current(ctx, ref, uid, hash)
+		wl, err := Current(ctx, w.cs, ref, uid, hash)
 		if err != nil {
 			return err
 		}
@@ -100,7 +75,7 @@ func (w *Writer) SetStatus(ctx context.Context, ref Ref, uid types.UID, hash str
 func (w *Writer) WriteResult(ctx context.Context, ref Ref, uid types.UID, hash string, ann map[string]string) (hardening.Status, error) {
 	var written hardening.Status
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		wl, err := w.Current(ctx, ref, uid, hash)
+		wl, err := Current(ctx, w.cs, ref, uid, hash)
 		if errors.Is(err, ErrSuperseded) {
 			written = hardening.StatusSuperseded
 			if wl.Annotations[hardening.AnnotationTemplateHash] != hash {

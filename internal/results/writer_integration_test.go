@@ -157,7 +157,7 @@ func TestBatchWorkloadsIntegration(t *testing.T) {
 	}{{jobRef, job.UID, &job.Spec.Template}, {cjRef, cj.UID, &cj.Spec.JobTemplate.Spec.Template}} {
 		t.Run(c.ref.Kind, func(t *testing.T) {
 			hash := hardening.TemplateHash(c.tmpl)
-			wl, err := w.Current(ctx, c.ref, c.uid, hash)
+			wl, err := Current(ctx, cs, c.ref, c.uid, hash)
 			require.NoError(t, err, "the stored template hashes as the created one")
 			assert.Equal(t, hash, wl.Hash)
 			require.NoError(t, w.SetStatus(ctx, c.ref, c.uid, hash, hardening.StatusRunning))

@@ -105,7 +105,7 @@ func TestBatchIntegration(t *testing.T) {
 	h := NewHandler(cs, runner, writer)
 	out, err := h.Process(ctx, queued["CronJob/nightly"])
 	require.NoError(t, err)
-	assert.Equal(t, OutcomeVerified, out)
+	assert.Equal(t, DispositionVerified, out)
 	require.Len(t, runner.runs, 1)
 	deps := map[string][]pipeline.Ref{}
 	for _, w := range runner.runs[0] {

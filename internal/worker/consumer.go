@@ -43,15 +43,17 @@ var _ JobSource = (jetstream.Consumer)(nil)
 
 // Processor runs jobs; *Handler is one.
 type Processor interface {
-	Process(ctx context.Context, j jobs.Job) (Outcome, error)
+	Process(ctx context.Context, j jobs.Job) (Disposition, error)
 	// GiveUp records that a job failed on its last delivery.
 	GiveUp(ctx context.Context, j jobs.Job, cause error) error
 }
 
 var _ Processor = (*Handler)(nil)
 
-// ConsumerConfig configures a Consumer.
-type ConsumerConfig struct {
+// PullConfig configures a Consumer: how it pulls, heartbeats and settles
+// (ack, nak, term) job messages. The durable consumer on the stream, which
+// the server runs, is configured by jobs.ConsumerConfig.
+type PullConfig struct {
 	// Concurrency is the number of jobs run at once.
 	Concurrency int
 	// FetchWait bounds one pull; shutdown stops pulling within it.
@@ -78,9 +80,9 @@ type ConsumerConfig struct {
 	AckTimeout time.Duration
 }
 
-// DefaultConsumerConfig matches jobs.DefaultConsumerConfig.
-func DefaultConsumerConfig() ConsumerConfig {
-	return ConsumerConfig{
+// DefaultPullConfig matches jobs.DefaultConsumerConfig.
+func DefaultPullConfig() PullConfig {
+	return PullConfig{
 		Concurrency:   1,
 		FetchWait:     2 * time.Second,
 		Heartbeat:     15 * time.Second,
@@ -95,7 +97,7 @@ func DefaultConsumerConfig() ConsumerConfig {
 }
 
 // Validate checks the configuration.
-func (c ConsumerConfig) Validate() error {
+func (c PullConfig) Validate() error {
 	var errs []error
 	if c.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("concurrency %d must be at least 1", c.Concurrency))
@@ -117,7 +119,7 @@ func (c ConsumerConfig) Validate() error {
 
 // Consumer pulls jobs and runs them.
 type Consumer struct {
-	cfg     ConsumerConfig
+	cfg     PullConfig
 	src     JobSource
 	proc    Processor
 	events  *results.Writer
@@ -126,7 +128,7 @@ type Consumer struct {
 
 // NewConsumer returns a consumer. events (for Events about poison jobs) and
 // m may be nil.
-func NewConsumer(cfg ConsumerConfig, src JobSource, proc Processor, events *results.Writer, m *Metrics) (*Consumer, error) {
+func NewConsumer(cfg PullConfig, src JobSource, proc Processor, events *results.Writer, m *Metrics) (*Consumer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("consumer config: %w", err)
 	}
@@ -198,12 +200,12 @@ func (c *Consumer) Handle(ctx context.Context, m Message) {
 		log.Error(err, "poison job")
 		c.poisonEvent(ctx, m.Data(), err)
 		c.settle(log, "term", m.TermWithReason(truncate(err.Error(), 200)))
-		c.count(OutcomePoison, start)
+		c.count(DispositionPoison, start)
 		return
 	}
 	if ctx.Err() != nil {
 		c.settle(log, "nak", m.Nak())
-		c.count(OutcomeShutdown, start)
+		c.count(DispositionShutdown, start)
 		return
 	}
 	log = log.WithValues("job", jobs.MsgID(j.UID, j.TemplateHash), "workload", refOf(j).String(), "reason", j.Reason)
@@ -226,16 +228,16 @@ func (c *Consumer) Handle(ctx context.Context, m Message) {
 		log.Info("job done", "outcome", out, "took", time.Since(start).Round(time.Second))
 		c.settle(log, "ack", c.ack(ctx, m))
 	case errors.Is(err, ErrLeaseHeld):
-		out = OutcomeDeferred
+		out = DispositionDeferred
 		log.Info("namespace busy, job deferred", "delay", c.cfg.BusyDelay, "reason", err.Error())
 		c.settle(log, "nak", m.NakWithDelay(c.cfg.BusyDelay))
-	case errors.Is(err, ErrPoison) || errors.Is(err, jobs.ErrPoison):
-		out = OutcomePoison
+	case errors.Is(err, jobs.ErrPoison):
+		out = DispositionPoison
 		log.Error(err, "poison job")
 		c.poisonEvent(ctx, m.Data(), err)
 		c.settle(log, "term", m.TermWithReason(truncate(err.Error(), 200)))
 	case jobCtx.Err() != nil:
-		out = OutcomeShutdown
+		out = DispositionShutdown
 		log.Info("job interrupted by shutdown, returned to the queue")
 		c.settle(log, "nak", m.Nak())
 	default:
@@ -244,7 +246,7 @@ func (c *Consumer) Handle(ctx context.Context, m Message) {
 			delivered = md.NumDelivered
 		}
 		if c.cfg.MaxDeliver > 0 && delivered >= uint64(c.cfg.MaxDeliver) {
-			out = OutcomeGaveUp
+			out = DispositionGaveUp
 			log.Error(err, "job failed on its last delivery", "delivered", delivered)
 			if gerr := c.proc.GiveUp(context.WithoutCancel(ctx), j, err); gerr != nil {
 				log.Error(gerr, "mark job failed")
@@ -252,7 +254,7 @@ func (c *Consumer) Handle(ctx context.Context, m Message) {
 			c.settle(log, "term", m.TermWithReason(truncate(err.Error(), 200)))
 			break
 		}
-		out = OutcomeRetry
+		out = DispositionRetry
 		delay := c.nakDelay(delivered)
 		log.Error(err, "job failed, retrying", "delivered", delivered, "delay", delay)
 		c.settle(log, "nak", m.NakWithDelay(delay))
@@ -264,7 +266,7 @@ func (c *Consumer) Handle(ctx context.Context, m Message) {
 // is deferred (nak'ed with BusyDelay), but on the last delivery that a
 // deferral could still be followed by, it waits here instead, so a busy
 // namespace never makes the server drop a job.
-func (c *Consumer) process(ctx context.Context, m Message, j jobs.Job) (Outcome, error) {
+func (c *Consumer) process(ctx context.Context, m Message, j jobs.Job) (Disposition, error) {
 	for {
 		out, err := c.proc.Process(ctx, j)
 		if !errors.Is(err, ErrLeaseHeld) || c.cfg.MaxDeliver <= 0 {
@@ -275,7 +277,7 @@ func (c *Consumer) process(ctx context.Context, m Message, j jobs.Job) (Outcome,
 		}
 		select {
 		case <-ctx.Done():
-			return OutcomeShutdown, ctx.Err()
+			return DispositionShutdown, ctx.Err()
 		case <-time.After(c.cfg.BusyDelay):
 		}
 	}
@@ -341,7 +343,7 @@ func (c *Consumer) settle(log logr.Logger, what string, err error) {
 	}
 }
 
-func (c *Consumer) count(out Outcome, start time.Time) {
+func (c *Consumer) count(out Disposition, start time.Time) {
 	if c.metrics == nil {
 		return
 	}

@@ -21,20 +21,20 @@ import (
 // fakeProcessor answers each delivery of a job with the next scripted step.
 type fakeProcessor struct {
 	mu     sync.Mutex
-	steps  []func(ctx context.Context) (Outcome, error)
+	steps  []func(ctx context.Context) (Disposition, error)
 	calls  int
 	gaveUp []jobs.Job
 	done   chan struct{}
 }
 
-func (f *fakeProcessor) Process(ctx context.Context, _ jobs.Job) (Outcome, error) {
+func (f *fakeProcessor) Process(ctx context.Context, _ jobs.Job) (Disposition, error) {
 	f.mu.Lock()
 	i := f.calls
 	f.calls++
 	f.mu.Unlock()
 	defer func() { f.done <- struct{}{} }()
 	if i >= len(f.steps) {
-		return OutcomeVerified, nil
+		return DispositionVerified, nil
 	}
 	return f.steps[i](ctx)
 }
@@ -46,16 +46,16 @@ func (f *fakeProcessor) GiveUp(_ context.Context, j jobs.Job, _ error) error {
 	return nil
 }
 
-func ok(context.Context) (Outcome, error) { return OutcomeVerified, nil }
-func transient(context.Context) (Outcome, error) {
-	return OutcomeRetry, errors.New("clone: connection refused")
+func ok(context.Context) (Disposition, error) { return DispositionVerified, nil }
+func transient(context.Context) (Disposition, error) {
+	return DispositionRetry, errors.New("clone: connection refused")
 }
-func slow(d time.Duration) func(context.Context) (Outcome, error) {
-	return func(context.Context) (Outcome, error) { time.Sleep(d); return OutcomeVerified, nil }
+func slow(d time.Duration) func(context.Context) (Disposition, error) {
+	return func(context.Context) (Disposition, error) { time.Sleep(d); return DispositionVerified, nil }
 }
-func blockUntilCancelled(ctx context.Context) (Outcome, error) {
+func blockUntilCancelled(ctx context.Context) (Disposition, error) {
 	<-ctx.Done()
-	return OutcomeRetry, ctx.Err()
+	return DispositionRetry, ctx.Err()
 }
 
 func testJob() jobs.Job {
@@ -80,16 +80,16 @@ func TestConsumer(t *testing.T) {
 	tests := []struct {
 		name       string
 		data       []byte
-		steps      []func(context.Context) (Outcome, error)
+		steps      []func(context.Context) (Disposition, error)
 		wantCalls  int
-		wantOut    Outcome
+		wantOut    Disposition
 		wantGaveUp int
 	}{
-		{name: "success is acked", steps: []func(context.Context) (Outcome, error){ok}, wantCalls: 1, wantOut: OutcomeVerified},
-		{name: "transient then success", steps: []func(context.Context) (Outcome, error){transient, ok}, wantCalls: 2, wantOut: OutcomeVerified},
-		{name: "transient on last delivery gives up", steps: []func(context.Context) (Outcome, error){transient, transient}, wantCalls: 2, wantOut: OutcomeGaveUp, wantGaveUp: 1},
-		{name: "heartbeats keep a slow job", steps: []func(context.Context) (Outcome, error){slow(1200 * time.Millisecond)}, wantCalls: 1, wantOut: OutcomeVerified},
-		{name: "poison is terminated", data: []byte(`{"version":1,"kind":"Pod"}`), wantCalls: 0, wantOut: OutcomePoison},
+		{name: "success is acked", steps: []func(context.Context) (Disposition, error){ok}, wantCalls: 1, wantOut: DispositionVerified},
+		{name: "transient then success", steps: []func(context.Context) (Disposition, error){transient, ok}, wantCalls: 2, wantOut: DispositionVerified},
+		{name: "transient on last delivery gives up", steps: []func(context.Context) (Disposition, error){transient, transient}, wantCalls: 2, wantOut: DispositionGaveUp, wantGaveUp: 1},
+		{name: "heartbeats keep a slow job", steps: []func(context.Context) (Disposition, error){slow(1200 * time.Millisecond)}, wantCalls: 1, wantOut: DispositionVerified},
+		{name: "poison is terminated", data: []byte(`{"version":1,"kind":"Pod"}`), wantCalls: 0, wantOut: DispositionPoison},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,7 +97,7 @@ func TestConsumer(t *testing.T) {
 			reg := prometheus.NewRegistry()
 			m := NewMetrics(reg)
 			proc := &fakeProcessor{steps: tt.steps, done: make(chan struct{}, 10)}
-			cfg := DefaultConsumerConfig()
+			cfg := DefaultPullConfig()
 			cfg.FetchWait, cfg.Heartbeat, cfg.NakDelay, cfg.MaxNakDelay, cfg.MaxDeliver = 100*time.Millisecond, 50*time.Millisecond, 50*time.Millisecond, 100*time.Millisecond, 2
 			c, err := NewConsumer(cfg, cons, proc, nil, m)
 			require.NoError(t, err)
@@ -131,8 +131,8 @@ func TestConsumer(t *testing.T) {
 func TestConsumerShutdownNaksRunningJob(t *testing.T) {
 	js, cons := setup(t)
 	m := NewMetrics(prometheus.NewRegistry())
-	proc := &fakeProcessor{steps: []func(context.Context) (Outcome, error){blockUntilCancelled}, done: make(chan struct{}, 10)}
-	cfg := DefaultConsumerConfig()
+	proc := &fakeProcessor{steps: []func(context.Context) (Disposition, error){blockUntilCancelled}, done: make(chan struct{}, 10)}
+	cfg := DefaultPullConfig()
 	cfg.FetchWait, cfg.Heartbeat, cfg.ShutdownGrace = 100*time.Millisecond, 50*time.Millisecond, 100*time.Millisecond
 	c, err := NewConsumer(cfg, cons, proc, nil, m)
 	require.NoError(t, err)
@@ -151,7 +151,7 @@ func TestConsumerShutdownNaksRunningJob(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("consumer did not stop within its deadline")
 	}
-	assert.Equal(t, 1.0, testutil.ToFloat64(m.jobs.WithLabelValues(string(OutcomeShutdown))))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.jobs.WithLabelValues(string(DispositionShutdown))))
 	// The job is back in the queue at once (a nak without delay).
 	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
 	require.NoError(t, err)
@@ -166,7 +166,7 @@ func TestConsumerShutdownNaksRunningJob(t *testing.T) {
 }
 
 func TestNakDelay(t *testing.T) {
-	c := &Consumer{cfg: ConsumerConfig{NakDelay: 10 * time.Second, MaxNakDelay: time.Minute}}
+	c := &Consumer{cfg: PullConfig{NakDelay: 10 * time.Second, MaxNakDelay: time.Minute}}
 	for _, tt := range []struct {
 		delivered uint64
 		want      time.Duration

@@ -20,27 +20,25 @@ import (
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
-// Outcome is how a job ended (the outcome label of cinch_jobs_total).
-type Outcome string
+// Disposition is what the handler did with one delivery of a job: a final
+// end (the consumer acks the message), a retry (nak), poison (term) or a
+// deferral. It is the outcome label of cinch_jobs_total.
+type Disposition string
 
 const (
-	OutcomeVerified   Outcome = "verified"
-	OutcomeFailed     Outcome = "failed"
-	OutcomeSuperseded Outcome = "superseded"
-	OutcomeGone       Outcome = "gone"
-	OutcomeSkipped    Outcome = "skipped"
-	OutcomeRetry      Outcome = "retry"
-	OutcomePoison     Outcome = "poison"
-	OutcomeGaveUp     Outcome = "gave_up"
-	OutcomeShutdown   Outcome = "shutdown"
-	// OutcomeDeferred: another worker runs the job's namespace; the job
+	DispositionVerified   Disposition = "verified"
+	DispositionFailed     Disposition = "failed"
+	DispositionSuperseded Disposition = "superseded"
+	DispositionGone       Disposition = "gone"
+	DispositionSkipped    Disposition = "skipped"
+	DispositionRetry      Disposition = "retry"
+	DispositionPoison     Disposition = "poison"
+	DispositionGaveUp     Disposition = "gave_up"
+	DispositionShutdown   Disposition = "shutdown"
+	// DispositionDeferred: another worker runs the job's namespace; the job
 	// waits in the queue and is looked at after that run.
-	OutcomeDeferred Outcome = "deferred"
+	DispositionDeferred Disposition = "deferred"
 )
-
-// ErrPoison marks a job that can never be processed; the consumer
-// terminates it. jobs.ErrPoison (decode errors) is matched too.
-var ErrPoison = errors.New("poison job")
 
 // Runner runs the trial pipeline for the workloads of a namespace;
 // *pipeline.Pipeline is one.
@@ -61,9 +59,9 @@ type Handler struct {
 	// workload and stops early when it was deleted or its template changed
 	// (0 = never).
 	watchEvery time.Duration
-	// settle is how long after it was enqueued a job's workload may still be
-	// missing or show an older template (see WithSettle).
-	settle time.Duration
+	// storeWait is how long after it was enqueued a job's workload may still
+	// be missing or show an older template (see WithStoreWait).
+	storeWait time.Duration
 }
 
 // HandlerOption configures a Handler.
@@ -84,26 +82,26 @@ func WithWatchInterval(d time.Duration) HandlerOption {
 // DefaultWatchInterval is how often a running job re-reads its workload.
 const DefaultWatchInterval = 5 * time.Second
 
-// WithSettle sets how long a young job waits for its workload to be stored
-// (DefaultSettle; 0 = not at all).
-func WithSettle(d time.Duration) HandlerOption {
-	return func(h *Handler) { h.settle = d }
+// WithStoreWait sets how long a young job waits for its workload to be
+// stored (DefaultStoreWait; 0 = not at all).
+func WithStoreWait(d time.Duration) HandlerOption {
+	return func(h *Handler) { h.storeWait = d }
 }
 
-// DefaultSettle bounds the wait for the API server to store what the
+// DefaultStoreWait bounds the wait for the API server to store what the
 // webhook admitted. The webhook publishes during admission, before the
 // object is stored: a worker that is fast enough reads the workload before
 // it exists (create) or with its previous template (update). Within this
 // time after the job was enqueued such a job waits instead of being
 // dropped as gone or superseded.
-const DefaultSettle = 20 * time.Second
+const DefaultStoreWait = 20 * time.Second
 
-// settlePoll is how often a settling job re-reads its workload.
-const settlePoll = 250 * time.Millisecond
+// storePoll is how often a job waiting for its workload re-reads it.
+const storePoll = 250 * time.Millisecond
 
 // NewHandler returns a handler.
 func NewHandler(cs kubernetes.Interface, runner Runner, writer *results.Writer, opts ...HandlerOption) *Handler {
-	h := &Handler{cs: cs, runner: runner, writer: writer, now: time.Now, watchEvery: DefaultWatchInterval, settle: DefaultSettle}
+	h := &Handler{cs: cs, runner: runner, writer: writer, now: time.Now, watchEvery: DefaultWatchInterval, storeWait: DefaultStoreWait}
 	for _, o := range opts {
 		o(h)
 	}
@@ -116,63 +114,65 @@ func refOf(j jobs.Job) results.Ref {
 
 // Process runs one job to its end. A nil error comes with the final
 // outcome (the message is acknowledged); an error is transient (the
-// message is redelivered) unless it wraps ErrPoison.
-func (h *Handler) Process(ctx context.Context, j jobs.Job) (Outcome, error) {
+// message is redelivered) unless it wraps jobs.ErrPoison.
+func (h *Handler) Process(ctx context.Context, j jobs.Job) (Disposition, error) {
 	ref := refOf(j)
 	if !hardening.KnownKind(j.Kind) {
-		return OutcomePoison, fmt.Errorf("%w: kind %q", ErrPoison, j.Kind)
+		return DispositionPoison, fmt.Errorf("%w: kind %q", jobs.ErrPoison, j.Kind)
 	}
 	log := logr.FromContextOrDiscard(ctx).WithValues("workload", ref.String(), "hash", j.TemplateHash)
 	ctx = logr.NewContext(ctx, log)
 	wl, err := h.current(ctx, j)
 	switch {
 	case errors.Is(err, results.ErrGone):
-		return OutcomeGone, nil
+		return DispositionGone, nil
 	case errors.Is(err, results.ErrSuperseded):
-		return OutcomeSuperseded, nil // the newer template has its own job
+		return DispositionSuperseded, nil // the newer template has its own job
 	case err != nil:
-		return OutcomeRetry, err
+		return DispositionRetry, err
 	}
 	nsLabels, err := h.namespaceLabels(ctx, j.Namespace)
 	if err != nil {
-		return OutcomeRetry, err
+		return DispositionRetry, err
 	}
 	if !hardening.OptedIn(nsLabels, wl.Annotations) || wl.Done() {
-		return OutcomeSkipped, nil
+		return DispositionSkipped, nil
 	}
 	if h.leases != nil {
 		lease, err := h.leases.Claim(ctx, j.Namespace)
 		if errors.Is(err, ErrLeaseHeld) {
-			return OutcomeDeferred, err
+			return DispositionDeferred, err
 		}
 		if err != nil {
-			return OutcomeRetry, err
+			return DispositionRetry, err
 		}
 		defer lease.Release(context.WithoutCancel(ctx))
 		ctx = lease.Context(ctx)
 		// A run that just ended may have described the workload.
-		if wl, err = h.writer.Current(ctx, ref, types.UID(j.UID), j.TemplateHash); err != nil || wl.Done() {
-			return h.settled(err)
+		if wl, err = results.Current(ctx, h.cs, ref, types.UID(j.UID), j.TemplateHash); err != nil || wl.Done() {
+			return afterRun(err)
 		}
 	}
 	wls, err := h.gather(ctx, wl, nsLabels)
 	if err != nil {
-		return OutcomeRetry, err
+		return DispositionRetry, err
 	}
 	outs, _, err := h.harden(ctx, j.Namespace, wls, true)
 	return outs[wl.Ref], err
 }
 
-func (h *Handler) settled(err error) (Outcome, error) {
+// afterRun is the disposition of a job whose workload was re-read after
+// another run of its namespace: skipped when that run described it.
+func afterRun(err error) (Disposition, error) {
 	switch {
 	case err == nil:
-		return OutcomeSkipped, nil
+		return DispositionSkipped, nil
 	case errors.Is(err, results.ErrGone):
-		return OutcomeGone, nil
+		return DispositionGone, nil
 	case errors.Is(err, results.ErrSuperseded):
-		return OutcomeSuperseded, nil
+		return DispositionSuperseded, nil
 	}
-	return OutcomeRetry, err
+	return DispositionRetry, err
 }
 
 // gather returns the job's workload and every other opted-in workload of
@@ -193,19 +193,19 @@ func (h *Handler) gather(ctx context.Context, job results.Workload, nsLabels map
 }
 
 // current reads the job's workload; while the job is younger than the
-// settle time, a missing workload or an older template is waited for (the
+// store wait, a missing workload or an older template is waited for (the
 // API server has not stored the admitted change yet).
 func (h *Handler) current(ctx context.Context, j jobs.Job) (results.Workload, error) {
 	for {
-		wl, err := h.writer.Current(ctx, refOf(j), types.UID(j.UID), j.TemplateHash)
-		unsettled := errors.Is(err, results.ErrGone) || errors.Is(err, results.ErrSuperseded)
-		if !unsettled || h.now().Sub(j.EnqueuedAt) >= h.settle {
+		wl, err := results.Current(ctx, h.cs, refOf(j), types.UID(j.UID), j.TemplateHash)
+		unstored := errors.Is(err, results.ErrGone) || errors.Is(err, results.ErrSuperseded)
+		if !unstored || h.now().Sub(j.EnqueuedAt) >= h.storeWait {
 			return wl, err
 		}
 		select {
 		case <-ctx.Done():
 			return wl, fmt.Errorf("waiting for the admitted workload: %w", ctx.Err())
-		case <-time.After(settlePoll):
+		case <-time.After(storePoll):
 		}
 	}
 }
@@ -225,7 +225,7 @@ func (h *Handler) Once(ctx context.Context, ref results.Ref, write bool) (pipeli
 	if !hardening.KnownKind(ref.Kind) {
 		return pipeline.Result{}, nil, fmt.Errorf("%w: kind %q", results.ErrUnknownKind, ref.Kind)
 	}
-	wl, err := h.writer.Current(ctx, ref, "", "")
+	wl, err := results.Current(ctx, h.cs, ref, "", "")
 	if err != nil {
 		return pipeline.Result{}, nil, err
 	}
@@ -281,9 +281,9 @@ func (h *Handler) GiveUp(ctx context.Context, j jobs.Job, cause error) error {
 // harden runs the workloads of namespace ns together and, with write,
 // writes each one's result and Events. It returns each workload's outcome
 // and its result (those that went away before the run are left out).
-func (h *Handler) harden(ctx context.Context, ns string, wls []results.Workload, write bool) (map[results.Ref]Outcome, []WorkloadResult, error) {
+func (h *Handler) harden(ctx context.Context, ns string, wls []results.Workload, write bool) (map[results.Ref]Disposition, []WorkloadResult, error) {
 	log := logr.FromContextOrDiscard(ctx)
-	outs := map[results.Ref]Outcome{}
+	outs := map[results.Ref]Disposition{}
 	ev := func(wl results.Workload, typ, reason, msg string) {
 		if !write {
 			return
@@ -298,14 +298,14 @@ func (h *Handler) harden(ctx context.Context, ns string, wls []results.Workload,
 			err := h.writer.SetStatus(ctx, wl.Ref, wl.UID, wl.Hash, hardening.StatusRunning)
 			switch {
 			case errors.Is(err, results.ErrGone):
-				outs[wl.Ref] = OutcomeGone
+				outs[wl.Ref] = DispositionGone
 				continue
 			case errors.Is(err, results.ErrSuperseded):
-				outs[wl.Ref] = OutcomeSuperseded
+				outs[wl.Ref] = DispositionSuperseded
 				continue
 			case err != nil:
 				h.resetPending(ctx, run)
-				outs[wl.Ref] = OutcomeRetry
+				outs[wl.Ref] = DispositionRetry
 				return outs, nil, err
 			}
 		}
@@ -353,13 +353,13 @@ func (h *Handler) harden(ctx context.Context, ns string, wls []results.Workload,
 		wl := byRef[res.Workload]
 		ann, err := results.Annotations(res, wl.Hash, h.now())
 		if err != nil {
-			outs[wl.Ref] = OutcomeRetry
+			outs[wl.Ref] = DispositionRetry
 			return outs, out, err
 		}
 		out = append(out, WorkloadResult{Ref: wl.Ref, Result: res, Annotations: ann})
-		o := OutcomeVerified
+		o := DispositionVerified
 		if res.Outcome != pipeline.OutcomeVerified {
-			o = OutcomeFailed
+			o = DispositionFailed
 		}
 		if !write {
 			outs[wl.Ref] = o
@@ -368,14 +368,14 @@ func (h *Handler) harden(ctx context.Context, ns string, wls []results.Workload,
 		status, err := h.writer.WriteResult(ctx, wl.Ref, wl.UID, wl.Hash, ann)
 		switch {
 		case errors.Is(err, results.ErrGone):
-			o = OutcomeGone
+			o = DispositionGone
 		case err != nil:
-			outs[wl.Ref] = OutcomeRetry
+			outs[wl.Ref] = DispositionRetry
 			return outs, out, err
 		case status == hardening.StatusSuperseded:
 			ev(wl, corev1.EventTypeNormal, results.ReasonSuperseded, fmt.Sprintf("pod template %s changed while it was hardened; result discarded", wl.Hash))
-			o = OutcomeSuperseded
-		case o == OutcomeVerified:
+			o = DispositionSuperseded
+		case o == DispositionVerified:
 			msg := fmt.Sprintf("recommendation verified (PodSecurity %s, %s)", res.Level, res.Reason)
 			if kept := res.KeptForLogs(); kept != "" {
 				// Before the recommendation: the message is cut at 1 KiB.
@@ -394,9 +394,9 @@ func (h *Handler) harden(ctx context.Context, ns string, wls []results.Workload,
 	return outs, out, nil
 }
 
-func retryAll(outs map[results.Ref]Outcome, run []results.Workload) map[results.Ref]Outcome {
+func retryAll(outs map[results.Ref]Disposition, run []results.Workload) map[results.Ref]Disposition {
 	for _, wl := range run {
-		outs[wl.Ref] = OutcomeRetry
+		outs[wl.Ref] = DispositionRetry
 	}
 	return outs
 }
@@ -416,20 +416,20 @@ func (h *Handler) resetPending(ctx context.Context, run []results.Workload) {
 // runFailed ends a run whose pipeline returned err. Each workload deleted
 // or changed meanwhile ends gone or superseded (acknowledged); for the
 // others the failure is transient and their status goes back to Pending.
-func (h *Handler) runFailed(ctx context.Context, run []results.Workload, write bool, outs map[results.Ref]Outcome, err error) (map[results.Ref]Outcome, []WorkloadResult, error) {
+func (h *Handler) runFailed(ctx context.Context, run []results.Workload, write bool, outs map[results.Ref]Disposition, err error) (map[results.Ref]Disposition, []WorkloadResult, error) {
 	log := logr.FromContextOrDiscard(ctx)
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	var pending []results.Workload
 	for _, wl := range run {
-		_, cause := h.writer.Current(wctx, wl.Ref, wl.UID, wl.Hash)
+		_, cause := results.Current(wctx, h.cs, wl.Ref, wl.UID, wl.Hash)
 		switch {
 		case errors.Is(cause, results.ErrGone):
 			log.Info("workload gone during the run; nothing written", "workload", wl.String(), "err", err.Error())
-			outs[wl.Ref] = OutcomeGone
+			outs[wl.Ref] = DispositionGone
 		case errors.Is(cause, results.ErrSuperseded):
 			log.Info("pod template changed during the run", "workload", wl.String(), "err", err.Error())
-			outs[wl.Ref] = OutcomeSuperseded
+			outs[wl.Ref] = DispositionSuperseded
 			if write {
 				// Superseded when the template is still another one; should
 				// it be the job's again, the job is only pending once more.
@@ -439,7 +439,7 @@ func (h *Handler) runFailed(ctx context.Context, run []results.Workload, write b
 				}
 			}
 		default:
-			outs[wl.Ref] = OutcomeRetry
+			outs[wl.Ref] = DispositionRetry
 			pending = append(pending, wl)
 		}
 	}
@@ -467,7 +467,7 @@ func (h *Handler) watch(ctx context.Context, stop context.CancelCauseFunc, run [
 		var last error
 		live := false
 		for _, wl := range run {
-			_, err := h.writer.Current(ctx, wl.Ref, wl.UID, wl.Hash)
+			_, err := results.Current(ctx, h.cs, wl.Ref, wl.UID, wl.Hash)
 			if errors.Is(err, results.ErrGone) || errors.Is(err, results.ErrSuperseded) {
 				last = err
 				continue

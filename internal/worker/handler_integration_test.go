@@ -127,7 +127,7 @@ func TestHandlerIntegration(t *testing.T) {
 		h := NewHandler(cs, runner, writer)
 		out, err := h.Process(t.Context(), j)
 		require.NoError(t, err)
-		assert.Equal(t, OutcomeVerified, out)
+		assert.Equal(t, DispositionVerified, out)
 		assert.Equal(t, string(hardening.StatusRunning), statusDuring)
 		ann := get(t, "verified").Annotations
 		assert.Equal(t, string(hardening.StatusVerified), ann[hardening.AnnotationStatus])
@@ -153,7 +153,7 @@ func TestHandlerIntegration(t *testing.T) {
 		// The same job again is skipped: the annotations already hold it.
 		out, err = h.Process(t.Context(), j)
 		require.NoError(t, err)
-		assert.Equal(t, OutcomeSkipped, out)
+		assert.Equal(t, DispositionSkipped, out)
 		assert.Equal(t, 1, runner.calls)
 	})
 
@@ -165,7 +165,7 @@ func TestHandlerIntegration(t *testing.T) {
 		}}
 		out, err := NewHandler(cs, runner, writer).Process(t.Context(), j)
 		require.NoError(t, err)
-		assert.Equal(t, OutcomeSuperseded, out)
+		assert.Equal(t, DispositionSuperseded, out)
 		ann := get(t, "superseded").Annotations
 		assert.Equal(t, string(hardening.StatusSuperseded), ann[hardening.AnnotationStatus])
 		assert.NotContains(t, ann, hardening.AnnotationRecommendation)
@@ -174,28 +174,28 @@ func TestHandlerIntegration(t *testing.T) {
 	t.Run("stale job for an older template is dropped", func(t *testing.T) {
 		j, _ := newJob(t, "stale")
 		j.TemplateHash = "0123456789abcdef"
-		j.EnqueuedAt = time.Now().Add(-DefaultSettle) // settled: no wait
+		j.EnqueuedAt = time.Now().Add(-DefaultStoreWait) // past the store wait: no wait
 		runner := &cannedRunner{}
 		out, err := NewHandler(cs, runner, writer).Process(t.Context(), j)
 		require.NoError(t, err)
-		assert.Equal(t, OutcomeSuperseded, out)
+		assert.Equal(t, DispositionSuperseded, out)
 		assert.Equal(t, 0, runner.calls)
 		assert.NotContains(t, get(t, "stale").Annotations, hardening.AnnotationStatus)
 	})
 
 	t.Run("workload gone or re-created", func(t *testing.T) {
 		j, _ := newJob(t, "gone")
-		j.EnqueuedAt = time.Now().Add(-DefaultSettle)
+		j.EnqueuedAt = time.Now().Add(-DefaultStoreWait)
 		require.NoError(t, cs.AppsV1().Deployments(ns).Delete(t.Context(), "gone", metav1.DeleteOptions{}))
 		out, err := NewHandler(cs, &cannedRunner{}, writer).Process(t.Context(), j)
 		require.NoError(t, err)
-		assert.Equal(t, OutcomeGone, out)
+		assert.Equal(t, DispositionGone, out)
 
 		_, err = cs.AppsV1().Deployments(ns).Create(t.Context(), deployment("gone"), metav1.CreateOptions{})
 		require.NoError(t, err)
 		out, err = NewHandler(cs, &cannedRunner{}, writer).Process(t.Context(), j)
 		require.NoError(t, err)
-		assert.Equal(t, OutcomeGone, out, "a job for the old uid does not apply to the new object")
+		assert.Equal(t, DispositionGone, out, "a job for the old uid does not apply to the new object")
 	})
 
 	t.Run("job published before the API server stored the update", func(t *testing.T) {
@@ -213,7 +213,7 @@ func TestHandlerIntegration(t *testing.T) {
 		runner := &cannedRunner{res: verifiedResult(&next.Spec.Template)}
 		out, err := NewHandler(cs, runner, writer).Process(t.Context(), j)
 		require.NoError(t, err)
-		assert.Equal(t, OutcomeVerified, out, "the job waited for its template instead of being dropped as superseded")
+		assert.Equal(t, DispositionVerified, out, "the job waited for its template instead of being dropped as superseded")
 		assert.Equal(t, 1, runner.calls)
 		assert.Equal(t, j.TemplateHash, get(t, "early").Annotations[hardening.AnnotationTemplateHash])
 	})
@@ -226,7 +226,7 @@ func TestHandlerIntegration(t *testing.T) {
 		runner := &cannedRunner{}
 		out, err := NewHandler(cs, runner, writer).Process(t.Context(), j)
 		require.NoError(t, err)
-		assert.Equal(t, OutcomeSkipped, out)
+		assert.Equal(t, DispositionSkipped, out)
 		assert.Equal(t, 0, runner.calls)
 	})
 
@@ -241,7 +241,7 @@ func TestHandlerIntegration(t *testing.T) {
 		j.TemplateHash = hardening.TemplateHash(&cur.Spec.Template)
 		out, err := NewHandler(cs, &cannedRunner{res: pipeline.Result{Outcome: pipeline.OutcomeFailed, Reason: "combination failed"}}, writer).Process(t.Context(), j)
 		require.NoError(t, err)
-		assert.Equal(t, OutcomeFailed, out)
+		assert.Equal(t, DispositionFailed, out)
 		ann := get(t, "failed").Annotations
 		assert.Equal(t, string(hardening.StatusFailed), ann[hardening.AnnotationStatus])
 		assert.Equal(t, j.TemplateHash, ann[hardening.AnnotationTemplateHash])

@@ -27,10 +27,10 @@ func (r nopRunner) RunNamespace(context.Context, string, []pipeline.Workload, pi
 	return pipeline.NamespaceResult{}, nil
 }
 
-// TestProcessSettle: the webhook publishes during admission, before the
+// TestProcessStoreWait: the webhook publishes during admission, before the
 // API server stores the object, so a fast worker may read a job's workload
 // before it exists. A young job waits for it; an old one is gone.
-func TestProcessSettle(t *testing.T) {
+func TestProcessStoreWait(t *testing.T) {
 	tmpl := corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1"}}}}
 	dep := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "web", UID: types.UID("uid-1")},
@@ -57,19 +57,19 @@ func TestProcessSettle(t *testing.T) {
 		}()
 		out, err := h.Process(t.Context(), job(0))
 		require.NoError(t, err)
-		assert.Equal(t, OutcomeSkipped, out, "found once stored")
+		assert.Equal(t, DispositionSkipped, out, "found once stored")
 	})
-	t.Run("settled job whose workload is missing is gone", func(t *testing.T) {
+	t.Run("old job whose workload is missing is gone", func(t *testing.T) {
 		_, h := newHandler(t)
-		out, err := h.Process(t.Context(), job(DefaultSettle))
+		out, err := h.Process(t.Context(), job(DefaultStoreWait))
 		require.NoError(t, err)
-		assert.Equal(t, OutcomeGone, out)
+		assert.Equal(t, DispositionGone, out)
 	})
-	t.Run("young job never stored is gone after the settle time", func(t *testing.T) {
-		_, h := newHandler(t, WithSettle(time.Second))
+	t.Run("young job never stored is gone after the store wait", func(t *testing.T) {
+		_, h := newHandler(t, WithStoreWait(time.Second))
 		out, err := h.Process(t.Context(), job(0))
 		require.NoError(t, err)
-		assert.Equal(t, OutcomeGone, out, "a request denied after the webhook never stores the object")
+		assert.Equal(t, DispositionGone, out, "a request denied after the webhook never stores the object")
 	})
 	t.Run("shutdown while waiting", func(t *testing.T) {
 		_, h := newHandler(t)
@@ -77,6 +77,6 @@ func TestProcessSettle(t *testing.T) {
 		defer cancel()
 		out, err := h.Process(ctx, job(0))
 		require.ErrorIs(t, err, context.DeadlineExceeded)
-		assert.Equal(t, OutcomeRetry, out, "handed back to the queue")
+		assert.Equal(t, DispositionRetry, out, "handed back to the queue")
 	})
 }

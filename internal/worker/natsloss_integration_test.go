@@ -27,12 +27,12 @@ type countingProcessor struct {
 	runs map[string]int
 }
 
-func (p *countingProcessor) Process(_ context.Context, j jobs.Job) (Outcome, error) {
+func (p *countingProcessor) Process(_ context.Context, j jobs.Job) (Disposition, error) {
 	time.Sleep(2 * time.Millisecond)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.runs[jobs.MsgID(j.UID, j.TemplateHash)]++
-	return OutcomeVerified, nil
+	return DispositionVerified, nil
 }
 
 func (p *countingProcessor) GiveUp(context.Context, jobs.Job, error) error { return nil }
@@ -80,7 +80,7 @@ func TestIntegrationNATSServerLoss(t *testing.T) {
 
 	proc := &countingProcessor{runs: map[string]int{}}
 	wm := NewMetrics(prometheus.NewRegistry())
-	ccfg := DefaultConsumerConfig()
+	ccfg := DefaultPullConfig()
 	ccfg.Concurrency, ccfg.FetchWait, ccfg.Heartbeat, ccfg.AckTimeout = 4, 200*time.Millisecond, time.Second, 20*time.Second
 	consumer, err := NewConsumer(ccfg, cons, proc, nil, wm)
 	require.NoError(t, err)
@@ -140,7 +140,7 @@ func TestIntegrationNATSServerLoss(t *testing.T) {
 		sumCounter(t, breg, "cinch_admission_publish_retries_total"), sumCounter(t, breg, "cinch_admission_jobs_dropped_total"))
 	assert.Len(t, runs, n)
 	assert.Zero(t, twice)
-	assert.Equal(t, float64(n), testutil.ToFloat64(wm.jobs.WithLabelValues(string(OutcomeVerified))), "the worker kept consuming")
+	assert.Equal(t, float64(n), testutil.ToFloat64(wm.jobs.WithLabelValues(string(DispositionVerified))), "the worker kept consuming")
 	assert.Zero(t, sumCounter(t, breg, "cinch_admission_jobs_dropped_total"))
 	assert.Equal(t, float64(n), sumCounter(t, breg, "cinch_admission_jobs_published_total"))
 }

@@ -13,54 +13,54 @@ import (
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
-// Outcome is what a handler did with a request; a label of
-// cinch_admission_requests_total.
-type Outcome string
+// Handling is what the webhook decided for a request and, for a job, what
+// became of it: the outcome label of cinch_admission_requests_total.
+type Handling string
 
 const (
-	// OutcomePublished: Decide found a job to publish; the validating
-	// handler then reports OutcomeQueued or OutcomeDropped.
-	OutcomePublished Outcome = "published"
-	// OutcomeQueued: the job was handed to the publisher (published in the
+	// HandlingPublished: Decide found a job to publish; the validating
+	// handler then reports HandlingQueued or HandlingDropped.
+	HandlingPublished Handling = "published"
+	// HandlingQueued: the job was handed to the publisher (published in the
 	// background, with retries).
-	OutcomeQueued Outcome = "queued"
-	// OutcomeDropped: the publisher could not take the job (its buffer was
+	HandlingQueued Handling = "queued"
+	// HandlingDropped: the publisher could not take the job (its buffer was
 	// full); allowed anyway, resync catches up.
-	OutcomeDropped Outcome = "dropped"
-	// OutcomeUnchanged: an UPDATE that kept the pod-template hash (scale,
+	HandlingDropped Handling = "dropped"
+	// HandlingUnchanged: an UPDATE that kept the pod-template hash (scale,
 	// labels, annotations, Cinch's own results).
-	OutcomeUnchanged Outcome = "unchanged"
-	// OutcomeEnforced: an UPDATE whose new template is exactly the verified
+	HandlingUnchanged Handling = "unchanged"
+	// HandlingEnforced: an UPDATE whose new template is exactly the verified
 	// recommendation applied to the old one (enforce mode); already verified.
-	OutcomeEnforced Outcome = "enforced"
-	// OutcomeDescribed: the incoming object's annotations already hold a
+	HandlingEnforced Handling = "enforced"
+	// HandlingDescribed: the incoming object's annotations already hold a
 	// final result for its pod template (hardening.Describes), e.g. a
 	// template reverted to the verified one; nothing published.
-	OutcomeDescribed Outcome = "described"
-	// OutcomeDryRun: a dry run; nothing published.
-	OutcomeDryRun Outcome = "dry-run"
-	// OutcomeNotOptedIn: the namespace is not labelled for Cinch.
-	OutcomeNotOptedIn Outcome = "not-opted-in"
-	// OutcomeOptedOut: the workload carries cinch.dev/harden: disabled.
-	OutcomeOptedOut Outcome = "opted-out"
-	// OutcomeOwned: an object hardened through its owner, not on its own
+	HandlingDescribed Handling = "described"
+	// HandlingDryRun: a dry run; nothing published.
+	HandlingDryRun Handling = "dry-run"
+	// HandlingNotOptedIn: the namespace is not labelled for Cinch.
+	HandlingNotOptedIn Handling = "not-opted-in"
+	// HandlingOptedOut: the workload carries cinch.dev/harden: disabled.
+	HandlingOptedOut Handling = "opted-out"
+	// HandlingOwned: an object hardened through its owner, not on its own
 	// (hardening.HardenedByOwner: a Job its CronJob created).
-	OutcomeOwned Outcome = "owned"
-	// OutcomeImmutable: an UPDATE of a kind whose pod template cannot change
+	HandlingOwned Handling = "owned"
+	// HandlingImmutable: an UPDATE of a kind whose pod template cannot change
 	// (a Job: hardening.WorkloadKind.ImmutableTemplate); nothing to harden
 	// or enforce.
-	OutcomeImmutable Outcome = "immutable"
-	// OutcomeExcluded: Cinch's own namespace or a trial clone.
-	OutcomeExcluded Outcome = "excluded"
-	// OutcomeIgnored: a kind, operation or subresource the handler does not
+	HandlingImmutable Handling = "immutable"
+	// HandlingExcluded: Cinch's own namespace or a trial clone.
+	HandlingExcluded Handling = "excluded"
+	// HandlingIgnored: a kind, operation or subresource the handler does not
 	// handle.
-	OutcomeIgnored Outcome = "ignored"
-	// OutcomeError: the object or the namespace could not be read; allowed.
-	OutcomeError Outcome = "error"
-	// OutcomePatched: the mutating handler applied the recommendation.
-	OutcomePatched Outcome = "patched"
-	// OutcomeNoop: the mutating handler had nothing to do.
-	OutcomeNoop Outcome = "noop"
+	HandlingIgnored Handling = "ignored"
+	// HandlingError: the object or the namespace could not be read; allowed.
+	HandlingError Handling = "error"
+	// HandlingPatched: the mutating handler applied the recommendation.
+	HandlingPatched Handling = "patched"
+	// HandlingNoop: the mutating handler had nothing to do.
+	HandlingNoop Handling = "noop"
 )
 
 // Workload is the part of a workload object that the handlers read: its
@@ -95,9 +95,9 @@ type Input struct {
 // Decision is the validating handler's verdict. The request is always
 // allowed.
 type Decision struct {
-	// Outcome when no job is published; OutcomePublished when Job is set
-	// (the handler refines it after publishing).
-	Outcome Outcome
+	// Handling of the request when no job is published; HandlingPublished
+	// when Job is set (the handler refines it after publishing).
+	Handling Handling
 	// Job to publish, or nil.
 	Job *Job
 	// Warnings for the client (kubectl prints them).
@@ -108,24 +108,24 @@ type Decision struct {
 // namespace, the opt-in rule (hardening.OptedIn) with its reason, and not an
 // object hardened through its owner. It returns "" when the request is in
 // scope.
-func scope(in Input) Outcome {
+func scope(in Input) Handling {
 	if in.Namespace == in.OwnNamespace {
-		return OutcomeExcluded
+		return HandlingExcluded
 	}
 	if hardening.IsClone(in.NamespaceLabels) {
-		return OutcomeExcluded
+		return HandlingExcluded
 	}
 	if !hardening.NamespaceOptedIn(in.NamespaceLabels) {
-		return OutcomeNotOptedIn
+		return HandlingNotOptedIn
 	}
 	if in.Object == nil {
-		return OutcomeError
+		return HandlingError
 	}
 	if hardening.WorkloadOptedOut(in.Object.Metadata.Annotations) {
-		return OutcomeOptedOut
+		return HandlingOptedOut
 	}
 	if hardening.HardenedByOwner(in.Kind, in.Object.Metadata.OwnerReferences) {
-		return OutcomeOwned
+		return HandlingOwned
 	}
 	return ""
 }
@@ -173,20 +173,20 @@ func failed(ann map[string]string) bool {
 // recommendation.
 func Decide(in Input) Decision {
 	if out := scope(in); out != "" {
-		return Decision{Outcome: out}
+		return Decision{Handling: out}
 	}
 	if immutable(in) {
-		return Decision{Outcome: OutcomeImmutable}
+		return Decision{Handling: HandlingImmutable}
 	}
 	hash := hardening.TemplateHash(&in.Object.Template)
 	var oldHash string
 	if in.Operation == admissionv1.Update {
 		if in.OldObject == nil {
-			return Decision{Outcome: OutcomeError}
+			return Decision{Handling: HandlingError}
 		}
 		oldHash = hardening.TemplateHash(&in.OldObject.Template)
 		if oldHash == hash {
-			return Decision{Outcome: OutcomeUnchanged}
+			return Decision{Handling: HandlingUnchanged}
 		}
 	}
 
@@ -194,14 +194,14 @@ func Decide(in Input) Decision {
 	if ok && in.OldObject != nil && verifiedHash == oldHash &&
 		hash == hardening.TemplateHash(rec.Apply(&in.OldObject.Template)) {
 		// The verification run tested exactly this template.
-		return Decision{Outcome: OutcomeEnforced}
+		return Decision{Handling: HandlingEnforced}
 	}
 	if ann := in.Object.Metadata.Annotations; (ok || failed(ann)) && hardening.Describes(ann, hash) {
 		if ann[hardening.AnnotationTemplateHash] != hash {
 			// The mutating webhook enforced the verified recommendation.
-			return Decision{Outcome: OutcomeEnforced}
+			return Decision{Handling: HandlingEnforced}
 		}
-		return Decision{Outcome: OutcomeDescribed}
+		return Decision{Handling: HandlingDescribed}
 	}
 
 	var d Decision
@@ -209,10 +209,10 @@ func Decide(in Input) Decision {
 		d.Warnings = warnings(in, rec, verifiedHash)
 	}
 	if in.DryRun {
-		d.Outcome = OutcomeDryRun
+		d.Handling = HandlingDryRun
 		return d
 	}
-	d.Outcome = OutcomePublished
+	d.Handling = HandlingPublished
 	d.Job = &Job{
 		Namespace:    in.Namespace,
 		Kind:         in.Kind,
@@ -254,27 +254,27 @@ func warnings(in Input, rec hardening.Recommendation, verifiedHash string) []str
 // hardening.AnnotationEnforcedTemplateHash to the applied template's hash, so
 // that resync and Decide see the enforced workload as described by its
 // (pre-enforcement) result.
-func DecideMutation(in Input) (Outcome, *corev1.PodTemplateSpec) {
+func DecideMutation(in Input) (Handling, *corev1.PodTemplateSpec) {
 	if out := scope(in); out != "" {
 		return out, nil
 	}
 	if immutable(in) {
-		return OutcomeImmutable, nil
+		return HandlingImmutable, nil
 	}
 	if !hardening.NamespaceEnforces(in.NamespaceLabels) {
-		return OutcomeNoop, nil
+		return HandlingNoop, nil
 	}
 	rec, verifiedHash, ok := verified(in.Object)
 	if !ok {
-		return OutcomeNoop, nil
+		return HandlingNoop, nil
 	}
 	hash := hardening.TemplateHash(&in.Object.Template)
 	if hash != verifiedHash {
-		return OutcomeNoop, nil
+		return HandlingNoop, nil
 	}
 	applied := rec.Apply(&in.Object.Template)
 	if hardening.TemplateHash(applied) == hash {
-		return OutcomeNoop, nil
+		return HandlingNoop, nil
 	}
-	return OutcomePatched, applied
+	return HandlingPatched, applied
 }

@@ -43,35 +43,35 @@ func TestDecide(t *testing.T) {
 	hash := func(d *appsv1.Deployment) string { return hardening.TemplateHash(&d.Spec.Template) }
 
 	tests := []struct {
-		name        string
-		op          admissionv1.Operation
-		dryRun      bool
-		namespace   string
-		labels      map[string]string
-		obj, old    *appsv1.Deployment
-		wantOutcome Outcome
-		wantHash    string // of the published job; "" = no job
-		wantWarn    bool
+		name         string
+		op           admissionv1.Operation
+		dryRun       bool
+		namespace    string
+		labels       map[string]string
+		obj, old     *appsv1.Deployment
+		wantHandling Handling
+		wantHash     string // of the published job; "" = no job
+		wantWarn     bool
 	}{
-		{name: "create publishes", op: admissionv1.Create, labels: enabled(), obj: base, wantOutcome: OutcomePublished, wantHash: hash(base)},
-		{name: "enforce namespace publishes", op: admissionv1.Create, labels: enforce(), obj: base, wantOutcome: OutcomePublished, wantHash: hash(base)},
-		{name: "template change publishes", op: admissionv1.Update, labels: enabled(), obj: newImage, old: base, wantOutcome: OutcomePublished, wantHash: hash(newImage)},
-		{name: "scale does not publish", op: admissionv1.Update, labels: enabled(), obj: scaled, old: base, wantOutcome: OutcomeUnchanged},
-		{name: "annotation-only does not publish", op: admissionv1.Update, labels: enabled(), obj: annotated, old: base, wantOutcome: OutcomeUnchanged},
-		{name: "cinch results do not publish", op: admissionv1.Update, labels: enabled(), obj: verifiedBase, old: base, wantOutcome: OutcomeUnchanged},
-		{name: "dry run create", op: admissionv1.Create, dryRun: true, labels: enabled(), obj: base, wantOutcome: OutcomeDryRun},
-		{name: "dry run update", op: admissionv1.Update, dryRun: true, labels: enabled(), obj: newImage, old: base, wantOutcome: OutcomeDryRun},
-		{name: "namespace not labelled", op: admissionv1.Create, labels: map[string]string{"team": "x"}, obj: base, wantOutcome: OutcomeNotOptedIn},
-		{name: "namespace label other value", op: admissionv1.Create, labels: map[string]string{hardening.LabelHarden: "yes"}, obj: base, wantOutcome: OutcomeNotOptedIn},
-		{name: "no labels", op: admissionv1.Create, obj: base, wantOutcome: OutcomeNotOptedIn},
-		{name: "clone namespace", op: admissionv1.Create, labels: map[string]string{hardening.LabelHarden: hardening.HardenEnabled, hardening.LabelCloneOf: "shop"}, obj: base, wantOutcome: OutcomeExcluded},
-		{name: "own namespace", op: admissionv1.Create, namespace: "cinch-system", labels: enabled(), obj: base, wantOutcome: OutcomeExcluded},
-		{name: "workload opted out", op: admissionv1.Update, labels: enabled(), obj: optedOut, old: base, wantOutcome: OutcomeOptedOut},
-		{name: "update without old object", op: admissionv1.Update, labels: enabled(), obj: newImage, wantOutcome: OutcomeError},
-		{name: "weaker new template warns and publishes", op: admissionv1.Update, labels: enabled(), obj: verifiedNewImage, old: verifiedBase, wantOutcome: OutcomePublished, wantHash: hash(verifiedNewImage), wantWarn: true},
-		{name: "dry run still warns", op: admissionv1.Update, dryRun: true, labels: enabled(), obj: verifiedNewImage, old: verifiedBase, wantOutcome: OutcomeDryRun, wantWarn: true},
-		{name: "hardened new template does not warn", op: admissionv1.Update, labels: enabled(), obj: hardenedNewImage, old: verifiedBase, wantOutcome: OutcomePublished, wantHash: hash(hardenedNewImage)},
-		{name: "enforcement result is not re-hardened", op: admissionv1.Update, labels: enforce(), obj: enforced, old: verifiedBase, wantOutcome: OutcomeEnforced},
+		{name: "create publishes", op: admissionv1.Create, labels: enabled(), obj: base, wantHandling: HandlingPublished, wantHash: hash(base)},
+		{name: "enforce namespace publishes", op: admissionv1.Create, labels: enforce(), obj: base, wantHandling: HandlingPublished, wantHash: hash(base)},
+		{name: "template change publishes", op: admissionv1.Update, labels: enabled(), obj: newImage, old: base, wantHandling: HandlingPublished, wantHash: hash(newImage)},
+		{name: "scale does not publish", op: admissionv1.Update, labels: enabled(), obj: scaled, old: base, wantHandling: HandlingUnchanged},
+		{name: "annotation-only does not publish", op: admissionv1.Update, labels: enabled(), obj: annotated, old: base, wantHandling: HandlingUnchanged},
+		{name: "cinch results do not publish", op: admissionv1.Update, labels: enabled(), obj: verifiedBase, old: base, wantHandling: HandlingUnchanged},
+		{name: "dry run create", op: admissionv1.Create, dryRun: true, labels: enabled(), obj: base, wantHandling: HandlingDryRun},
+		{name: "dry run update", op: admissionv1.Update, dryRun: true, labels: enabled(), obj: newImage, old: base, wantHandling: HandlingDryRun},
+		{name: "namespace not labelled", op: admissionv1.Create, labels: map[string]string{"team": "x"}, obj: base, wantHandling: HandlingNotOptedIn},
+		{name: "namespace label other value", op: admissionv1.Create, labels: map[string]string{hardening.LabelHarden: "yes"}, obj: base, wantHandling: HandlingNotOptedIn},
+		{name: "no labels", op: admissionv1.Create, obj: base, wantHandling: HandlingNotOptedIn},
+		{name: "clone namespace", op: admissionv1.Create, labels: map[string]string{hardening.LabelHarden: hardening.HardenEnabled, hardening.LabelCloneOf: "shop"}, obj: base, wantHandling: HandlingExcluded},
+		{name: "own namespace", op: admissionv1.Create, namespace: "cinch-system", labels: enabled(), obj: base, wantHandling: HandlingExcluded},
+		{name: "workload opted out", op: admissionv1.Update, labels: enabled(), obj: optedOut, old: base, wantHandling: HandlingOptedOut},
+		{name: "update without old object", op: admissionv1.Update, labels: enabled(), obj: newImage, wantHandling: HandlingError},
+		{name: "weaker new template warns and publishes", op: admissionv1.Update, labels: enabled(), obj: verifiedNewImage, old: verifiedBase, wantHandling: HandlingPublished, wantHash: hash(verifiedNewImage), wantWarn: true},
+		{name: "dry run still warns", op: admissionv1.Update, dryRun: true, labels: enabled(), obj: verifiedNewImage, old: verifiedBase, wantHandling: HandlingDryRun, wantWarn: true},
+		{name: "hardened new template does not warn", op: admissionv1.Update, labels: enabled(), obj: hardenedNewImage, old: verifiedBase, wantHandling: HandlingPublished, wantHash: hash(hardenedNewImage)},
+		{name: "enforcement result is not re-hardened", op: admissionv1.Update, labels: enforce(), obj: enforced, old: verifiedBase, wantHandling: HandlingEnforced},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,7 +88,7 @@ func TestDecide(t *testing.T) {
 				in.OldObject = toWorkload(t, tt.old)
 			}
 			d := Decide(in)
-			assert.Equal(t, tt.wantOutcome, d.Outcome)
+			assert.Equal(t, tt.wantHandling, d.Handling)
 			if tt.wantHash == "" {
 				assert.Nil(t, d.Job)
 			} else {
@@ -118,7 +118,7 @@ func TestDecideIgnoresUndecodableRecommendation(t *testing.T) {
 		Kind: "Deployment", Operation: admissionv1.Update, Namespace: "shop", NamespaceLabels: enabled(),
 		Object: toWorkload(t, obj), OldObject: toWorkload(t, base), Now: testNow,
 	})
-	assert.Equal(t, OutcomePublished, d.Outcome)
+	assert.Equal(t, HandlingPublished, d.Handling)
 	assert.Empty(t, d.Warnings)
 }
 
@@ -136,20 +136,20 @@ func TestDecideMutation(t *testing.T) {
 	optedOut.Annotations[hardening.LabelHarden] = hardening.HardenDisabled
 
 	tests := []struct {
-		name        string
-		labels      map[string]string
-		obj         *appsv1.Deployment
-		wantOutcome Outcome
-		wantApplied bool
+		name         string
+		labels       map[string]string
+		obj          *appsv1.Deployment
+		wantHandling Handling
+		wantApplied  bool
 	}{
-		{name: "enforce applies verified", labels: enforce(), obj: verifiedBase, wantOutcome: OutcomePatched, wantApplied: true},
-		{name: "enabled only is a no-op", labels: enabled(), obj: verifiedBase, wantOutcome: OutcomeNoop},
-		{name: "not opted in", labels: nil, obj: verifiedBase, wantOutcome: OutcomeNotOptedIn},
-		{name: "already hardened is idempotent", labels: enforce(), obj: hardened, wantOutcome: OutcomeNoop},
-		{name: "other template is not touched", labels: enforce(), obj: otherImage, wantOutcome: OutcomeNoop},
-		{name: "not verified", labels: enforce(), obj: notVerified, wantOutcome: OutcomeNoop},
-		{name: "no annotations", labels: enforce(), obj: base, wantOutcome: OutcomeNoop},
-		{name: "opted out", labels: enforce(), obj: optedOut, wantOutcome: OutcomeOptedOut},
+		{name: "enforce applies verified", labels: enforce(), obj: verifiedBase, wantHandling: HandlingPatched, wantApplied: true},
+		{name: "enabled only is a no-op", labels: enabled(), obj: verifiedBase, wantHandling: HandlingNoop},
+		{name: "not opted in", labels: nil, obj: verifiedBase, wantHandling: HandlingNotOptedIn},
+		{name: "already hardened is idempotent", labels: enforce(), obj: hardened, wantHandling: HandlingNoop},
+		{name: "other template is not touched", labels: enforce(), obj: otherImage, wantHandling: HandlingNoop},
+		{name: "not verified", labels: enforce(), obj: notVerified, wantHandling: HandlingNoop},
+		{name: "no annotations", labels: enforce(), obj: base, wantHandling: HandlingNoop},
+		{name: "opted out", labels: enforce(), obj: optedOut, wantHandling: HandlingOptedOut},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,7 +157,7 @@ func TestDecideMutation(t *testing.T) {
 				Kind: "Deployment", Operation: admissionv1.Update, Namespace: "shop",
 				NamespaceLabels: tt.labels, Object: toWorkload(t, tt.obj), Now: testNow,
 			})
-			assert.Equal(t, tt.wantOutcome, out)
+			assert.Equal(t, tt.wantHandling, out)
 			if !tt.wantApplied {
 				assert.Nil(t, applied)
 				return
@@ -198,13 +198,13 @@ func TestDecideEnforcedWorkload(t *testing.T) {
 	tests := []struct {
 		name     string
 		obj, old *appsv1.Deployment
-		want     Outcome
+		want     Handling
 	}{
-		{name: "enforced template back from another", obj: enforced, old: other, want: OutcomeEnforced},
-		{name: "verified template back from another", obj: verifiedBase, old: other, want: OutcomeDescribed},
-		{name: "failed result for the template", obj: failedObj, old: other, want: OutcomeDescribed},
-		{name: "change on top of the enforced template", obj: changed, old: enforced, want: OutcomePublished},
-		{name: "enforced hash without a Verified status", obj: running, old: other, want: OutcomePublished},
+		{name: "enforced template back from another", obj: enforced, old: other, want: HandlingEnforced},
+		{name: "verified template back from another", obj: verifiedBase, old: other, want: HandlingDescribed},
+		{name: "failed result for the template", obj: failedObj, old: other, want: HandlingDescribed},
+		{name: "change on top of the enforced template", obj: changed, old: enforced, want: HandlingPublished},
+		{name: "enforced hash without a Verified status", obj: running, old: other, want: HandlingPublished},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -212,8 +212,8 @@ func TestDecideEnforcedWorkload(t *testing.T) {
 				Kind: "Deployment", Operation: admissionv1.Update, Namespace: "shop", NamespaceLabels: enforce(),
 				Object: toWorkload(t, tt.obj), OldObject: toWorkload(t, tt.old), Now: testNow,
 			})
-			assert.Equal(t, tt.want, d.Outcome)
-			assert.Equal(t, tt.want == OutcomePublished, d.Job != nil)
+			assert.Equal(t, tt.want, d.Handling)
+			assert.Equal(t, tt.want == HandlingPublished, d.Job != nil)
 		})
 	}
 }
@@ -265,34 +265,34 @@ func TestDecideBatch(t *testing.T) {
 
 	cjHash := hardening.TemplateHash(&cj.Spec.JobTemplate.Spec.Template)
 	tests := []struct {
-		name        string
-		kind        string
-		op          admissionv1.Operation
-		obj, old    any
-		wantOutcome Outcome
-		wantJob     *Job
-		wantWarn    bool
+		name         string
+		kind         string
+		op           admissionv1.Operation
+		obj, old     any
+		wantHandling Handling
+		wantJob      *Job
+		wantWarn     bool
 	}{
-		{name: "cronjob create publishes its job template", kind: hardening.KindCronJob, op: admissionv1.Create, obj: cj, wantOutcome: OutcomePublished,
+		{name: "cronjob create publishes its job template", kind: hardening.KindCronJob, op: admissionv1.Create, obj: cj, wantHandling: HandlingPublished,
 			wantJob: &Job{Namespace: "shop", Kind: "CronJob", Name: "nightly", UID: "uid-nightly", TemplateHash: cjHash, EnqueuedAt: testNow}},
-		{name: "cronjob template change publishes", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjNewImage, old: cj, wantOutcome: OutcomePublished,
+		{name: "cronjob template change publishes", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjNewImage, old: cj, wantHandling: HandlingPublished,
 			wantJob: &Job{Namespace: "shop", Kind: "CronJob", Name: "nightly", UID: "uid-nightly",
 				TemplateHash: hardening.TemplateHash(&cjNewImage.Spec.JobTemplate.Spec.Template), EnqueuedAt: testNow}},
-		{name: "cronjob schedule change does not publish", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjSchedule, old: cj, wantOutcome: OutcomeUnchanged},
-		{name: "cronjob job spec change outside the pod template does not publish", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjBackoff, old: cj, wantOutcome: OutcomeUnchanged},
-		{name: "cronjob results do not publish", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjVerified, old: cj, wantOutcome: OutcomeUnchanged},
-		{name: "weaker cronjob template warns and publishes", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjVerifiedNewImage, old: cjVerified, wantOutcome: OutcomePublished,
+		{name: "cronjob schedule change does not publish", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjSchedule, old: cj, wantHandling: HandlingUnchanged},
+		{name: "cronjob job spec change outside the pod template does not publish", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjBackoff, old: cj, wantHandling: HandlingUnchanged},
+		{name: "cronjob results do not publish", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjVerified, old: cj, wantHandling: HandlingUnchanged},
+		{name: "weaker cronjob template warns and publishes", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjVerifiedNewImage, old: cjVerified, wantHandling: HandlingPublished,
 			wantJob: &Job{Namespace: "shop", Kind: "CronJob", Name: "nightly", UID: "uid-nightly",
 				TemplateHash: hardening.TemplateHash(&cjNewImage.Spec.JobTemplate.Spec.Template), EnqueuedAt: testNow}, wantWarn: true},
-		{name: "cronjob enforcement is not re-hardened", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjEnforced, old: cjVerified, wantOutcome: OutcomeEnforced},
-		{name: "job create publishes", kind: hardening.KindJob, op: admissionv1.Create, obj: j, wantOutcome: OutcomePublished,
+		{name: "cronjob enforcement is not re-hardened", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjEnforced, old: cjVerified, wantHandling: HandlingEnforced},
+		{name: "job create publishes", kind: hardening.KindJob, op: admissionv1.Create, obj: j, wantHandling: HandlingPublished,
 			wantJob: &Job{Namespace: "shop", Kind: "Job", Name: "migrate", UID: "uid-migrate", TemplateHash: hardening.TemplateHash(&j.Spec.Template), EnqueuedAt: testNow}},
-		{name: "job update does not publish", kind: hardening.KindJob, op: admissionv1.Update, obj: j, old: j, wantOutcome: OutcomeImmutable},
-		{name: "suspended job template labels do not publish", kind: hardening.KindJob, op: admissionv1.Update, obj: jSuspendedRelabelled, old: j, wantOutcome: OutcomeImmutable},
-		{name: "job of a cronjob is hardened through it", kind: hardening.KindJob, op: admissionv1.Create, obj: jOwned, wantOutcome: OutcomeOwned},
-		{name: "job of a cronjob that is not its controller publishes", kind: hardening.KindJob, op: admissionv1.Create, obj: jOtherOwner, wantOutcome: OutcomePublished,
+		{name: "job update does not publish", kind: hardening.KindJob, op: admissionv1.Update, obj: j, old: j, wantHandling: HandlingImmutable},
+		{name: "suspended job template labels do not publish", kind: hardening.KindJob, op: admissionv1.Update, obj: jSuspendedRelabelled, old: j, wantHandling: HandlingImmutable},
+		{name: "job of a cronjob is hardened through it", kind: hardening.KindJob, op: admissionv1.Create, obj: jOwned, wantHandling: HandlingOwned},
+		{name: "job of a cronjob that is not its controller publishes", kind: hardening.KindJob, op: admissionv1.Create, obj: jOtherOwner, wantHandling: HandlingPublished,
 			wantJob: &Job{Namespace: "shop", Kind: "Job", Name: jOtherOwner.Name, UID: "uid-migrate", TemplateHash: cjHash, EnqueuedAt: testNow}},
-		{name: "opting out wins", kind: hardening.KindJob, op: admissionv1.Create, obj: jOptedOutOwned, wantOutcome: OutcomeOptedOut},
+		{name: "opting out wins", kind: hardening.KindJob, op: admissionv1.Create, obj: jOptedOutOwned, wantHandling: HandlingOptedOut},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -300,7 +300,7 @@ func TestDecideBatch(t *testing.T) {
 				Kind: tt.kind, Operation: tt.op, Namespace: "shop", NamespaceLabels: enabled(), OwnNamespace: "cinch-system",
 				Object: toWorkload(t, tt.obj), OldObject: toWorkload(t, tt.old), Now: testNow,
 			})
-			assert.Equal(t, tt.wantOutcome, d.Outcome)
+			assert.Equal(t, tt.wantHandling, d.Handling)
 			assert.Equal(t, tt.wantJob, d.Job)
 			if !tt.wantWarn {
 				assert.Empty(t, d.Warnings)
@@ -330,28 +330,28 @@ func TestDecideMutationBatch(t *testing.T) {
 	jOwned.Annotations = cjVerified.Annotations
 
 	tests := []struct {
-		name        string
-		kind        string
-		op          admissionv1.Operation
-		obj         any
-		wantOutcome Outcome
-		wantApplied *corev1.PodTemplateSpec
+		name         string
+		kind         string
+		op           admissionv1.Operation
+		obj          any
+		wantHandling Handling
+		wantApplied  *corev1.PodTemplateSpec
 	}{
-		{name: "cronjob update", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjVerified, wantOutcome: OutcomePatched,
+		{name: "cronjob update", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjVerified, wantHandling: HandlingPatched,
 			wantApplied: rec.Apply(&cj.Spec.JobTemplate.Spec.Template)},
-		{name: "cronjob create", kind: hardening.KindCronJob, op: admissionv1.Create, obj: cjVerified, wantOutcome: OutcomePatched,
+		{name: "cronjob create", kind: hardening.KindCronJob, op: admissionv1.Create, obj: cjVerified, wantHandling: HandlingPatched,
 			wantApplied: rec.Apply(&cj.Spec.JobTemplate.Spec.Template)},
-		{name: "hardened cronjob is idempotent", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjHardened, wantOutcome: OutcomeNoop},
-		{name: "job create", kind: hardening.KindJob, op: admissionv1.Create, obj: jVerified, wantOutcome: OutcomePatched, wantApplied: jRec.Apply(&j.Spec.Template)},
-		{name: "job update", kind: hardening.KindJob, op: admissionv1.Update, obj: jVerified, wantOutcome: OutcomeImmutable},
-		{name: "job of a cronjob", kind: hardening.KindJob, op: admissionv1.Create, obj: jOwned, wantOutcome: OutcomeOwned},
+		{name: "hardened cronjob is idempotent", kind: hardening.KindCronJob, op: admissionv1.Update, obj: cjHardened, wantHandling: HandlingNoop},
+		{name: "job create", kind: hardening.KindJob, op: admissionv1.Create, obj: jVerified, wantHandling: HandlingPatched, wantApplied: jRec.Apply(&j.Spec.Template)},
+		{name: "job update", kind: hardening.KindJob, op: admissionv1.Update, obj: jVerified, wantHandling: HandlingImmutable},
+		{name: "job of a cronjob", kind: hardening.KindJob, op: admissionv1.Create, obj: jOwned, wantHandling: HandlingOwned},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out, applied := DecideMutation(Input{
 				Kind: tt.kind, Operation: tt.op, Namespace: "shop", NamespaceLabels: enforce(), Object: toWorkload(t, tt.obj), Now: testNow,
 			})
-			assert.Equal(t, tt.wantOutcome, out)
+			assert.Equal(t, tt.wantHandling, out)
 			assert.Equal(t, tt.wantApplied, applied)
 		})
 	}

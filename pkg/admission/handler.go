@@ -100,7 +100,7 @@ func handled(req admission.Request) bool {
 
 // gather builds the decision input for req. The error says why the input is
 // incomplete; the returned outcome is then final.
-func (h *Handlers) gather(ctx context.Context, req admission.Request) (Input, Outcome, error) {
+func (h *Handlers) gather(ctx context.Context, req admission.Request) (Input, Handling, error) {
 	in := Input{
 		Kind:         req.Kind.Kind,
 		Operation:    req.Operation,
@@ -110,34 +110,34 @@ func (h *Handlers) gather(ctx context.Context, req admission.Request) (Input, Ou
 		Now:          h.opts.Now(),
 	}
 	if !handled(req) {
-		return in, OutcomeIgnored, nil
+		return in, HandlingIgnored, nil
 	}
 	if req.Namespace == h.opts.OwnNamespace {
-		return in, OutcomeExcluded, nil
+		return in, HandlingExcluded, nil
 	}
 	labels, err := h.ns.NamespaceLabels(ctx, req.Namespace)
 	if errors.Is(err, ErrNamespaceNotFound) {
-		return in, OutcomeNotOptedIn, nil
+		return in, HandlingNotOptedIn, nil
 	}
 	if err != nil {
-		return in, OutcomeError, fmt.Errorf("namespace labels: %w", err)
+		return in, HandlingError, fmt.Errorf("namespace labels: %w", err)
 	}
 	in.NamespaceLabels = labels
 	if out := scope(Input{Namespace: in.Namespace, OwnNamespace: in.OwnNamespace, NamespaceLabels: labels, Object: &Workload{}}); out != "" {
 		return in, out, nil
 	}
 	if in.Object, err = DecodeWorkload(in.Kind, req.Object.Raw); err != nil {
-		return in, OutcomeError, fmt.Errorf("object: %w", err)
+		return in, HandlingError, fmt.Errorf("object: %w", err)
 	}
 	if req.Operation == admissionv1.Update {
 		if in.OldObject, err = DecodeWorkload(in.Kind, req.OldObject.Raw); err != nil {
-			return in, OutcomeError, fmt.Errorf("old object: %w", err)
+			return in, HandlingError, fmt.Errorf("old object: %w", err)
 		}
 	}
 	return in, "", nil
 }
 
-func (h *Handlers) observe(webhook string, req admission.Request, out Outcome, start time.Time) {
+func (h *Handlers) observe(webhook string, req admission.Request, out Handling, start time.Time) {
 	h.metrics.requests.WithLabelValues(webhook, req.Kind.Kind, string(req.Operation), string(out)).Inc()
 	h.metrics.duration.WithLabelValues(webhook).Observe(time.Since(start).Seconds())
 }
@@ -147,7 +147,7 @@ func (h *Handlers) observe(webhook string, req admission.Request, out Outcome, s
 func (h *Handlers) recovered(ctx context.Context, webhook string, req admission.Request, start time.Time, resp *admission.Response) {
 	if r := recover(); r != nil {
 		logr.FromContextOrDiscard(ctx).Error(fmt.Errorf("panic: %v", r), "Admission handler panicked; allowing", "webhook", webhook)
-		h.observe(webhook, req, OutcomeError, start)
+		h.observe(webhook, req, HandlingError, start)
 		*resp = admission.Allowed("cinch: internal error")
 	}
 }
@@ -170,19 +170,19 @@ func (h *Handlers) validate(ctx context.Context, req admission.Request) (resp ad
 		h.metrics.warnings.WithLabelValues(in.Kind).Inc()
 	}
 	if d.Job != nil {
-		d.Outcome = h.publish(ctx, log, *d.Job)
+		d.Handling = h.publish(ctx, log, *d.Job)
 	}
-	h.observe("validate", req, d.Outcome, start)
+	h.observe("validate", req, d.Handling, start)
 	return admission.Allowed("").WithWarnings(d.Warnings...)
 }
 
-func (h *Handlers) publish(ctx context.Context, log logr.Logger, j Job) Outcome {
+func (h *Handlers) publish(ctx context.Context, log logr.Logger, j Job) Handling {
 	if err := h.pub.Enqueue(ctx, j); err != nil {
 		log.Error(err, "Cannot queue hardening job; allowing, resync will catch up", "templateHash", j.TemplateHash)
-		return OutcomeDropped
+		return HandlingDropped
 	}
 	log.V(1).Info("Queued hardening job", "templateHash", j.TemplateHash)
-	return OutcomeQueued
+	return HandlingQueued
 }
 
 func (h *Handlers) mutate(ctx context.Context, req admission.Request) (resp admission.Response) {
@@ -210,11 +210,11 @@ func (h *Handlers) mutate(ctx context.Context, req admission.Request) (resp admi
 	}
 	if err != nil {
 		log.Error(err, "Cannot build patch; allowing unchanged")
-		h.observe("mutate", req, OutcomeError, start)
+		h.observe("mutate", req, HandlingError, start)
 		return admission.Allowed("")
 	}
 	log.Info("Applied verified recommendation", "patches", len(resp.Patches))
-	h.observe("mutate", req, OutcomePatched, start)
+	h.observe("mutate", req, HandlingPatched, start)
 	return resp
 }
 

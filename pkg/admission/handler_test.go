@@ -128,7 +128,7 @@ func review(t testing.TB, req admission.Request) []byte {
 	return b
 }
 
-func (f *fixture) requests(webhook, op string, out Outcome) float64 {
+func (f *fixture) requests(webhook, op string, out Handling) float64 {
 	return testutil.ToFloat64(f.metrics.requests.WithLabelValues(webhook, "Deployment", op, string(out)))
 }
 
@@ -143,12 +143,12 @@ func TestValidatePublishesOncePerTemplateChange(t *testing.T) {
 		name     string
 		req      admission.Request
 		wantJobs int
-		wantOut  Outcome
+		wantOut  Handling
 	}{
-		{name: "create", req: request(t, admissionv1.Create, base, nil), wantJobs: 1, wantOut: OutcomeQueued},
-		{name: "scale", req: request(t, admissionv1.Update, scaled, base), wantJobs: 1, wantOut: OutcomeUnchanged},
-		{name: "dry run change", req: request(t, admissionv1.Update, changed, base, dryRun), wantJobs: 1, wantOut: OutcomeDryRun},
-		{name: "change", req: request(t, admissionv1.Update, changed, base), wantJobs: 2, wantOut: OutcomeQueued},
+		{name: "create", req: request(t, admissionv1.Create, base, nil), wantJobs: 1, wantOut: HandlingQueued},
+		{name: "scale", req: request(t, admissionv1.Update, scaled, base), wantJobs: 1, wantOut: HandlingUnchanged},
+		{name: "dry run change", req: request(t, admissionv1.Update, changed, base, dryRun), wantJobs: 1, wantOut: HandlingDryRun},
+		{name: "change", req: request(t, admissionv1.Update, changed, base), wantJobs: 2, wantOut: HandlingQueued},
 	}
 	for _, s := range steps {
 		resp := post(t, f.valSrv, review(t, s.req))
@@ -185,21 +185,21 @@ func TestValidateScope(t *testing.T) {
 		namespace string
 		mutate    func(*admission.Request)
 		nsErr     error
-		wantOut   Outcome
+		wantOut   Handling
 		kind      string
 	}{
-		{name: "not labelled", namespace: "other", wantOut: OutcomeNotOptedIn},
-		{name: "missing namespace", namespace: "gone", wantOut: OutcomeNotOptedIn},
-		{name: "clone", namespace: "shop-c1", wantOut: OutcomeExcluded},
-		{name: "own namespace", namespace: "cinch-ns", wantOut: OutcomeExcluded},
-		{name: "namespace lookup fails", namespace: "shop", nsErr: errors.New("apiserver down"), wantOut: OutcomeError},
-		{name: "pod kind", namespace: "shop", kind: "Pod", wantOut: OutcomeIgnored,
+		{name: "not labelled", namespace: "other", wantOut: HandlingNotOptedIn},
+		{name: "missing namespace", namespace: "gone", wantOut: HandlingNotOptedIn},
+		{name: "clone", namespace: "shop-c1", wantOut: HandlingExcluded},
+		{name: "own namespace", namespace: "cinch-ns", wantOut: HandlingExcluded},
+		{name: "namespace lookup fails", namespace: "shop", nsErr: errors.New("apiserver down"), wantOut: HandlingError},
+		{name: "pod kind", namespace: "shop", kind: "Pod", wantOut: HandlingIgnored,
 			mutate: func(r *admission.Request) { r.Kind = metav1.GroupVersionKind{Version: "v1", Kind: "Pod"} }},
-		{name: "scale subresource", namespace: "shop", wantOut: OutcomeIgnored,
+		{name: "scale subresource", namespace: "shop", wantOut: HandlingIgnored,
 			mutate: func(r *admission.Request) { r.SubResource = "scale" }},
-		{name: "delete", namespace: "shop", wantOut: OutcomeIgnored,
+		{name: "delete", namespace: "shop", wantOut: HandlingIgnored,
 			mutate: func(r *admission.Request) { r.Operation = admissionv1.Delete }},
-		{name: "garbage object", namespace: "shop", wantOut: OutcomeError,
+		{name: "garbage object", namespace: "shop", wantOut: HandlingError,
 			mutate: func(r *admission.Request) { r.Object.Raw = []byte(`{"spec":{"template":"nope"}}`) }},
 	}
 	for _, tt := range tests {
@@ -237,7 +237,7 @@ func TestValidateAllowsWhenTheJobIsDropped(t *testing.T) {
 			f.h.pub = &fakePublisher{err: tt.err}
 			resp := post(t, f.valSrv, review(t, request(t, admissionv1.Create, deployment("nginx:1.27"), nil)))
 			assert.True(t, resp.Allowed)
-			assert.Equal(t, 1.0, f.requests("validate", "CREATE", OutcomeDropped))
+			assert.Equal(t, 1.0, f.requests("validate", "CREATE", HandlingDropped))
 		})
 	}
 }
@@ -247,7 +247,7 @@ func TestHandlersNeverDenyOnPanic(t *testing.T) {
 	f.h.pub = &fakePublisher{panic: true}
 	resp := post(t, f.valSrv, review(t, request(t, admissionv1.Create, deployment("nginx:1.27"), nil)))
 	assert.True(t, resp.Allowed)
-	assert.Equal(t, 1.0, f.requests("validate", "CREATE", OutcomeError))
+	assert.Equal(t, 1.0, f.requests("validate", "CREATE", HandlingError))
 }
 
 func TestValidateWarnsWhenWeaker(t *testing.T) {
@@ -273,11 +273,11 @@ func TestMutateEnforce(t *testing.T) {
 		namespace   string
 		obj         *appsv1.Deployment
 		wantPatched bool
-		wantOut     Outcome
+		wantOut     Handling
 	}{
-		{name: "enforce namespace", namespace: "strict", obj: obj, wantPatched: true, wantOut: OutcomePatched},
-		{name: "enabled namespace", namespace: "shop", obj: obj, wantOut: OutcomeNoop},
-		{name: "other namespace", namespace: "other", obj: obj, wantOut: OutcomeNotOptedIn},
+		{name: "enforce namespace", namespace: "strict", obj: obj, wantPatched: true, wantOut: HandlingPatched},
+		{name: "enabled namespace", namespace: "shop", obj: obj, wantOut: HandlingNoop},
+		{name: "other namespace", namespace: "other", obj: obj, wantOut: HandlingNotOptedIn},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -427,43 +427,43 @@ func TestLargeObject(t *testing.T) {
 func TestBatchKindsThroughTheWebhooks(t *testing.T) {
 	cj := cronJob("report:1")
 	j := job("migrate:1")
-	count := func(f *fixture, webhook, kind string, op admissionv1.Operation, out Outcome) float64 {
+	count := func(f *fixture, webhook, kind string, op admissionv1.Operation, out Handling) float64 {
 		return testutil.ToFloat64(f.metrics.requests.WithLabelValues(webhook, kind, string(op), string(out)))
 	}
 	tests := []struct {
 		name     string
 		req      func(t *testing.T) admission.Request
 		kind     string
-		wantOut  Outcome
+		wantOut  Handling
 		wantJobs []string // kinds published
 	}{
-		{name: "cronjob create", kind: "CronJob", wantOut: OutcomeQueued, wantJobs: []string{"CronJob"},
+		{name: "cronjob create", kind: "CronJob", wantOut: HandlingQueued, wantJobs: []string{"CronJob"},
 			req: func(t *testing.T) admission.Request { return request(t, admissionv1.Create, cj, nil, cronJobKind) }},
-		{name: "cronjob template change", kind: "CronJob", wantOut: OutcomeQueued, wantJobs: []string{"CronJob"},
+		{name: "cronjob template change", kind: "CronJob", wantOut: HandlingQueued, wantJobs: []string{"CronJob"},
 			req: func(t *testing.T) admission.Request {
 				return request(t, admissionv1.Update, cronJob("report:2"), cj, cronJobKind)
 			}},
-		{name: "job create", kind: "Job", wantOut: OutcomeQueued, wantJobs: []string{"Job"},
+		{name: "job create", kind: "Job", wantOut: HandlingQueued, wantJobs: []string{"Job"},
 			req: func(t *testing.T) admission.Request { return request(t, admissionv1.Create, j, nil, jobKind) }},
-		{name: "job update", kind: "Job", wantOut: OutcomeImmutable,
+		{name: "job update", kind: "Job", wantOut: HandlingImmutable,
 			req: func(t *testing.T) admission.Request { return request(t, admissionv1.Update, j, j, jobKind) }},
-		{name: "job of a cronjob", kind: "Job", wantOut: OutcomeOwned,
+		{name: "job of a cronjob", kind: "Job", wantOut: HandlingOwned,
 			req: func(t *testing.T) admission.Request {
 				return request(t, admissionv1.Create, ownedBy(j, cj), nil, jobKind)
 			}},
-		{name: "job status", kind: "Job", wantOut: OutcomeIgnored,
+		{name: "job status", kind: "Job", wantOut: HandlingIgnored,
 			req: func(t *testing.T) admission.Request {
 				r := request(t, admissionv1.Update, j, j, jobKind)
 				r.SubResource = "status"
 				return r
 			}},
-		{name: "a Job kind in the apps group", kind: "Job", wantOut: OutcomeIgnored,
+		{name: "a Job kind in the apps group", kind: "Job", wantOut: HandlingIgnored,
 			req: func(t *testing.T) admission.Request {
 				r := request(t, admissionv1.Create, j, nil, jobKind)
 				r.Kind.Group = "apps"
 				return r
 			}},
-		{name: "a Deployment kind in the batch group", kind: "Deployment", wantOut: OutcomeIgnored,
+		{name: "a Deployment kind in the batch group", kind: "Deployment", wantOut: HandlingIgnored,
 			req: func(t *testing.T) admission.Request {
 				r := request(t, admissionv1.Create, deployment("nginx:1.27"), nil)
 				r.Kind.Group = "batch"
@@ -495,7 +495,7 @@ func TestBatchKindsThroughTheWebhooks(t *testing.T) {
 		req.Namespace = "strict"
 		resp := post(t, f.mutSrv, review(t, req))
 		assert.True(t, resp.Allowed)
-		assert.Equal(t, 1.0, count(f, "mutate", "CronJob", admissionv1.Update, OutcomePatched))
+		assert.Equal(t, 1.0, count(f, "mutate", "CronJob", admissionv1.Update, HandlingPatched))
 		var ops []struct {
 			Op    string          `json:"op"`
 			Path  string          `json:"path"`
@@ -520,6 +520,6 @@ func TestBatchKindsThroughTheWebhooks(t *testing.T) {
 		resp := post(t, f.mutSrv, review(t, req))
 		assert.True(t, resp.Allowed)
 		assert.Empty(t, resp.Patch)
-		assert.Equal(t, 1.0, count(f, "mutate", "Job", admissionv1.Update, OutcomeImmutable))
+		assert.Equal(t, 1.0, count(f, "mutate", "Job", admissionv1.Update, HandlingImmutable))
 	})
 }

@@ -63,10 +63,11 @@ type Config struct {
 	ShutdownTimeout time.Duration
 }
 
-// DefaultPublishTimeout bounds one background publish attempt. It no longer
-// delays any admission answer, so it is generous: an attempt that times out
-// is retried (same message id) and may have landed anyway.
-const DefaultPublishTimeout = time.Second
+// backgroundPublishTimeout bounds one background publish attempt (the
+// webhook's default; jobs.DefaultPublishTimeout is the publisher's own when
+// given none). It delays no admission answer, so it is generous: an attempt
+// that times out is retried (same message id) and may have landed anyway.
+const backgroundPublishTimeout = time.Second
 
 // BufferConfig is the job buffer's configuration.
 func (c Config) BufferConfig() jobs.BufferConfig {
@@ -94,7 +95,7 @@ func DefaultConfig() Config {
 		Stream:          jobs.DefaultStreamConfig().Name,
 		EnsureStream:    true,
 		StreamReplicas:  jobs.DefaultStreamConfig().Replicas,
-		PublishTimeout:  DefaultPublishTimeout,
+		PublishTimeout:  backgroundPublishTimeout,
 		JobBuffer:       jobs.DefaultBufferConfig().Size,
 		PublishRetryFor: jobs.DefaultBufferConfig().GiveUpAfter,
 		DrainTimeout:    jobs.DefaultBufferConfig().DrainTimeout,

@@ -132,7 +132,7 @@ func DefaultConfig(command Command) Config {
 		SweepOlderThan:    time.Hour,
 		ShutdownGrace:     20 * time.Second,
 		LeaseTTL:          worker.DefaultLeaseTTL,
-		BusyDelay:         worker.DefaultConsumerConfig().BusyDelay,
+		BusyDelay:         worker.DefaultPullConfig().BusyDelay,
 		Stream:            jobs.DefaultStreamConfig(),
 		Consumer:          jobs.DefaultConsumerConfig(),
 		Kind:              "Deployment",
@@ -308,9 +308,9 @@ func (c Config) JobConsumer() jobs.ConsumerConfig {
 	return jc
 }
 
-// consumerConfig derives the job consumer's settings.
-func (c Config) consumerConfig() worker.ConsumerConfig {
-	cc := worker.DefaultConsumerConfig()
+// pullConfig derives how the worker pulls and settles job messages.
+func (c Config) pullConfig() worker.PullConfig {
+	cc := worker.DefaultPullConfig()
 	cc.Concurrency = c.Concurrency
 	cc.MaxDeliver = c.Consumer.MaxDeliver
 	cc.ShutdownGrace = c.ShutdownGrace

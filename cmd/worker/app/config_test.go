@@ -26,7 +26,7 @@ func TestParseRun(t *testing.T) {
 		{name: "ack backoff", args: []string{"--ack-backoff", "5s,10s"}, check: func(t *testing.T, c Config) {
 			assert.Equal(t, []time.Duration{5 * time.Second, 10 * time.Second}, c.Consumer.BackOff)
 			assert.Equal(t, 5*time.Second, c.Consumer.AckWait)
-			assert.Equal(t, time.Duration(1666666666), c.consumerConfig().Heartbeat)
+			assert.Equal(t, time.Duration(1666666666), c.pullConfig().Heartbeat)
 		}},
 		{name: "bad ack backoff", args: []string{"--ack-backoff", "5s,x"}, wantErr: "--ack-backoff"},
 		{name: "resync off", args: []string{"--resync-interval", "0"}, check: func(t *testing.T, c Config) {

@@ -85,7 +85,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		return stop(err)
 	}
-	consumer, err := worker.NewConsumer(cfg.consumerConfig(), cons, st.handler(worker.WithLeases(leases)), st.writer, m)
+	consumer, err := worker.NewConsumer(cfg.pullConfig(), cons, st.handler(worker.WithLeases(leases)), st.writer, m)
 	if err != nil {
 		return stop(err)
 	}

@@ -111,7 +111,7 @@ func main() {
 		cfg.rates = append(cfg.rates, n)
 	}
 	if cfg.publishTimeout == 0 {
-		cfg.publishTimeout = app.DefaultPublishTimeout
+		cfg.publishTimeout = app.DefaultConfig().PublishTimeout
 		if cfg.publisher == "sync" {
 			cfg.publishTimeout = 100 * time.Millisecond
 		}
