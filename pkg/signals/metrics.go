@@ -402,19 +402,34 @@ func truncateError(s string) string {
 // declared Prometheus endpoints (MetricsTargets) of the run's own Ready
 // pods a few times — once when a pod is first seen Ready, once at the end
 // of the recording, the others evenly between — and keeps their
-// error-like counters. Nothing is dialled but the pods' own IPs. Rounds
-// run in the background; Fill waits for those in flight (bounded by the
+// error-like counters. The first round starts from the recorder's poll;
+// the later ones run on their own clock from the pod's Ready transition,
+// so a slow poll loop (a busy node) does not bunch them up at the end and
+// shorten the window rates are measured over. Nothing is dialled but the
+// pods' own IPs. Fill waits for the rounds in flight (bounded by the
 // timeout).
 type MetricsScraper struct {
 	opts     MetricsOptions
 	duration time.Duration
+	now      func() time.Time
+	// sleep waits until t or ctx is done; false when ctx is done.
+	sleep func(ctx context.Context, t time.Time) bool
 
 	mu       sync.Mutex
-	rounds   int
-	first    time.Duration
-	scrapes  []oracle.MetricsScrape
-	problems []string
-	wg       sync.WaitGroup
+	idle     *sync.Cond
+	started  bool
+	inflight int
+	// pods are the pods of the latest poll; firstOffset and firstWall the
+	// first round's offset and time; readyWall when the first pod became
+	// Ready (the recording ends duration after it).
+	pods        []corev1.Pod
+	firstOffset time.Duration
+	firstWall   time.Time
+	readyWall   time.Time
+	scrapes     []oracle.MetricsScrape
+	problems    []string
+	// loopDone is closed when the later rounds are done (tests).
+	loopDone chan struct{}
 }
 
 var _ Prober = (*MetricsScraper)(nil)
@@ -422,36 +437,99 @@ var _ Prober = (*MetricsScraper)(nil)
 // NewMetricsScraper returns a scraper for one recording that lasts
 // duration from its first Ready pod. Use one per Record.
 func NewMetricsScraper(opts MetricsOptions, duration time.Duration) *MetricsScraper {
-	return &MetricsScraper{opts: opts.withDefaults(), duration: duration, first: -1}
+	m := &MetricsScraper{opts: opts.withDefaults(), duration: duration, now: time.Now, sleep: sleepUntil, loopDone: make(chan struct{})}
+	m.idle = sync.NewCond(&m.mu)
+	return m
 }
 
-// due is the offset of round i (0-based) after the first Ready pod.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
+
+// due is the time of round i (0-based) after the first Ready pod (the
+// earliest Ready transition of the pods first seen Ready, as the recorder
+// counts it: its recording ends duration after that).
 func (m *MetricsScraper) due(i int) time.Duration {
+	end := max(0, m.duration-250*time.Millisecond) // the final poll, at the end, is still recording
 	last := m.opts.Rounds - 1
 	if i >= last {
-		// The end of the recording, a little early so that the final
-		// poll, at the end, always starts it.
-		return max(0, m.duration-250*time.Millisecond)
+		return end
 	}
 	interval := max(minMetricsInterval, m.duration/time.Duration(last))
-	return min(time.Duration(i)*interval, m.duration-250*time.Millisecond)
+	return min(time.Duration(i)*interval, end)
 }
 
-// Probe starts a round when one is due. Only Ready, running pods with a pod
-// IP (inside Networks, when set) and without host networking are scraped.
+// Probe keeps the pods of the latest poll and, at the first poll with a
+// Ready pod, scrapes it and starts the later rounds. Only Ready, running
+// pods with a pod IP (inside Networks, when set) and without host
+// networking are scraped.
 func (m *MetricsScraper) Probe(ctx context.Context, pods []corev1.Pod, offset time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.rounds >= m.opts.Rounds || (m.first >= 0 && offset-m.first < m.due(m.rounds)) {
+	m.pods = append(m.pods[:0], pods...)
+	if m.started {
 		return
 	}
+	var readyAt time.Time
+	n := 0
+	for i := range pods {
+		if _, ok := clientAddr(&pods[i], m.opts.Networks); ok {
+			n++
+			if t := readySince(&pods[i]); !t.IsZero() && (readyAt.IsZero() || t.Before(readyAt)) {
+				readyAt = t
+			}
+		}
+	}
+	if n == 0 {
+		return // no Ready pod yet: the first round waits for one
+	}
+	m.started = true
+	m.firstOffset, m.firstWall = offset, m.now()
+	// The recording ends duration after the pod became Ready, which may
+	// be before this poll saw it.
+	lag := time.Duration(0)
+	if !readyAt.IsZero() {
+		lag = min(max(0, m.firstWall.Sub(readyAt)), offset)
+	}
+	m.readyWall = m.firstWall.Add(-lag)
+	m.roundLocked(ctx, offset)
+	go m.later(ctx)
+}
+
+// later runs rounds 1.. at their times, until the last or ctx is done.
+func (m *MetricsScraper) later(ctx context.Context) {
+	defer close(m.loopDone)
+	for i := 1; i < m.opts.Rounds; i++ {
+		at := m.readyWall.Add(m.due(i))
+		if !at.After(m.firstWall) {
+			continue // already past when the first Ready pod was seen
+		}
+		if !m.sleep(ctx, at) {
+			return
+		}
+		m.mu.Lock()
+		m.roundLocked(ctx, m.firstOffset+m.now().Sub(m.firstWall))
+		m.mu.Unlock()
+	}
+}
+
+// roundLocked starts one round of scrapes of the latest pods at offset;
+// m.mu is held.
+func (m *MetricsScraper) roundLocked(ctx context.Context, offset time.Duration) {
 	type job struct {
 		pod  string
 		addr netip.Addr
 		t    MetricsTarget
 	}
 	var jobs []job
-	sorted := append([]corev1.Pod(nil), pods...)
+	sorted := append([]corev1.Pod(nil), m.pods...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
 	n := 0
 	for i := range sorted {
@@ -473,36 +551,28 @@ func (m *MetricsScraper) Probe(ctx context.Context, pods []corev1.Pod, offset ti
 			jobs = append(jobs, job{pod: pod.Name, addr: addr, t: t})
 		}
 	}
-	if n == 0 {
-		return // no Ready pod yet: the first round waits for one
-	}
-	if m.first < 0 {
-		m.first = offset
-	}
-	m.rounds++
 	if len(jobs) == 0 {
 		return
 	}
-	m.wg.Add(1)
+	m.inflight++
 	go func() {
-		defer m.wg.Done()
 		res := make([]oracle.MetricsScrape, len(jobs))
 		var wg sync.WaitGroup
 		for i, j := range jobs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				s := Scrape(ctx, m.opts, netip.AddrPortFrom(j.addr, uint16(j.t.Port)), j.t.Path)
 				s.Pod, s.Container, s.Offset = j.pod, j.t.Container, offset
 				res[i] = s
-			}()
+			})
 		}
 		wg.Wait()
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.inflight--
+		m.idle.Broadcast()
 		if ctx.Err() != nil {
 			return // a cancelled round says nothing about the workload
 		}
-		m.mu.Lock()
-		defer m.mu.Unlock()
 		m.scrapes = append(m.scrapes, res...)
 	}()
 }
@@ -511,13 +581,25 @@ func (m *MetricsScraper) Probe(ctx context.Context, pods []corev1.Pod, offset ti
 // so far, in the order they were taken, and rec.MetricsProblems to the
 // declarations that could not be scraped.
 func (m *MetricsScraper) Fill(rec *oracle.Recording) {
-	m.wg.Wait()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	for m.inflight > 0 {
+		m.idle.Wait()
+	}
 	out := append([]oracle.MetricsScrape(nil), m.scrapes...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Offset < out[j].Offset })
 	rec.Metrics = out
 	rec.MetricsProblems = append([]string(nil), m.problems...)
+}
+
+// readySince is when pod last became Ready (zero when unknown).
+func readySince(pod *corev1.Pod) time.Time {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+			return c.LastTransitionTime.Time
+		}
+	}
+	return time.Time{}
 }
 
 func contains(s []string, v string) bool {

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cinch-dev/cinch/pkg/hardening"
 	"github.com/cinch-dev/cinch/pkg/oracle"
@@ -233,13 +234,41 @@ func TestScrape(t *testing.T) {
 	assert.Equal(t, "timeout", s.Error)
 }
 
-// TestMetricsScraper: the first scrape when a pod is first seen Ready, the
-// last at the end of the recording, the others evenly between; only Ready
-// pods' own IPs are dialled.
+// fakeClock is a clock whose sleeps return at once, advancing it.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) sleep(ctx context.Context, t time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.t) {
+		c.t = t
+	}
+	return ctx.Err() == nil
+}
+
+func fakeScraper(opts MetricsOptions, d time.Duration, c *fakeClock) *MetricsScraper {
+	m := NewMetricsScraper(opts, d)
+	m.now, m.sleep = c.now, c.sleep
+	return m
+}
+
+// TestMetricsScraper: the first scrape at the first poll with a Ready pod,
+// the last at the end of the recording, the others evenly between, on the
+// scraper's own clock; only Ready pods' own IPs are dialled.
 func TestMetricsScraper(t *testing.T) {
 	var n atomic.Int64
 	backend := metricsServer(t, 200, func() string {
-		return fmt.Sprintf("# TYPE app_cache_write_errors_total counter\napp_cache_write_errors_total %d\n", n.Add(1))
+		n.Add(1)
+		return "# TYPE app_cache_write_errors_total counter\napp_cache_write_errors_total 7\n"
 	})
 	var mu sync.Mutex
 	var dialled []string
@@ -258,12 +287,11 @@ func TestMetricsScraper(t *testing.T) {
 	outside := probePod("c-outside", "10.0.0.5", true)
 	outside.Annotations = ann
 
-	m := NewMetricsScraper(opts, 30*time.Second) // rounds at +0, +10, +20 and +29.75 s
+	clock := &fakeClock{t: time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)}
+	m := fakeScraper(opts, 30*time.Second, clock) // rounds at +0, +10, +20 and +29.75 s
 	m.Probe(t.Context(), []corev1.Pod{starting, outside}, 2*time.Second)
-	for off := 5 * time.Second; off <= 35*time.Second+500*time.Millisecond; off += time.Second {
-		m.Probe(t.Context(), []corev1.Pod{*ready, starting, outside}, off)
-		m.Fill(&oracle.Recording{})
-	}
+	m.Probe(t.Context(), []corev1.Pod{*ready, starting, outside}, 5*time.Second)
+	<-m.loopDone
 	var rec oracle.Recording
 	m.Fill(&rec)
 	var got []string
@@ -275,39 +303,75 @@ func TestMetricsScraper(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s %v", s.Offset, s.Samples))
 	}
 	assert.Equal(t, []string{
-		"5s [{app_cache_write_errors_total 1}]",
-		"15s [{app_cache_write_errors_total 2}]",
-		"25s [{app_cache_write_errors_total 3}]",
-		"35s [{app_cache_write_errors_total 4}]",
+		"5s [{app_cache_write_errors_total 7}]",
+		"15s [{app_cache_write_errors_total 7}]",
+		"25s [{app_cache_write_errors_total 7}]",
+		"34.75s [{app_cache_write_errors_total 7}]",
 	}, got)
+	assert.Equal(t, int64(4), n.Load())
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, []string{"198.18.0.5:8081", "198.18.0.5:8081", "198.18.0.5:8081", "198.18.0.5:8081"}, dialled)
 	assert.Empty(t, rec.MetricsProblems)
 }
 
-// TestMetricsScraperLastAtTheEnd: the recorder's final poll is at the end
-// of the recording (its first Ready poll + the duration): it starts the
-// last scrape.
-func TestMetricsScraperLastAtTheEnd(t *testing.T) {
+// TestMetricsScraperReadyBeforeSeen: a pod that became Ready before the
+// poll that first saw it ends its recording that much earlier: the rounds
+// are timed from its Ready transition, and rounds already past are left
+// out rather than bunched up.
+func TestMetricsScraperReadyBeforeSeen(t *testing.T) {
 	backend := metricsServer(t, 200, func() string { return "" })
 	opts := MetricsOptions{Timeout: time.Second}
 	opts.Dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, network, backend.String())
 	}
-	pod := metricsPod(map[string]string{hardening.AnnotationMetrics: "8081"})
-	m := NewMetricsScraper(opts, 15*time.Second)
-	for _, off := range []time.Duration{3 * time.Second, 4 * time.Second, 9 * time.Second, 13 * time.Second, 17 * time.Second, 18 * time.Second} {
-		m.Probe(t.Context(), []corev1.Pod{*pod}, off)
+	for _, tt := range []struct {
+		lag  time.Duration
+		want []time.Duration
+	}{
+		// Ready at 7 s: rounds at 7 (seen at 10), 17 and 26.75 s.
+		{3 * time.Second, []time.Duration{10 * time.Second, 17 * time.Second, 26750 * time.Millisecond}},
+		// Ready at -2 s... at most the offset: at 0, so 10 and 19.75 s.
+		{12 * time.Second, []time.Duration{10 * time.Second, 19750 * time.Millisecond}},
+	} {
+		clock := &fakeClock{t: time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)}
+		pod := metricsPod(map[string]string{hardening.AnnotationMetrics: "8081"})
+		pod.Status.Conditions[0].LastTransitionTime = metav1.NewTime(clock.t.Add(-tt.lag))
+		m := fakeScraper(MetricsOptions{Timeout: opts.Timeout, Dial: opts.Dial, Rounds: 3}, 20*time.Second, clock)
+		m.Probe(t.Context(), []corev1.Pod{*pod}, 10*time.Second)
+		<-m.loopDone
+		var rec oracle.Recording
+		m.Fill(&rec)
+		var offs []time.Duration
+		for _, s := range rec.Metrics {
+			offs = append(offs, s.Offset)
+		}
+		assert.Equal(t, tt.want, offs, "lag %s", tt.lag)
 	}
+}
+
+// TestMetricsScraperFillWaitsForRoundsInFlight: the recording's last Fill
+// holds the scrape that started just before it.
+func TestMetricsScraperFillWaitsForRoundsInFlight(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		<-release
+		fmt.Fprint(w, "x_errors_total 1\n")
+	}))
+	t.Cleanup(srv.Close)
+	opts := MetricsOptions{Timeout: 5 * time.Second, Rounds: 2}
+	opts.Dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, strings.TrimPrefix(srv.URL, "http://"))
+	}
+	m := NewMetricsScraper(opts, time.Hour)
+	m.Probe(t.Context(), []corev1.Pod{*metricsPod(map[string]string{hardening.AnnotationMetrics: "8081"})}, time.Second)
+	go func() { time.Sleep(100 * time.Millisecond); close(release) }()
 	var rec oracle.Recording
 	m.Fill(&rec)
-	var offs []time.Duration
-	for _, s := range rec.Metrics {
-		offs = append(offs, s.Offset)
-	}
-	assert.Equal(t, []time.Duration{3 * time.Second, 9 * time.Second, 13 * time.Second, 18 * time.Second}, offs)
+	require.Len(t, rec.Metrics, 1)
+	assert.True(t, rec.Metrics[0].OK)
 }
 
 func TestMetricsScraperProblemsAndNoEndpoints(t *testing.T) {

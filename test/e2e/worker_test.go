@@ -80,6 +80,9 @@ var groundTruth = []groundTruthRow{
 	// the UDP sink (TC-05 only).
 	{"scenario-empty-body", []hardening.CheckID{hardening.CheckReadOnlyRootFilesystem}, nil},
 	{"scenario-udp-dns", []hardening.CheckID{hardening.CheckReadOnlyRootFilesystem}, nil},
+	// Under a read-only root filesystem it answers, logs and stays Ready as
+	// before, but counts cache write errors in its own /metrics (TC-06 only).
+	{"scenario-metrics-errors", []hardening.CheckID{hardening.CheckReadOnlyRootFilesystem}, nil},
 	{"nginx-stock", []hardening.CheckID{hardening.CheckRunAsNonRoot, hardening.CheckReadOnlyRootFilesystem}, []corev1.Capability{"CHOWN", "NET_BIND_SERVICE", "SETGID", "SETUID"}},
 	// Every planned check fails at start-up: the verified recommendation is
 	// the workload's own settings (it already drops ALL).
