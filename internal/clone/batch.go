@@ -1,12 +1,10 @@
 package clone
 
 import (
-	"context"
 	"fmt"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/ptr"
 
@@ -21,24 +19,16 @@ const MaxTrialRetries = 2
 // jobNameLabel is set by the Job controller on the pods of a Job.
 const jobNameLabel = "batch.kubernetes.io/job-name"
 
-// batchTarget reads a Job or CronJob under trial. A clone never runs the
-// source itself: it runs one Job made of its pod template (for a CronJob,
-// of its jobTemplate, as `kubectl create job --from=cronjob/...` does), so
-// no CronJob in a clone ever schedules anything.
-func (c *Cloner) batchTarget(ctx context.Context, ns string, t *target) error {
-	b := c.cs.BatchV1()
-	switch t.ref.Kind {
-	case hardening.KindJob:
-		o, err := b.Jobs(ns).Get(ctx, t.ref.Name, metav1.GetOptions{})
-		if err != nil {
-			return fmt.Errorf("get %s/%s: %w", ns, t.ref, err)
-		}
+// batchTarget makes the Job a batch target (a Job or CronJob read by
+// getTarget) runs as. A clone never runs the source itself: it runs one Job
+// made of its pod template (for a CronJob, of its jobTemplate, as `kubectl
+// create job --from=cronjob/...` does), so no CronJob in a clone ever
+// schedules anything.
+func batchTarget(t *target) error {
+	switch o := t.obj.(type) {
+	case *batchv1.Job:
 		t.job = &batchv1.Job{ObjectMeta: o.ObjectMeta, Spec: *o.Spec.DeepCopy()}
-	case hardening.KindCronJob:
-		o, err := b.CronJobs(ns).Get(ctx, t.ref.Name, metav1.GetOptions{})
-		if err != nil {
-			return fmt.Errorf("get %s/%s: %w", ns, t.ref, err)
-		}
+	case *batchv1.CronJob:
 		t.job = &batchv1.Job{ObjectMeta: o.ObjectMeta, Spec: *o.Spec.JobTemplate.Spec.DeepCopy()}
 		t.job.Labels = o.Spec.JobTemplate.Labels
 		t.job.Annotations = o.Spec.JobTemplate.Annotations

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,6 +18,7 @@ import (
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/cinch-dev/cinch/internal/kinds"
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
@@ -139,46 +139,32 @@ func New(cs kubernetes.Interface, opts Options) *Cloner {
 
 // target is a source workload read from the API server.
 type target struct {
-	ref    Ref
-	deploy *appsv1.Deployment
-	sts    *appsv1.StatefulSet
-	ds     *appsv1.DaemonSet
+	ref Ref
+	// acc is the accessor of ref's kind, obj the source object it read.
+	acc kinds.Accessor
+	obj kinds.Object
 	// job is the Job a batch target (Job, CronJob) runs as.
 	job  *batchv1.Job
 	sel  labels.Selector
 	tmpl *corev1.PodTemplateSpec
 }
 
+// getTarget reads the workload ref of namespace ns through its kind's
+// accessor (internal/kinds) and checks that tmpl matches its selector.
 func (c *Cloner) getTarget(ctx context.Context, ns string, ref Ref, tmpl *corev1.PodTemplateSpec) (target, error) {
 	t := target{ref: ref, tmpl: tmpl}
-	if hardening.IsBatch(ref.Kind) {
-		return t, c.batchTarget(ctx, ns, &t)
-	}
-	apps := c.cs.AppsV1()
-	var sel *metav1.LabelSelector
-	var err error
-	switch ref.Kind {
-	case hardening.KindDeployment:
-		t.deploy, err = apps.Deployments(ns).Get(ctx, ref.Name, metav1.GetOptions{})
-		if err == nil {
-			sel = t.deploy.Spec.Selector
-		}
-	case hardening.KindStatefulSet:
-		t.sts, err = apps.StatefulSets(ns).Get(ctx, ref.Name, metav1.GetOptions{})
-		if err == nil {
-			sel = t.sts.Spec.Selector
-		}
-	case hardening.KindDaemonSet:
-		t.ds, err = apps.DaemonSets(ns).Get(ctx, ref.Name, metav1.GetOptions{})
-		if err == nil {
-			sel = t.ds.Spec.Selector
-		}
-	default:
+	a, err := kinds.For(ref.Kind)
+	if err != nil {
 		return t, fmt.Errorf("%w: %q", ErrUnsupportedKind, ref.Kind)
 	}
-	if err != nil {
+	if t.obj, err = a.Get(ctx, c.cs, ns, ref.Name); err != nil {
 		return t, fmt.Errorf("get %s/%s: %w", ns, ref, err)
 	}
+	t.acc = a
+	if a.Kind().Batch {
+		return t, batchTarget(&t)
+	}
+	sel := a.Selector(t.obj)
 	if sel == nil {
 		return t, fmt.Errorf("%s/%s: workload has no selector", ns, ref)
 	}
@@ -377,13 +363,17 @@ func (c *Cloner) populate(ctx context.Context, src string, ns *corev1.Namespace,
 	return nil
 }
 
-// podsOf is how many pods a clone runs for a workload of kind.
-func (c *Cloner) podsOf(kind string, perDS int) int {
-	switch {
-	case kind == KindDaemonSet:
-		return perDS
-	case hardening.IsBatch(kind):
-		return 1
+// podsOf is how many pods a clone runs for a workload of kind: one for a
+// batch kind (its trial Job), Options.Replicas for a kind that counts
+// replicas, perNode for one that runs a pod per node (a DaemonSet).
+func (c *Cloner) podsOf(kind string, perNode int) int {
+	if a, err := kinds.For(kind); err == nil {
+		switch {
+		case a.Kind().Batch:
+			return 1
+		case !a.Replicated():
+			return perNode
+		}
 	}
 	return int(c.opts.Replicas)
 }

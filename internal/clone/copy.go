@@ -10,6 +10,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/cinch-dev/cinch/internal/kinds"
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
@@ -292,83 +293,53 @@ func (c *Cloner) copyServices(ctx context.Context, from, to string) error {
 	return nil
 }
 
-func (c *Cloner) deployment(o *appsv1.Deployment, ns string) *appsv1.Deployment {
-	n := &appsv1.Deployment{ObjectMeta: cleanMeta(o.ObjectMeta, ns), Spec: *o.Spec.DeepCopy()}
-	n.Spec.Replicas = &c.opts.Replicas
-	return n
-}
-
-func (c *Cloner) statefulSet(o *appsv1.StatefulSet, ns string) *appsv1.StatefulSet {
-	n := &appsv1.StatefulSet{ObjectMeta: cleanMeta(o.ObjectMeta, ns), Spec: *o.Spec.DeepCopy()}
-	n.Spec.Replicas = &c.opts.Replicas
-	for i := range n.Spec.VolumeClaimTemplates {
-		v := &n.Spec.VolumeClaimTemplates[i]
-		v.ObjectMeta = cleanMeta(v.ObjectMeta, "")
-		v.Status = corev1.PersistentVolumeClaimStatus{}
+// copyOf returns a copy of o, a workload of a's kind, to create in ns: its
+// metadata cleaned and, for a kind that counts replicas, Options.Replicas
+// of them. (Its status goes with it; the API server ignores a workload's
+// status on create.)
+func (c *Cloner) copyOf(a kinds.Accessor, o kinds.Object, ns string) kinds.Object {
+	n := o.DeepCopyObject().(kinds.Object)
+	if m, ok := n.(metav1.ObjectMetaAccessor).GetObjectMeta().(*metav1.ObjectMeta); ok {
+		*m = cleanMeta(*m, ns)
+	}
+	a.SetReplicas(n, c.opts.Replicas)
+	if sts, ok := n.(*appsv1.StatefulSet); ok {
+		for i := range sts.Spec.VolumeClaimTemplates {
+			v := &sts.Spec.VolumeClaimTemplates[i]
+			v.ObjectMeta = cleanMeta(v.ObjectMeta, "")
+			v.Status = corev1.PersistentVolumeClaimStatus{}
+		}
 	}
 	return n
-}
-
-func daemonSet(o *appsv1.DaemonSet, ns string) *appsv1.DaemonSet {
-	return &appsv1.DaemonSet{ObjectMeta: cleanMeta(o.ObjectMeta, ns), Spec: *o.Spec.DeepCopy()}
 }
 
 // copyWorkloads copies the namespace's long-running workloads that want
 // says to keep and no controller owns, and records each copy's selector and
 // pods in cl. Jobs and CronJobs are never copied: a clone runs a batch
 // workload only as a target (batchTarget).
-func (c *Cloner) copyWorkloads(ctx context.Context, from, to string, want func(Ref) bool, perDS int, cl *Clone) error {
-	apps := c.cs.AppsV1()
-	keep := func(kind string, m *metav1.ObjectMeta) bool {
-		return want(Ref{Kind: kind, Name: m.Name}) && !controlled(m)
-	}
-	note := func(kind, name string, sel *metav1.LabelSelector, pods int) {
-		if s, err := metav1.LabelSelectorAsSelector(sel); err == nil {
-			cl.Workloads[Ref{Kind: kind, Name: name}] = s
-		}
-		cl.Pods += pods
-	}
-	deps, err := apps.Deployments(from).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return fmt.Errorf("list deployments: %w", err)
-	}
-	for i := range deps.Items {
-		o := &deps.Items[i]
-		if !keep(hardening.KindDeployment, &o.ObjectMeta) {
+func (c *Cloner) copyWorkloads(ctx context.Context, from, to string, want func(Ref) bool, perNode int, cl *Clone) error {
+	for _, a := range kinds.All() {
+		k := a.Kind()
+		if k.Batch {
 			continue
 		}
-		if _, err := apps.Deployments(to).Create(ctx, c.deployment(o, to), metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("create deployment %s: %w", o.Name, err)
+		objs, err := a.List(ctx, c.cs, from)
+		if err != nil {
+			return fmt.Errorf("list %s: %w", k.Resource, err)
 		}
-		note(hardening.KindDeployment, o.Name, o.Spec.Selector, int(c.opts.Replicas))
-	}
-	stss, err := apps.StatefulSets(from).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return fmt.Errorf("list statefulsets: %w", err)
-	}
-	for i := range stss.Items {
-		o := &stss.Items[i]
-		if !keep(hardening.KindStatefulSet, &o.ObjectMeta) {
-			continue
+		for _, o := range objs {
+			ref := Ref{Kind: k.Name, Name: o.GetName()}
+			if !want(ref) || metav1.GetControllerOfNoCopy(o) != nil {
+				continue
+			}
+			if err := a.Create(ctx, c.cs, to, c.copyOf(a, o, to)); err != nil {
+				return fmt.Errorf("create %s %s: %w", strings.ToLower(k.Name), o.GetName(), err)
+			}
+			if s, err := metav1.LabelSelectorAsSelector(a.Selector(o)); err == nil {
+				cl.Workloads[ref] = s
+			}
+			cl.Pods += c.podsOf(k.Name, perNode)
 		}
-		if _, err := apps.StatefulSets(to).Create(ctx, c.statefulSet(o, to), metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("create statefulset %s: %w", o.Name, err)
-		}
-		note(hardening.KindStatefulSet, o.Name, o.Spec.Selector, int(c.opts.Replicas))
-	}
-	dss, err := apps.DaemonSets(from).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return fmt.Errorf("list daemonsets: %w", err)
-	}
-	for i := range dss.Items {
-		o := &dss.Items[i]
-		if !keep(hardening.KindDaemonSet, &o.ObjectMeta) {
-			continue
-		}
-		if _, err := apps.DaemonSets(to).Create(ctx, daemonSet(o, to), metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("create daemonset %s: %w", o.Name, err)
-		}
-		note(hardening.KindDaemonSet, o.Name, o.Spec.Selector, perDS)
 	}
 	return nil
 }
@@ -376,25 +347,18 @@ func (c *Cloner) copyWorkloads(ctx context.Context, from, to string, want func(R
 // createTarget creates a workload under trial with its trial template. It
 // is copied even when a controller owns the source.
 func (c *Cloner) createTarget(ctx context.Context, to string, t target) error {
-	apps := c.cs.AppsV1()
-	var err error
-	switch {
-	case t.deploy != nil:
-		n := c.deployment(t.deploy, to)
-		n.Spec.Template = *t.tmpl.DeepCopy()
-		_, err = apps.Deployments(to).Create(ctx, n, metav1.CreateOptions{})
-	case t.sts != nil:
-		n := c.statefulSet(t.sts, to)
-		n.Spec.Template = *t.tmpl.DeepCopy()
-		_, err = apps.StatefulSets(to).Create(ctx, n, metav1.CreateOptions{})
-	case t.ds != nil:
-		n := daemonSet(t.ds, to)
-		n.Spec.Template = *t.tmpl.DeepCopy()
-		_, err = apps.DaemonSets(to).Create(ctx, n, metav1.CreateOptions{})
-	case t.job != nil:
-		_, err = c.cs.BatchV1().Jobs(to).Create(ctx, trialJob(t.job, t.ref, to, t.tmpl), metav1.CreateOptions{})
-	default:
-		err = fmt.Errorf("%w: %q", ErrUnsupportedKind, t.ref.Kind)
+	if t.job != nil {
+		_, err := c.cs.BatchV1().Jobs(to).Create(ctx, trialJob(t.job, t.ref, to, t.tmpl), metav1.CreateOptions{})
+		return err
 	}
-	return err
+	if t.acc == nil {
+		return fmt.Errorf("%w: %q", ErrUnsupportedKind, t.ref.Kind)
+	}
+	n := c.copyOf(t.acc, t.obj, to)
+	tmpl, ok := t.acc.Template(n)
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnsupportedKind, t.ref.Kind)
+	}
+	*tmpl = *t.tmpl.DeepCopy()
+	return t.acc.Create(ctx, c.cs, to, n)
 }

@@ -3,6 +3,7 @@ package kinds
 import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/cinch-dev/cinch/pkg/hardening"
@@ -16,4 +17,5 @@ var daemonSets = typed[appsv1.DaemonSet, *appsv1.DaemonSet, *appsv1.DaemonSetLis
 	},
 	items:    func(l *appsv1.DaemonSetList) []appsv1.DaemonSet { return l.Items },
 	template: func(o *appsv1.DaemonSet) *corev1.PodTemplateSpec { return &o.Spec.Template },
+	selector: func(o *appsv1.DaemonSet) *metav1.LabelSelector { return o.Spec.Selector },
 }

@@ -114,6 +114,48 @@ func TestGetListPatchDelete(t *testing.T) {
 			_, err = a.Get(ctx, cs, "other", "w")
 			assert.NoError(t, err, "only the namespace's object is deleted")
 			assert.True(t, apierrors.IsNotFound(a.Delete(ctx, cs, "team", "w")), "deleting a missing object is NotFound")
+
+			require.NoError(t, a.Create(ctx, cs, "team", a.New()), "create")
+			assert.Error(t, a.Create(ctx, cs, "team", &corev1.Pod{}), "an object of another kind")
+		})
+	}
+}
+
+// TestSelectorReplicas: the kinds that find their pods through their own
+// selector and those that count replicas.
+func TestSelectorReplicas(t *testing.T) {
+	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "w"}}
+	for _, tt := range []struct {
+		kind                 string
+		selector, replicated bool
+	}{
+		{hardening.KindDeployment, true, true},
+		{hardening.KindStatefulSet, true, true},
+		{hardening.KindDaemonSet, true, false},
+		{hardening.KindJob, false, false},
+		{hardening.KindCronJob, false, false},
+	} {
+		t.Run(tt.kind, func(t *testing.T) {
+			a, err := For(tt.kind)
+			require.NoError(t, err)
+			o := a.New()
+			raw, err := json.Marshal(map[string]any{"spec": map[string]any{"selector": sel}})
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(raw, o))
+			if tt.selector {
+				assert.Equal(t, sel, a.Selector(o))
+			} else {
+				assert.Nil(t, a.Selector(o))
+			}
+			assert.Nil(t, a.Selector(&corev1.Pod{}), "an object of another kind")
+			assert.Equal(t, tt.replicated, a.Replicated())
+			assert.Equal(t, tt.replicated, a.SetReplicas(o, 3))
+			if tt.replicated {
+				raw, err := json.Marshal(o)
+				require.NoError(t, err)
+				assert.Contains(t, string(raw), `"replicas":3`)
+			}
+			assert.False(t, a.SetReplicas(&corev1.Pod{}, 3), "an object of another kind")
 		})
 	}
 }
