@@ -259,6 +259,16 @@ func TestCompareMetricsEvidence(t *testing.T) {
 	assert.Len(t, c.Evidence, cfg.EvidenceTemplates)
 }
 
+// TestCompareMetricsProblems: declarations that cannot be scraped are named
+// in the reason; they never fail a trial.
+func TestCompareMetricsProblems(t *testing.T) {
+	trial := healthy(3)
+	trial.MetricsProblems = []string{"prometheus.io/scheme https is not scraped"}
+	r := CompareMetrics(DefaultConfig(), [2]Recording{healthy(1), healthy(2)}, trial).Result()
+	assert.True(t, r.Pass)
+	assert.Equal(t, "no metrics endpoint scraped; not scraped: prometheus.io/scheme https is not scraped", r.Reason)
+}
+
 func TestMetricsConfigValidate(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MetricsDisagreeFactor = 0.5
