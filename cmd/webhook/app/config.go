@@ -36,10 +36,8 @@ type Config struct {
 	// NamespaceResync is the resync period of the namespace cache.
 	NamespaceResync time.Duration
 
-	// NATSURL, with optional credentials and CA file.
-	NATSURL   string
-	NATSCreds string
-	NATSCA    string
+	// NATSConfig: --nats-url, --nats-creds, --nats-ca.
+	jobs.NATSConfig
 	// Stream is the job stream; EnsureStream creates/updates it at start
 	// (in the background, so a NATS outage never delays serving).
 	Stream       string
@@ -91,7 +89,7 @@ func DefaultConfig() Config {
 		MetricsAddr:     ":8080",
 		Namespace:       ns,
 		NamespaceResync: 10 * time.Minute,
-		NATSURL:         "nats://nats." + ns + ".svc:4222",
+		NATSConfig:      jobs.NATSConfig{NATSURL: "nats://nats." + ns + ".svc:4222"},
 		Stream:          jobs.DefaultStreamConfig().Name,
 		EnsureStream:    true,
 		StreamReplicas:  jobs.DefaultStreamConfig().Replicas,
@@ -115,9 +113,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig outside a cluster (in-cluster config when empty)")
 	fs.StringVar(&c.Namespace, "namespace", c.Namespace, "Cinch's own namespace, never hardened (env POD_NAMESPACE)")
 	fs.DurationVar(&c.NamespaceResync, "namespace-resync", c.NamespaceResync, "resync period of the namespace cache")
-	fs.StringVar(&c.NATSURL, "nats-url", c.NATSURL, "NATS server URL(s), comma separated")
-	fs.StringVar(&c.NATSCreds, "nats-creds", c.NATSCreds, "NATS credentials file (optional)")
-	fs.StringVar(&c.NATSCA, "nats-ca", c.NATSCA, "CA file for NATS TLS (optional)")
+	c.BindFlags(fs, "NATS server URL(s), comma separated")
 	fs.StringVar(&c.Stream, "stream", c.Stream, "JetStream stream of hardening jobs")
 	fs.BoolVar(&c.EnsureStream, "ensure-stream", c.EnsureStream, "create or update the job stream at start")
 	fs.IntVar(&c.StreamReplicas, "stream-replicas", c.StreamReplicas, "replicas of the job stream (1..5; 3 on a 3-server NATS cluster)")
@@ -153,8 +149,8 @@ func (c Config) Validate() error {
 	if c.NamespaceResync < 0 {
 		errs = append(errs, fmt.Errorf("--namespace-resync %s is negative", c.NamespaceResync))
 	}
-	if c.NATSURL == "" {
-		errs = append(errs, errors.New("--nats-url is empty"))
+	if err := c.NATSConfig.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Stream == "" {
 		errs = append(errs, errors.New("--stream is empty"))

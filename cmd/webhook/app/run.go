@@ -81,7 +81,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	// The admission answer never waits for NATS: accepted jobs go to a
 	// bounded buffer that publishes them in the background, with retries.
-	nc, err := jobs.Connect(jobs.ConnectOptions{URL: cfg.NATSURL, Name: "cinch-webhook", Creds: cfg.NATSCreds, CA: cfg.NATSCA}, log)
+	nc, err := cfg.Connect("cinch-webhook", log)
 	if err != nil {
 		return err
 	}

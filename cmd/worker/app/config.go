@@ -70,10 +70,8 @@ type Config struct {
 
 	// worker run.
 
-	// NATSURL, with optional credentials and CA file.
-	NATSURL   string
-	NATSCreds string
-	NATSCA    string
+	// NATSConfig: --nats-url, --nats-creds, --nats-ca.
+	jobs.NATSConfig
 	// Concurrency is the number of jobs run at once.
 	Concurrency int
 	// MetricsAddr serves /metrics, /healthz and /readyz ("0" or empty = off).
@@ -176,9 +174,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 }
 
 func (c *Config) bindRun(fs *flag.FlagSet) {
-	fs.StringVar(&c.NATSURL, "nats-url", c.NATSURL, "NATS server URL (required)")
-	fs.StringVar(&c.NATSCreds, "nats-creds", c.NATSCreds, "NATS credentials file (optional)")
-	fs.StringVar(&c.NATSCA, "nats-ca", c.NATSCA, "CA file for NATS TLS (optional)")
+	c.BindFlags(fs, "NATS server URL (required)")
 	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "jobs run at once")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "address of /metrics, /healthz and /readyz (0 or empty = off)")
 	fs.DurationVar(&c.ResyncInterval, "resync-interval", c.ResyncInterval, "interval of the resync pass (0 = no resync, no coverage metrics)")
@@ -233,8 +229,8 @@ func (c Config) Validate() error {
 
 func (c Config) validateRun() []error {
 	var errs []error
-	if c.NATSURL == "" {
-		errs = append(errs, errors.New("--nats-url is required"))
+	if err := c.NATSConfig.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("--concurrency %d must be at least 1", c.Concurrency))

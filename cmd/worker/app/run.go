@@ -40,7 +40,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// the background and sets up its stream and consumer with retries,
 	// unready until then, instead of exiting into a crash loop whose
 	// back-off would stall a rollout.
-	nc, err := jobs.Connect(jobs.ConnectOptions{URL: cfg.NATSURL, Name: component, Creds: cfg.NATSCreds, CA: cfg.NATSCA}, log)
+	nc, err := cfg.Connect(component, log)
 	if err != nil {
 		return err
 	}
