@@ -3,7 +3,6 @@
 package kubectlcinch
 
 import (
-	"bytes"
 	"encoding/json"
 	"testing"
 
@@ -13,9 +12,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/cinch-dev/cinch/internal/kubetest"
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
 
@@ -23,9 +20,8 @@ import (
 // a CronJob made; apply patches a CronJob's job template and refuses a Job
 // (its template cannot change).
 func TestPluginBatchIntegration(t *testing.T) {
-	cs := kubetest.Client(t, kubetest.EnvIntegration)
-	kubeconfig := kubetest.Kubeconfig(t, kubetest.EnvIntegration)
-	ns := kubetest.Namespace(t, cs, "kcinch-batch-it", map[string]string{hardening.LabelHarden: hardening.HardenEnabled})
+	p := newPlugin(t, "kcinch-batch-it")
+	cs, ns, run := p.cs, p.ns, p.run
 	ctx := t.Context()
 	suspend := true
 	tmpl := deployment(nil).Spec.Template
@@ -73,24 +69,7 @@ func TestPluginBatchIntegration(t *testing.T) {
 		require.NoError(t, o.patch(body), o.resource)
 	}
 
-	run := func(args ...string) (int, string, string) {
-		var out, errOut bytes.Buffer
-		app := &App{Streams: genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: &out, ErrOut: &errOut}}
-		code := app.Main(ctx, append(args, "--kubeconfig", kubeconfig, "-n", ns))
-		return code, out.String(), errOut.String()
-	}
-	status := func() map[string]Row {
-		code, out, errOut := run("status", "-o", "json")
-		require.Equal(t, ExitOK, code, errOut)
-		var l StatusList
-		require.NoError(t, json.Unmarshal([]byte(out), &l))
-		got := map[string]Row{}
-		for _, r := range l.Workloads {
-			got[r.Kind+"/"+r.Name] = r
-		}
-		return got
-	}
-	got := status()
+	got := p.status(t)
 	require.Len(t, got, 2, "the Job the CronJob made is not listed")
 	assert.Equal(t, "Verified", got["CronJob/nightly"].Status, "the hash of the job template as read matches the worker's")
 	assert.Equal(t, "Verified", got["Job/migrate"].Status, "the labels the API server added to the Job's template do not count")
@@ -106,5 +85,5 @@ func TestPluginBatchIntegration(t *testing.T) {
 	require.NoError(t, err)
 	rec := fullRecommendation(t, &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Template: tmpl}})
 	assert.Empty(t, hardening.Weaker(rec, &cj.Spec.JobTemplate.Spec.Template), "the job template runs with the recommendation")
-	assert.Equal(t, StatusOutdated, status()["CronJob/nightly"].Status, "until Cinch verifies the new template")
+	assert.Equal(t, StatusOutdated, p.status(t)["CronJob/nightly"].Status, "until Cinch verifies the new template")
 }

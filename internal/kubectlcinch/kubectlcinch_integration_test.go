@@ -26,9 +26,8 @@ import (
 // Failed one, a Verified one and one whose template changed after it was
 // verified (apply refuses it), and applies a recommendation for real.
 func TestPluginIntegration(t *testing.T) {
-	cs := kubetest.Client(t, kubetest.EnvIntegration)
-	kubeconfig := kubetest.Kubeconfig(t, kubetest.EnvIntegration)
-	ns := kubetest.Namespace(t, cs, "kcinch-it", map[string]string{hardening.LabelHarden: hardening.HardenEnabled})
+	p := newPlugin(t, "kcinch-it")
+	cs, kubeconfig, ns, run := p.cs, p.kubeconfig, p.ns, p.run
 	ctx := t.Context()
 
 	createDeployment(t, cs, ns, "fresh")
@@ -54,22 +53,8 @@ func TestPluginIntegration(t *testing.T) {
 	}, metav1.CreateOptions{})
 	require.NoError(t, err)
 
-	run := func(args ...string) (int, string, string) {
-		var out, errOut bytes.Buffer
-		app := &App{Streams: genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: &out, ErrOut: &errOut}}
-		code := app.Main(ctx, append(args, "--kubeconfig", kubeconfig, "-n", ns))
-		return code, out.String(), errOut.String()
-	}
-
 	t.Run("status", func(t *testing.T) {
-		code, out, errOut := run("status", "-o", "json")
-		require.Equal(t, ExitOK, code, errOut)
-		var l StatusList
-		require.NoError(t, json.Unmarshal([]byte(out), &l))
-		got := map[string]Row{}
-		for _, r := range l.Workloads {
-			got[r.Kind+"/"+r.Name] = r
-		}
+		got := p.status(t)
 		require.Len(t, got, 5)
 		assert.Equal(t, StatusNone, got["Deployment/fresh"].Status)
 		assert.Equal(t, StatusNone, got["DaemonSet/agent"].Status)
@@ -81,12 +66,12 @@ func TestPluginIntegration(t *testing.T) {
 		assert.Equal(t, StatusOutdated, got["Deployment/changed"].Status)
 		assert.Equal(t, "Verified", got["Deployment/changed"].ResultStatus)
 
-		code, out, _ = run("status")
+		code, out, _ := run("status")
 		require.Equal(t, ExitOK, code)
 		t.Log("\n" + out)
 		assert.Contains(t, out, "DaemonSet    agent")
 
-		code, _, errOut = run("status", "--fail-below", "restricted")
+		code, _, errOut := run("status", "--fail-below", "restricted")
 		assert.Equal(t, ExitNotMet, code)
 		assert.Contains(t, errOut, "Deployment/"+ns+"/broken (Failed, template baseline)")
 		assert.Contains(t, errOut, "Deployment/"+ns+"/good (verified baseline)")
@@ -188,6 +173,49 @@ func TestPluginIntegration(t *testing.T) {
 		_, err = cl.Patch(ctx, w, plan.Patch, false)
 		assert.True(t, apierrors.IsConflict(err), "a template changed after the read is never patched: %v", err)
 	})
+}
+
+// plugin is an opted-in namespace of the integration API server and
+// kubectl-cinch run against it.
+type plugin struct {
+	cs         kubernetes.Interface
+	kubeconfig string
+	ns         string
+	// run runs kubectl-cinch with args in ns and returns its exit code,
+	// stdout and stderr.
+	run func(args ...string) (int, string, string)
+}
+
+// newPlugin makes an opted-in namespace named after prefix.
+func newPlugin(t *testing.T, prefix string) plugin {
+	t.Helper()
+	cs := kubetest.Client(t, kubetest.EnvIntegration)
+	p := plugin{
+		cs:         cs,
+		kubeconfig: kubetest.Kubeconfig(t, kubetest.EnvIntegration),
+		ns:         kubetest.Namespace(t, cs, prefix, map[string]string{hardening.LabelHarden: hardening.HardenEnabled}),
+	}
+	p.run = func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		app := &App{Streams: genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: &out, ErrOut: &errOut}}
+		code := app.Main(t.Context(), append(args, "--kubeconfig", p.kubeconfig, "-n", p.ns))
+		return code, out.String(), errOut.String()
+	}
+	return p
+}
+
+// status runs status -o json and returns its rows by KIND/NAME.
+func (p plugin) status(t *testing.T) map[string]Row {
+	t.Helper()
+	code, out, errOut := p.run("status", "-o", "json")
+	require.Equal(t, ExitOK, code, errOut)
+	var l StatusList
+	require.NoError(t, json.Unmarshal([]byte(out), &l))
+	got := map[string]Row{}
+	for _, r := range l.Workloads {
+		got[r.Kind+"/"+r.Name] = r
+	}
+	return got
 }
 
 func createDeployment(t *testing.T, cs kubernetes.Interface, ns, name string) *appsv1.Deployment {
