@@ -20,6 +20,8 @@ export KUBECONFIG=${KUBECONFIG:-$D/kubeconfig}
 HELM=${HELM:-$D/bin/helm}
 chart=$here/cinch
 kubectl() { "$D/bin/kube" kubectl "$@"; }
+# shellcheck source=../manifests/crds/install.sh
+. "$repo/manifests/crds/install.sh"
 log() { printf '[helm-check] %s\n' "$*" >&2; }
 
 tmp=$(mktemp -d)
@@ -48,14 +50,7 @@ done
 (cd "$repo" && CINCH_HELM=$HELM CINCH_KUBE=$D/bin/kube ${GOTEST:-go test} -count=1 ./test/helm/...)
 log "the chart and the kustomize manifests render the same objects"
 
-kubectl apply --server-side --force-conflicts -k "$repo/manifests/crds/cert-manager" >/dev/null
-if ! kubectl get crd servicemonitors.monitoring.coreos.com prometheusrules.monitoring.coreos.com >/dev/null 2>&1; then
-	kubectl apply --server-side -k "$repo/manifests/crds/prometheus-operator" >/dev/null
-	log "installed the stand-in Prometheus Operator CRDs"
-fi
-kubectl wait --for=condition=Established --timeout=60s \
-	crd/issuers.cert-manager.io crd/certificates.cert-manager.io \
-	crd/servicemonitors.monitoring.coreos.com crd/prometheusrules.monitoring.coreos.com >/dev/null
+install_crds
 
 ns=cinch-helm-dryrun-$(date +%s)
 kubectl create namespace "$ns" >/dev/null

@@ -12,6 +12,8 @@ repo=$(cd "$here/.." && pwd)
 D=${CLUSTER_DIR:-$repo/.cluster}
 export KUBECONFIG=${KUBECONFIG:-$D/kubeconfig}
 kubectl() { "$D/bin/kube" kubectl "$@"; }
+# shellcheck source=crds/install.sh
+. "$repo/manifests/crds/install.sh"
 log() { printf '[check] %s\n' "$*" >&2; }
 
 [ -f "$here/overlays/local/tls/ca.crt" ] || "$here/overlays/local/gen-tls.sh"
@@ -20,14 +22,7 @@ for k in base overlays/local overlays/production crds/cert-manager crds/promethe
 	log "rendered $k"
 done
 
-kubectl apply --server-side --force-conflicts -k "$here/crds/cert-manager" >/dev/null
-if ! kubectl get crd servicemonitors.monitoring.coreos.com prometheusrules.monitoring.coreos.com >/dev/null 2>&1; then
-	kubectl apply --server-side -k "$here/crds/prometheus-operator" >/dev/null
-	log "installed the stand-in Prometheus Operator CRDs"
-fi
-kubectl wait --for=condition=Established --timeout=60s \
-	crd/issuers.cert-manager.io crd/certificates.cert-manager.io \
-	crd/servicemonitors.monitoring.coreos.com crd/prometheusrules.monitoring.coreos.com >/dev/null
+install_crds
 
 ns=cinch-dryrun-$(date +%s)
 tmp=$(mktemp -d)
