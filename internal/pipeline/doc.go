@@ -18,4 +18,10 @@
 // trial that fails a hard test beyond doubt (oracle.EarlyFailure) ends at
 // once and its clone is deleted; follow-up rounds start as soon as the
 // verdicts they depend on are known.
+//
+// A namespace run (RunNamespace) shares every clone between the workloads
+// that need the same trial (schedule.go). A workload leaves a shared clone
+// as soon as its trial is over and nothing still recorded there depends on
+// it (lifetime.go), and is judged then when its verdict cannot be another
+// workload's fault, so it moves on while the clone runs for the others.
 package pipeline
