@@ -292,6 +292,15 @@ func (c *Cloner) createNamespace(ctx context.Context, srcNS *corev1.Namespace, r
 		if err == nil {
 			return got, nil
 		}
+		if ctx.Err() != nil {
+			// Cancelled mid-call: the API server may have created it
+			// anyway, and nobody would know its name to delete it.
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			if derr := c.deleteNamespace(dctx, ns.Name); derr != nil {
+				err = errors.Join(err, fmt.Errorf("clean up %s: %w", ns.Name, derr))
+			}
+			cancel()
+		}
 		lastErr = err
 		if !apierrors.IsAlreadyExists(err) {
 			break

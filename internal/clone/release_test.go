@@ -1,6 +1,7 @@
 package clone
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -10,8 +11,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
@@ -74,4 +77,29 @@ func TestRelease(t *testing.T) {
 	pods, err = c.Release(ctx, gone, db)
 	assert.NoError(t, err, "a deleted clone has nothing left to release")
 	assert.Zero(t, pods)
+}
+
+// TestCreateCancelledMidCall: when the namespace create call is cancelled
+// after the API server made the namespace, the clone is deleted rather
+// than left behind under a name nobody knows.
+func TestCreateCancelledMidCall(t *testing.T) {
+	src := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}
+	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}
+	cs := fake.NewClientset(src, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}, Spec: appsv1.DeploymentSpec{Selector: sel}})
+	ctx, cancel := context.WithCancel(t.Context())
+	cs.PrependReactor("create", "namespaces", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		ns := a.(k8stesting.CreateAction).GetObject().(*corev1.Namespace)
+		require.NoError(t, cs.Tracker().Add(ns))
+		cancel()
+		return true, nil, context.Canceled
+	})
+	c := New(cs, DefaultOptions())
+	tmpl := &corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: sel.MatchLabels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "i"}}}}
+	_, err := c.CreateWith(ctx, "shop", "ro", Spec{Templates: map[Ref]*corev1.PodTemplateSpec{{hardening.KindDeployment, "web"}: tmpl}})
+	require.ErrorIs(t, err, context.Canceled)
+	l, err := cs.CoreV1().Namespaces().List(t.Context(), metav1.ListOptions{LabelSelector: hardening.LabelCloneOf})
+	require.NoError(t, err)
+	for _, ns := range l.Items {
+		assert.NotNil(t, ns.DeletionTimestamp, "clone %s left behind", ns.Name)
+	}
 }

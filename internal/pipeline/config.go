@@ -93,7 +93,7 @@ func DefaultConfig() Config {
 		Stagger:            3 * time.Second,
 		Gather:             3 * time.Second,
 		MaxClones:          16,
-		MaxPods:            64,
+		MaxPods:            32,
 		CapacityRetryDelay: 15 * time.Second,
 		BatchTimeout:       10 * time.Minute,
 		BatchMargin:        30 * time.Second,

@@ -371,7 +371,7 @@ func TestWorkerNATS(t *testing.T) {
 	js := n.jetStream()
 	scope := fmt.Sprintf("nats-%d", time.Now().UnixNano())
 	for range 2 {
-		startWorker(t, n, scope, "--concurrency", "2", "--busy-delay", "3s", "--lease-ttl", "6s")
+		startWorker(t, n, scope, "--concurrency", "2", "--busy-delay", "3s", "--lease-ttl", "20s")
 	}
 	ns := Namespace(t, cs, "e2e-wnats", nil)
 	rows := rowsNamed(t, namespaceRows...)
