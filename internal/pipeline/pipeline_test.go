@@ -835,3 +835,14 @@ func TestLifetime(t *testing.T) {
 	// 1 pod for 2 s, 3 pods for 4 s (the clone lived 10 s).
 	assert.InDelta(t, 1*2+3*4, l.podSeconds(start, start.Add(10*time.Second)), 1e-9)
 }
+
+// TestUnsettle: a clone that runs again keeps only its slots not judged
+// yet.
+func TestUnsettle(t *testing.T) {
+	a, b, c := &member{ref: dep("a")}, &member{ref: dep("b")}, &member{ref: dep("c")}
+	j := &cloneJob{slots: []slot{{m: a}, {m: b}, {m: c}}, settled: map[int]bool{0: true, 2: false}}
+	j.unsettle()
+	require.Len(t, j.slots, 1)
+	assert.Equal(t, b, j.slots[0].m)
+	assert.Nil(t, j.settled)
+}

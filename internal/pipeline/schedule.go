@@ -749,11 +749,13 @@ func (j *cloneJob) standsAlone(i int) bool {
 
 // unsettle drops the slots already judged, before the clone runs again.
 func (j *cloneJob) unsettle() {
-	j.slots = slices.DeleteFunc(j.slots, func(sl slot) bool {
-		_, ok := j.settled[slices.IndexFunc(j.slots, func(o slot) bool { return o.m == sl.m })]
-		return ok
-	})
-	j.settled = nil
+	var kept []slot
+	for i, sl := range j.slots {
+		if _, ok := j.settled[i]; !ok {
+			kept = append(kept, sl)
+		}
+	}
+	j.slots, j.settled = kept, nil
 }
 
 // aloneAttribution says why a re-test alone decides m's failure.
