@@ -51,7 +51,7 @@ func CheckResultOf(t TrialResult) hardening.CheckResult {
 			verb = "failed" // the "everything" trial: the single trials decide
 		}
 		cr.Reason = verb + " only because of new log lines: " + describeNewLines(logs, 5) +
-			"; stability, readiness and service answers matched the baselines" + ignoreHint
+			"; stability, readiness, service answers and app metrics matched the baselines" + ignoreHint
 	}
 	if t.Early {
 		cr.Reason = "early: " + cr.Reason

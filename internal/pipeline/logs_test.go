@@ -87,7 +87,7 @@ func TestCheckResultLogsOnly(t *testing.T) {
 	ro := byTrial["ro-rootfs"]
 	assert.False(t, ro.Pass)
 	assert.True(t, strings.HasPrefix(ro.Reason, `kept only because of new log lines: "fatal: open /var/lib/state: read-only file system" (container app, once at start-up, 1 line); `+
-		"stability, readiness and service answers matched the baselines"), ro.Reason)
+		"stability, readiness, service answers and app metrics matched the baselines"), ro.Reason)
 	assert.Contains(t, byTrial["everything"].Reason, "failed only because of new log lines: ")
 	assert.Contains(t, res.KeptForLogs(), "read-only-root-filesystem (trial ro-rootfs: ")
 

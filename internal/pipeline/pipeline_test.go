@@ -836,13 +836,13 @@ func TestLifetime(t *testing.T) {
 	assert.InDelta(t, 1*2+3*4, l.podSeconds(start, start.Add(10*time.Second)), 1e-9)
 }
 
-// TestUnsettle: a clone that runs again keeps only its slots not judged
+// TestDropJudged: a clone that runs again keeps only its slots not judged
 // yet.
-func TestUnsettle(t *testing.T) {
+func TestDropJudged(t *testing.T) {
 	a, b, c := &member{ref: dep("a")}, &member{ref: dep("b")}, &member{ref: dep("c")}
-	j := &cloneJob{slots: []slot{{m: a}, {m: b}, {m: c}}, settled: map[int]bool{0: true, 2: false}}
-	j.unsettle()
+	j := &cloneJob{slots: []slot{{m: a}, {m: b}, {m: c}}, ahead: map[int]bool{0: true, 2: false}}
+	j.dropJudged()
 	require.Len(t, j.slots, 1)
 	assert.Equal(t, b, j.slots[0].m)
-	assert.Nil(t, j.settled)
+	assert.Nil(t, j.ahead)
 }

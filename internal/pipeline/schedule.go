@@ -61,9 +61,9 @@ type cloneJob struct {
 	// all decided before it finished, so its error is no failure.
 	judged    bool
 	cancelled bool
-	// settled holds the verdicts of the slots judged before the clone
-	// ended (judgeSettled): pass or not.
-	settled map[int]bool
+	// ahead holds the verdicts of the slots judged before the clone
+	// ended (judgeAhead): pass or not.
+	ahead map[int]bool
 	// notBefore holds a new trial clone back for Config.Gather while other
 	// clones are in flight, so the same trial of workloads judged moments
 	// apart shares it.
@@ -82,12 +82,12 @@ func (j *cloneJob) has(m *member) bool {
 	return false
 }
 
-// done is one finished clone, or (settled) one finished slot of a clone
+// done is one finished clone, or (ahead) one finished slot of a clone
 // still running.
 type done struct {
 	job *cloneJob
-	// settled: only slot's recording is over; the clone runs on.
-	settled    bool
+	// ahead: only slot's recording is over; the clone runs on.
+	ahead      bool
 	slot       int
 	recs       []oracle.Recording
 	early      []*oracle.TestResult
@@ -131,12 +131,12 @@ type run struct {
 
 	baseDone int
 	stashed  []done
-	// unsettled are slots of clones in flight whose recording ended before
-	// the baselines were known (judgeSettled).
-	unsettled []done
-	verifyRun []done // finished alone re-verifications
-	pending   int    // alone verifications still to finish
-	nsDone    bool
+	// waitingAhead are slots of clones in flight whose recording ended before
+	// the baselines were known (judgeAhead).
+	waitingAhead []done
+	verifyRun    []done // finished alone re-verifications
+	pending      int    // alone verifications still to finish
+	nsDone       bool
 
 	err        error
 	podSeconds float64
@@ -352,9 +352,9 @@ func (s *run) loop() {
 		case <-s.gathered():
 			continue
 		}
-		if ev.settled {
+		if ev.ahead {
 			if s.err == nil {
-				s.judgeSettled(ev)
+				s.judgeAhead(ev)
 				s.advance()
 			}
 			continue
@@ -442,7 +442,7 @@ func (s *run) exec(ctx context.Context, j *cloneJob) (ev done) {
 			ev.recs[i] = rec
 			s.releaseDone(ctx, cl, j, life, i)
 			if err == nil && ctx.Err() == nil && j.standsAlone(i) {
-				s.events <- done{job: j, settled: true, slot: i, recs: ev.recs, early: ev.early, clone: cl.Namespace, started: ev.started, ended: s.p.now()}
+				s.events <- done{job: j, ahead: true, slot: i, recs: ev.recs, early: ev.early, clone: cl.Namespace, started: ev.started, ended: s.p.now()}
 			}
 		})
 	}
@@ -528,7 +528,7 @@ func (s *run) handle(ev done) {
 			return
 		}
 		s.log.Info("trial pods could not be scheduled; the clone runs again later, nothing is judged", "trial", ev.job.label, "clone", ev.clone, "why", why)
-		ev.job.unsettle()
+		ev.job.dropJudged()
 		if len(ev.job.slots) > 0 {
 			ev.job.delay = s.p.cfg.CapacityRetryDelay
 			s.queue = append(s.queue, ev.job)
@@ -606,10 +606,10 @@ func (s *run) baseline(ev done, share float64) {
 	for _, ev := range stashed {
 		s.judge(ev, ev.podSeconds/float64(len(ev.job.slots)))
 	}
-	unsettled := s.unsettled
-	s.unsettled = nil
-	for _, ev := range unsettled {
-		s.judgeSettled(ev)
+	waitingAhead := s.waitingAhead
+	s.waitingAhead = nil
+	for _, ev := range waitingAhead {
+		s.judgeAhead(ev)
 	}
 	for _, m := range s.members {
 		if m.decided {
@@ -677,7 +677,7 @@ func (s *run) judge(ev done, share float64) {
 	verdicts := make([]oracle.Verdict, len(j.slots))
 	var failed []int
 	for i, sl := range j.slots {
-		if pass, ok := j.settled[i]; ok {
+		if pass, ok := j.ahead[i]; ok {
 			// Judged already; its failure may still explain another's.
 			if !pass && keepsFailure(sl.trial) {
 				failed = append(failed, i)
@@ -706,7 +706,7 @@ func (s *run) judge(ev done, share float64) {
 		}
 	}
 	for i, sl := range j.slots {
-		if _, ok := j.settled[i]; ok || sl.m.decided {
+		if _, ok := j.ahead[i]; ok || sl.m.decided {
 			continue
 		}
 		if len(suspects[i]) > 0 {
@@ -747,15 +747,15 @@ func (j *cloneJob) standsAlone(i int) bool {
 	return true
 }
 
-// unsettle drops the slots already judged, before the clone runs again.
-func (j *cloneJob) unsettle() {
+// dropJudged drops the slots already judged, before the clone runs again.
+func (j *cloneJob) dropJudged() {
 	var kept []slot
 	for i, sl := range j.slots {
-		if _, ok := j.settled[i]; !ok {
+		if _, ok := j.ahead[i]; !ok {
 			kept = append(kept, sl)
 		}
 	}
-	j.slots, j.settled = kept, nil
+	j.slots, j.ahead = kept, nil
 }
 
 // aloneAttribution says why a re-test alone decides m's failure.
@@ -776,16 +776,16 @@ func slotVerdict(ev done, i int) oracle.Verdict {
 	return oracle.Judge(sl.m.oracle, *sl.m.baselines, ev.recs[i])
 }
 
-// judgeSettled judges one slot of a running clone whose recording is over
+// judgeAhead judges one slot of a running clone whose recording is over
 // (cloneJob.standsAlone), so its workload moves on while the clone's other
 // workloads are still recorded. Before the baselines are known it waits
 // for them (or its clone's end, whichever is first); a slot whose pods
 // found no room waits for its clone.
-func (s *run) judgeSettled(ev done) {
+func (s *run) judgeAhead(ev done) {
 	j, i := ev.job, ev.slot
 	sl := j.slots[i]
 	if !s.baselinesKnown() {
-		s.unsettled = append(s.unsettled, ev)
+		s.waitingAhead = append(s.waitingAhead, ev)
 		return
 	}
 	if _, running := s.inflight[j]; !running || sl.m.decided || j.cancelled {
@@ -798,10 +798,10 @@ func (s *run) judgeSettled(ev done) {
 	pods := s.perWorkload
 	s.mu.Unlock()
 	v := slotVerdict(ev, i)
-	if j.settled == nil {
-		j.settled = map[int]bool{}
+	if j.ahead == nil {
+		j.ahead = map[int]bool{}
 	}
-	j.settled[i] = v.Pass
+	j.ahead[i] = v.Pass
 	r := s.result(ev, i, v, ev.early[i] != nil, ev.ended.Sub(ev.started).Seconds()*float64(pods))
 	switch {
 	case j.phase == phaseAlone:
