@@ -5,8 +5,6 @@ package e2e
 import (
 	"fmt"
 	"net/netip"
-	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -58,19 +56,8 @@ func amRun(t *testing.T, cs kubernetes.Interface, name string, mutate func(*core
 // before), with app_cache_write_errors_total as the evidence.
 func TestAppMetrics(t *testing.T) {
 	cs := KubeClient(t)
-	d := 20 * time.Second
-	if v := os.Getenv("CINCH_E2E_METRICS_DURATION"); v != "" {
-		var err error
-		d, err = time.ParseDuration(v)
-		require.NoError(t, err)
-	}
-	runs := 3
-	if v := os.Getenv("CINCH_E2E_METRICS_RUNS"); v != "" {
-		var err error
-		runs, err = strconv.Atoi(v)
-		require.NoError(t, err)
-		require.GreaterOrEqual(t, runs, 3)
-	}
+	d := envDuration(t, "CINCH_E2E_METRICS_DURATION", 20*time.Second)
+	runs := envRuns(t, "CINCH_E2E_METRICS_RUNS")
 	const workload = "scenario-metrics-errors"
 	recs := make([]oracle.Recording, runs+1)
 	var wg sync.WaitGroup

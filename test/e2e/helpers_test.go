@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -198,4 +199,30 @@ func WaitDeploymentReady(t *testing.T, cs kubernetes.Interface, ns, name string,
 		}
 		return d.Status.ReadyReplicas >= want, nil
 	})
+}
+
+// envDuration is the duration the environment variable name sets, or def.
+func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	require.NoError(t, err, name)
+	return d
+}
+
+// envRuns is how many unmodified runs the environment variable name asks
+// for (at least 3: each is judged against a pair of the others), or 3.
+func envRuns(t *testing.T, name string) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return 3
+	}
+	runs, err := strconv.Atoi(v)
+	require.NoError(t, err, name)
+	require.GreaterOrEqual(t, runs, 3, name)
+	return runs
 }

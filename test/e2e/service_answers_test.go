@@ -4,8 +4,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -30,19 +28,8 @@ import (
 // TC-05 failing.
 func TestServiceAnswersDeeper(t *testing.T) {
 	cs := KubeClient(t)
-	d := 30 * time.Second
-	if v := os.Getenv("CINCH_E2E_PROBE_DURATION"); v != "" {
-		var err error
-		d, err = time.ParseDuration(v)
-		require.NoError(t, err)
-	}
-	runs := 3
-	if v := os.Getenv("CINCH_E2E_ANSWER_RUNS"); v != "" {
-		var err error
-		runs, err = strconv.Atoi(v)
-		require.NoError(t, err)
-		require.GreaterOrEqual(t, runs, 3)
-	}
+	d := envDuration(t, "CINCH_E2E_PROBE_DURATION", 30*time.Second)
+	runs := envRuns(t, "CINCH_E2E_ANSWER_RUNS")
 	tests := []struct {
 		workload string
 		// bodies is the number of HTTP targets whose bodies every pair

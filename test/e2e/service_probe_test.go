@@ -6,7 +6,6 @@ import (
 	"context"
 	"net"
 	"net/netip"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -139,12 +138,7 @@ func passWithout(v oracle.Verdict, id string) bool {
 // nothing new under a read-only root: only TC-05 catches them.
 func TestServiceProbes(t *testing.T) {
 	cs := KubeClient(t)
-	d := 30 * time.Second
-	if v := os.Getenv("CINCH_E2E_PROBE_DURATION"); v != "" {
-		var err error
-		d, err = time.ParseDuration(v)
-		require.NoError(t, err)
-	}
+	d := envDuration(t, "CINCH_E2E_PROBE_DURATION", 30*time.Second)
 	tests := []struct {
 		workload string
 		// roPass is whether TC-05 passes under readOnlyRootFilesystem;
