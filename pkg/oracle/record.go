@@ -45,9 +45,9 @@ type PodObservation struct {
 	// ReadyTransitions counts Ready→NotReady transitions after the first Ready.
 	ReadyTransitions int
 	Containers       []ContainerObservation
-	// Unschedulable is the scheduler's message when the pod was last seen
-	// waiting for a node (no CPU, memory or pod slot left): a lack of
-	// capacity, not a verdict on the pod's settings.
+	// Unschedulable is the scheduler's message when the pod was seen
+	// waiting for a node (no CPU, memory or pod slot left) and has not been
+	// Ready since: a lack of capacity, not a verdict on the pod's settings.
 	Unschedulable string `json:",omitempty"`
 }
 

@@ -142,7 +142,9 @@ func (s *podState) observe(p *corev1.Pod, now time.Time) {
 			}
 		}
 	}
-	s.unschedulable = ""
+	// The message stays once seen until the pod is Ready: a pod that
+	// waited for a node until moments before its run ended was short of
+	// room, not of readiness.
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
 			s.unschedulable = c.Message
@@ -244,7 +246,9 @@ func (s *podState) observation() oracle.PodObservation {
 		Phase:            s.phase,
 		Ready:            s.ready,
 		ReadyTransitions: s.readyTransitions,
-		Unschedulable:    s.unschedulable,
+	}
+	if s.firstReady.IsZero() {
+		o.Unschedulable = s.unschedulable
 	}
 	if !s.firstReady.IsZero() {
 		from := s.created

@@ -230,7 +230,8 @@ func TestPodTrackerCurrentPods(t *testing.T) {
 }
 
 // TestPodTrackerUnschedulable: a pod waiting for a node carries the
-// scheduler's message, and loses it once it is scheduled.
+// scheduler's message, also once it is scheduled (room was made moments
+// before the run ended), and loses it once it is Ready.
 func TestPodTrackerUnschedulable(t *testing.T) {
 	tr := newPodTracker()
 	waiting := pod("web-6d4cf56db6-aaaaa", func(p *corev1.Pod) {
@@ -242,6 +243,10 @@ func TestPodTrackerUnschedulable(t *testing.T) {
 	obs := tr.observations()
 	require.Len(t, obs, 1)
 	assert.Equal(t, "0/1 nodes are available: 1 Too many pods.", obs[0].Unschedulable)
+
+	tr.observe([]corev1.Pod{pod("web-6d4cf56db6-aaaaa", readyCond(corev1.ConditionFalse, 2))}, t0.Add(3*time.Second))
+	assert.Equal(t, "0/1 nodes are available: 1 Too many pods.", tr.observations()[0].Unschedulable,
+		"scheduled but never Ready: still short of room")
 
 	tr.observe([]corev1.Pod{pod("web-6d4cf56db6-aaaaa", readyCond(corev1.ConditionTrue, 3))}, t0.Add(5*time.Second))
 	assert.Empty(t, tr.observations()[0].Unschedulable)
