@@ -36,16 +36,26 @@ func (c *Cloner) Delete(ctx context.Context, cl *Clone) error {
 	return nil
 }
 
-func (c *Cloner) deleteNamespace(ctx context.Context, name string) error {
+// cloneNamespace reads clone namespace name: nil when it is gone,
+// ErrNotAClone when it lacks the clone label.
+func (c *Cloner) cloneNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
 	ns, err := c.cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("get namespace: %w", err)
+		return nil, fmt.Errorf("get namespace: %w", err)
 	}
 	if !hardening.IsClone(ns.Labels) {
-		return ErrNotAClone
+		return nil, ErrNotAClone
+	}
+	return ns, nil
+}
+
+func (c *Cloner) deleteNamespace(ctx context.Context, name string) error {
+	ns, err := c.cloneNamespace(ctx, name)
+	if ns == nil || err != nil {
+		return err
 	}
 	if ns.DeletionTimestamp != nil {
 		return nil

@@ -26,15 +26,12 @@ func (c *Cloner) Release(ctx context.Context, cl *Clone, ref Ref) (pods int, err
 	if !ok {
 		return 0, fmt.Errorf("release %s: clone %s does not run it", ref, cl.Namespace)
 	}
-	ns, err := c.cs.CoreV1().Namespaces().Get(ctx, cl.Namespace, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return 0, nil
-	}
+	ns, err := c.cloneNamespace(ctx, cl.Namespace)
 	if err != nil {
-		return 0, fmt.Errorf("release %s: get namespace: %w", ref, err)
+		return 0, fmt.Errorf("release %s in %s: %w", ref, cl.Namespace, err)
 	}
-	if !hardening.IsClone(ns.Labels) {
-		return 0, fmt.Errorf("release %s in %s: %w", ref, cl.Namespace, ErrNotAClone)
+	if ns == nil {
+		return 0, nil
 	}
 	list, err := c.cs.CoreV1().Pods(cl.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
 	"github.com/cinch-dev/cinch/internal/pipeline"
@@ -59,7 +60,7 @@ func TestDisruptiveNodeAtPodLimit(t *testing.T) {
 	require.NoError(t, err)
 	filled := time.Now()
 	WaitFor(t, 2*time.Second, 5*time.Minute, func(ctx context.Context) (bool, error) {
-		return podsOnNode(t, node.Name) >= limit, nil
+		return podsOnNode(t, cs, node.Name) >= limit, nil
 	})
 	t.Logf("node %s filled to its %d pods in %s", node.Name, limit, time.Since(filled).Round(time.Second))
 	unfill := func() {
@@ -130,9 +131,9 @@ func TestDisruptiveNodeAtPodLimit(t *testing.T) {
 
 // podsOnNode counts the pods bound to node that hold a slot (not
 // Succeeded or Failed).
-func podsOnNode(t *testing.T, node string) int64 {
+func podsOnNode(t *testing.T, cs kubernetes.Interface, node string) int64 {
 	t.Helper()
-	pods, err := KubeClient(t).CoreV1().Pods("").List(t.Context(), metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
+	pods, err := cs.CoreV1().Pods("").List(t.Context(), metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
 	require.NoError(t, err)
 	var n int64
 	for _, p := range pods.Items {

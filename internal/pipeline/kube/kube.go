@@ -61,8 +61,8 @@ func (a Cloner) Create(ctx context.Context, ns, trial string, spec pipeline.Clon
 
 // Delete deletes the clone; a clone that was never created is no error.
 func (a Cloner) Delete(ctx context.Context, c pipeline.Clone) error {
-	cl, ok := c.Ref.(*clone.Clone)
-	if !ok || cl == nil {
+	cl := handle(c)
+	if cl == nil {
 		return nil
 	}
 	return a.C.Delete(ctx, cl)
@@ -70,11 +70,17 @@ func (a Cloner) Delete(ctx context.Context, c pipeline.Clone) error {
 
 // Release stops workload w of the clone (clone.Cloner.Release).
 func (a Cloner) Release(ctx context.Context, c pipeline.Clone, w pipeline.Ref) (int, error) {
-	cl, ok := c.Ref.(*clone.Clone)
-	if !ok || cl == nil {
+	cl := handle(c)
+	if cl == nil {
 		return 0, nil
 	}
 	return a.C.Release(ctx, cl, clone.Ref(w))
+}
+
+// handle is the clone a Create returned; nil for one never created.
+func handle(c pipeline.Clone) *clone.Clone {
+	cl, _ := c.Ref.(*clone.Clone)
+	return cl
 }
 
 // DefaultReadyTimeout bounds the wait for a trial's first Ready pod.
