@@ -3,7 +3,10 @@
 // lines) and <DS>_2k.log_structured.csv (per line, the ground-truth EventId).
 // Raw lines are fed to the oracle unchanged. Per dataset and on average it
 // reports grouping accuracy, false-anomaly and miss rates of the train/judge
-// split, throughput on one core and heap use.
+// split, throughput on one core and heap use. Throughput is per CPU-second,
+// the median of -repeat measurements, beside a reference measured in turn
+// with it on the same lines (splitting them into fields), so that the ratio
+// can be compared across runs on a loaded machine.
 //
 // The figures are leave-one-dataset-out: for each dataset, the Drain
 // parameters (similarity, enumeration size, length tolerance) are chosen
@@ -44,6 +47,7 @@ type config struct {
 	data       string
 	json       bool
 	minTime    time.Duration
+	repeat     int
 	only       string
 	showBad    int
 	cpuProfile string
@@ -64,6 +68,7 @@ func main() {
 	fs.StringVar(&cfg.data, "data", "", "folder with one sub-folder per dataset (required)")
 	fs.BoolVar(&cfg.json, "json", false, "print one JSON object per dataset and one for the mean")
 	fs.DurationVar(&cfg.minTime, "time", 300*time.Millisecond, "minimum measuring time per throughput figure")
+	fs.IntVar(&cfg.repeat, "repeat", 3, "measure each throughput figure this many times and report the median")
 	fs.StringVar(&cfg.only, "only", "", "comma-separated datasets to run (default all; the leave-one-out choice uses only these)")
 	fs.IntVar(&cfg.showBad, "show-errors", 0, "print up to N wrongly grouped templates per dataset (diagnostics)")
 	fs.BoolVar(&cfg.showGrid, "show-grid", false, "print the accuracy of every configuration on every dataset (diagnostics)")
@@ -199,11 +204,12 @@ func run(cfg config, w io.Writer) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "dataset\tlines\tevents\ttemplates\tGA\tfalse-anomaly\tmiss\tconfig (chosen on the others)\tdefault GA\tdefault FA\ttrain lines/cpu-s\tmatch lines/cpu-s\tref lines/cpu-s\ttrain lines/wall-s\tmatch lines/wall-s\tmodel heap KiB\t")
+	fmt.Fprintln(tw, "dataset\tlines\tevents\ttemplates\tGA\tfalse-anomaly\tmiss\tconfig (chosen on the others)\tdefault GA\tdefault FA\ttrain lines/cpu-s\tmatch lines/cpu-s\tref lines/cpu-s\ttrain/ref\tmatch/ref\ttrain lines/wall-s\tmatch lines/wall-s\tmodel heap KiB\t")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.4f\t%.2f%%\t%.2f%%\t%s\t%.4f\t%.2f%%\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t\n", r.Dataset, r.Lines, r.Events, r.Templates,
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.4f\t%.2f%%\t%.2f%%\t%s\t%.4f\t%.2f%%\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.0f\t%.0f\t%d\t\n", r.Dataset, r.Lines, r.Events, r.Templates,
 			r.GA, 100*r.FalseAnomalyRate, 100*r.MissRate, r.Config, r.DefaultGA, 100*r.DefaultFalseAnomalyRate,
-			r.TrainLinesPerS, r.MatchLinesPerS, r.RefLinesPerS, r.TrainLinesPerWallS, r.MatchLinesPerWallS, r.ModelHeapBytes/1024)
+			r.TrainLinesPerS, r.MatchLinesPerS, r.RefLinesPerS, r.TrainLinesPerS/r.RefLinesPerS, r.MatchLinesPerS/r.RefLinesPerS,
+			r.TrainLinesPerWallS, r.MatchLinesPerWallS, r.ModelHeapBytes/1024)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -224,8 +230,14 @@ func run(cfg config, w io.Writer) error {
 	if !cfg.fixed {
 		fmt.Fprintf(w, "chosen by the highest mean GA on the others instead: mean GA %.4f, false-anomaly %.2f%%, miss %.2f%%\n", plainMean.GA, 100*plainMean.FalseAnomalyRate, 100*plainMean.MissRate)
 	}
-	fmt.Fprintf(w, "throughput per CPU-second on one core: train %.2f M, match %.2f M lines (reference, splitting into fields: %.2f M; ratio %.2f / %.2f)\n",
-		mean.TrainLinesPerS/1e6, mean.MatchLinesPerS/1e6, mean.RefLinesPerS/1e6, mean.TrainLinesPerS/mean.RefLinesPerS, mean.MatchLinesPerS/mean.RefLinesPerS)
+	fmt.Fprintf(w, "throughput per CPU-second on one core, median of %d: train %.2f M, match %.2f M lines (reference, splitting into fields: %.2f M; ratio %.2f / %.2f)\n",
+		max(cfg.repeat, 1), mean.TrainLinesPerS/1e6, mean.MatchLinesPerS/1e6, mean.RefLinesPerS/1e6, mean.TrainLinesPerS/mean.RefLinesPerS, mean.MatchLinesPerS/mean.RefLinesPerS)
+	rows := results[:len(results)-1]
+	train, match := spread(rows, func(r Result) float64 { return r.TrainLinesPerS }), spread(rows, func(r Result) float64 { return r.MatchLinesPerS })
+	trainRatio := spread(rows, func(r Result) float64 { return r.TrainLinesPerS / r.RefLinesPerS })
+	matchRatio := spread(rows, func(r Result) float64 { return r.MatchLinesPerS / r.RefLinesPerS })
+	fmt.Fprintf(w, "per dataset: train %.2f-%.2f M (%s slowest), match %.2f-%.2f M (%s slowest) lines per CPU-second; ratio to the reference: train %.2f-%.2f, match %.2f-%.2f\n",
+		train.min/1e6, train.max/1e6, train.minName, match.min/1e6, match.max/1e6, match.minName, trainRatio.min, trainRatio.max, matchRatio.min, matchRatio.max)
 	fmt.Fprintf(w, "peak heap %d KiB, max RSS %d KiB\n", peak/1024, mean.MaxRSSBytes/1024)
 	return nil
 }
@@ -347,6 +359,23 @@ func ChooseMean(scores [][]Result, held int) int {
 		}
 	}
 	return best
+}
+
+// span is the least and the greatest value of a figure over the datasets.
+type span struct {
+	min, max float64
+	minName  string
+}
+
+func spread(rs []Result, f func(Result) float64) span {
+	var s span
+	for i, r := range rs {
+		if v := f(r); i == 0 || v < s.min {
+			s.min, s.minName = v, r.Dataset
+		}
+		s.max = max(s.max, f(r))
+	}
+	return s
 }
 
 func describe(dc oracle.DrainConfig) string {
@@ -552,23 +581,34 @@ func measure(r *Result, ds Dataset, dc oracle.DrainConfig, cfg config) {
 	half := len(ds.Lines) / 2
 	model := judgeModel(ds.Lines[:half], dc, cfg.runs)
 	second := ds.Lines[half:]
-	r.TrainLinesPerS, r.TrainLinesPerWallS = throughput(cfg.minTime, len(ds.Lines), func() {
-		m := oracle.NewDrain(dc)
-		for _, l := range ds.Lines {
-			m.Train(l)
-		}
-	})
-	r.MatchLinesPerS, r.MatchLinesPerWallS = throughput(cfg.minTime, len(second), func() {
-		for _, l := range second {
-			model.Match(l)
-		}
-	})
+	// The three figures are measured in turn, repeat times, so that each
+	// median comes from the same stretch of the machine's load.
 	fields := 0
-	r.RefLinesPerS, _ = throughput(cfg.minTime, len(ds.Lines), func() {
-		for _, l := range ds.Lines {
-			fields += len(strings.Fields(l))
-		}
-	})
+	var train, trainWall, match, matchWall, ref []float64
+	for range max(cfg.repeat, 1) {
+		cpu, wall := throughput(cfg.minTime, len(ds.Lines), func() {
+			m := oracle.NewDrain(dc)
+			for _, l := range ds.Lines {
+				m.Train(l)
+			}
+		})
+		train, trainWall = append(train, cpu), append(trainWall, wall)
+		cpu, wall = throughput(cfg.minTime, len(second), func() {
+			for _, l := range second {
+				model.Match(l)
+			}
+		})
+		match, matchWall = append(match, cpu), append(matchWall, wall)
+		cpu, _ = throughput(cfg.minTime, len(ds.Lines), func() {
+			for _, l := range ds.Lines {
+				fields += len(strings.Fields(l))
+			}
+		})
+		ref = append(ref, cpu)
+	}
+	r.TrainLinesPerS, r.TrainLinesPerWallS = median(train), median(trainWall)
+	r.MatchLinesPerS, r.MatchLinesPerWallS = median(match), median(matchWall)
+	r.RefLinesPerS = median(ref)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	r.PeakHeapBytes = max(r.PeakHeapBytes, ms.HeapAlloc)
@@ -629,6 +669,17 @@ func throughput(minTime time.Duration, lines int, f func()) (perCPU, perWall flo
 			return float64(n*lines) / cpu.Seconds(), float64(n*lines) / el.Seconds()
 		}
 	}
+}
+
+// median returns the middle value of v (the mean of the middle two for an
+// even count); it sorts v.
+func median(v []float64) float64 {
+	sort.Float64s(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 func cpuTime() time.Duration {

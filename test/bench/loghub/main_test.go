@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -101,4 +104,79 @@ func TestRunOnLayout(t *testing.T) {
 	assert.Contains(t, lines[0], `"dataset":"Tiny"`)
 	assert.Contains(t, lines[0], `"ga":1,`)
 	assert.Contains(t, lines[1], `"dataset":"mean"`)
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/golden.txt from the current parser")
+
+// loghubDir is the labelled data TestGolden reads: $LOGHUB, else the shared
+// folder beside the repository (make bench-loghub's default).
+func loghubDir() string {
+	if d := os.Getenv("LOGHUB"); d != "" {
+		return d
+	}
+	return filepath.Join("..", "..", "..", "..", "shared", "loghub")
+}
+
+// TestGolden guards the parser's behaviour on the labelled datasets, so that
+// a change made for speed cannot move the accuracy figures unnoticed: per
+// dataset, a digest of the masked tokens, and per dataset and configuration
+// of the grid a digest of what Train returns, the templates, Classify and the
+// judge model's Match (digest). It skips when the data is absent; -update
+// rewrites testdata/golden.txt.
+func TestGolden(t *testing.T) {
+	sets, err := loadAll(loghubDir(), "")
+	if err != nil || len(sets) == 0 {
+		t.Skipf("no LogHub data in %s (set LOGHUB): %v", loghubDir(), err)
+	}
+	var got strings.Builder
+	for _, ds := range sets {
+		h := sha256.New()
+		var m oracle.Masker
+		for _, l := range ds.Lines {
+			fmt.Fprintf(h, "%q\n", m.Mask(l))
+		}
+		fmt.Fprintf(&got, "%s mask %x\n", ds.Name, h.Sum(nil)[:8])
+		for _, dc := range Grid(oracle.DefaultDrainConfig()) {
+			fmt.Fprintf(&got, "%s %s %s\n", ds.Name, strings.ReplaceAll(describe(dc), " ", ","), digest(ds, dc))
+		}
+	}
+	path := filepath.Join("testdata", "golden.txt")
+	if *update {
+		require.NoError(t, os.MkdirAll("testdata", 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(got.String()), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, string(want), got.String())
+}
+
+// digest hashes what configuration dc makes of ds: the group Train returns
+// for each line, the templates with their counts, each line's group and
+// variant (Classify), and the judge model's match of every line.
+func digest(ds Dataset, dc oracle.DrainConfig) string {
+	h := sha256.New()
+	d := oracle.NewDrain(dc)
+	for _, l := range ds.Lines {
+		fmt.Fprintf(h, "%d,", d.Train(l))
+	}
+	for _, tpl := range d.Templates() {
+		fmt.Fprintf(h, "\n%d %d %q", tpl.ID, tpl.Count, tpl.String())
+	}
+	for _, l := range ds.Lines {
+		id, variant, ok := d.Classify(l)
+		fmt.Fprintf(h, "\n%d %t %q", id, ok, variant)
+	}
+	model := judgeModel(ds.Lines[:len(ds.Lines)/2], dc, 2)
+	for _, l := range ds.Lines {
+		id, ok := model.Match(l)
+		fmt.Fprintf(h, "\n%d %t", id, ok)
+	}
+	return fmt.Sprintf("%x", h.Sum(nil)[:8])
+}
+
+func TestMedianAndSpread(t *testing.T) {
+	assert.InDelta(t, 2.0, median([]float64{3, 1, 2}), 1e-9)
+	assert.InDelta(t, 2.5, median([]float64{4, 1, 3, 2}), 1e-9)
+	s := spread([]Result{{Dataset: "a", GA: 0.5}, {Dataset: "b", GA: 0.25}, {Dataset: "c", GA: 1}}, func(r Result) float64 { return r.GA })
+	assert.Equal(t, span{min: 0.25, max: 1, minName: "b"}, s)
 }
