@@ -3,6 +3,9 @@ package oracle
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -303,6 +306,95 @@ func BenchmarkMask(b *testing.B) {
 		n += len(lines)
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lines/s")
+}
+
+// loghubSets returns the raw lines of each LogHub dataset (<DS>/<DS>_2k.log)
+// in $LOGHUB, else in the shared folder beside the repository; the
+// benchmark skips without them.
+func loghubSets(b *testing.B) map[string][]string {
+	b.Helper()
+	dir := os.Getenv("LOGHUB")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "loghub")
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		b.Skipf("no LogHub data (set LOGHUB): %v", err)
+	}
+	sets := map[string][]string{}
+	for _, e := range entries {
+		raw, err := os.ReadFile(filepath.Join(dir, e.Name(), e.Name()+"_2k.log"))
+		if err != nil {
+			continue
+		}
+		sets[e.Name()] = strings.Split(strings.TrimRight(strings.ReplaceAll(string(raw), "\r", ""), "\n"), "\n")
+	}
+	if len(sets) == 0 {
+		b.Skipf("no LogHub data in %s", dir)
+	}
+	return sets
+}
+
+// BenchmarkLoghub measures the hot paths per LogHub dataset as
+// bench-loghub does (one core): masking every line, training a new model on
+// all lines, and matching the second half against the first learned as two
+// baselines; and bench-loghub's reference, splitting the lines into fields,
+// to read the others as ratios on a loaded machine. It reports ns and
+// allocations per line.
+func BenchmarkLoghub(b *testing.B) {
+	sets := loghubSets(b)
+	cfg := DefaultDrainConfig()
+	for _, name := range sortedKeys(sets) {
+		lines := sets[name]
+		half := len(lines) / 2
+		judge := NewDrain(cfg)
+		for i, l := range lines[:half] {
+			judge.TrainBaseline(l, i*2/half)
+		}
+		var m Masker
+		fields := 0
+		for _, bm := range []struct {
+			op    string
+			lines int
+			f     func()
+		}{
+			{"Fields", len(lines), func() {
+				for _, l := range lines {
+					fields += len(strings.Fields(l))
+				}
+			}},
+			{"Mask", len(lines), func() {
+				for _, l := range lines {
+					m.Mask(l)
+				}
+			}},
+			{"Train", len(lines), func() {
+				d := NewDrain(cfg)
+				for _, l := range lines {
+					d.Train(l)
+				}
+			}},
+			{"Match", len(lines) - half, func() {
+				for _, l := range lines[half:] {
+					judge.Match(l)
+				}
+			}},
+		} {
+			b.Run(bm.op+"/"+name, func(b *testing.B) {
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				n := 0
+				for b.Loop() {
+					bm.f()
+					n += bm.lines
+				}
+				runtime.ReadMemStats(&after)
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/line")
+				b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(n), "allocs/line")
+				b.ReportMetric(0, "ns/op")
+			})
+		}
+	}
 }
 
 func FuzzDrain(f *testing.F) {
