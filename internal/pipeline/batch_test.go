@@ -25,11 +25,11 @@ type batchRecorder struct {
 	limits map[string]time.Duration
 }
 
-func (f *batchRecorder) Record(_ context.Context, c Clone, w Ref, d time.Duration, _ func(oracle.Recording) bool) (oracle.Recording, error) {
+func (f *batchRecorder) Record(_ context.Context, c Clone, w Workload, d time.Duration, _ func(oracle.Recording) bool) (oracle.Recording, error) {
 	f.mu.Lock()
 	f.limits[c.Namespace] = d
 	f.mu.Unlock()
-	tmpl := c.Ref.(map[Ref]*corev1.PodTemplateSpec)[w]
+	tmpl := c.Ref.(map[Ref]*corev1.PodTemplateSpec)[w.Ref]
 	ctr := oracle.ContainerObservation{Name: "app", TerminationReasons: []string{"Completed"}}
 	rec := oracle.Recording{
 		Duration: f.took,

@@ -25,6 +25,8 @@ type want struct {
 type member struct {
 	ref  Ref
 	tmpl *corev1.PodTemplateSpec
+	// metrics are the workload's endpoints declared outside its template.
+	metrics []MetricsEndpoint
 	// deps are the workloads it may depend on, directly or not; nil when
 	// unknown.
 	deps  map[Ref]bool
@@ -63,7 +65,7 @@ type member struct {
 func newMember(w Workload, cfg Config) *member {
 	oc, note := oracleConfigFor(cfg.Oracle, w.Template)
 	return &member{
-		ref: w.Ref, tmpl: w.Template, cfg: cfg, sched: cfg.Strategy.scheduler(),
+		ref: w.Ref, tmpl: w.Template, metrics: w.Metrics, cfg: cfg, sched: cfg.Strategy.scheduler(),
 		oracle: oc, ignoreNote: note,
 		plan:    hardening.PlanTrials(w.Template, cfg.Hardening),
 		started: map[string]bool{},
@@ -71,6 +73,11 @@ func newMember(w Workload, cfg Config) *member {
 		results: map[string]TrialResult{},
 		capRes:  map[string]bool{},
 	}
+}
+
+// workload is what the Recorder is told of the member's workload.
+func (m *member) workload() Workload {
+	return Workload{Ref: m.ref, Template: m.tmpl, Metrics: m.metrics}
 }
 
 // nothingPlanned decides a member that already has every checked setting.

@@ -43,6 +43,26 @@ type Workload struct {
 	// workloads it does not depend on is its own. Nil means unknown: it may
 	// depend on every other workload; an empty slice means none.
 	DependsOn []Ref
+	// Metrics are the Prometheus endpoints declared for the workload's
+	// pods outside its pod template (a PodMonitor or ServiceMonitor that
+	// selects them): a clone never copies those, so they reach the
+	// Recorder this way (TC-06). Those of its annotations are read from
+	// its pods.
+	Metrics []MetricsEndpoint
+}
+
+// MetricsEndpoint is a Prometheus endpoint declared for a workload's pods,
+// in their pod template's terms.
+type MetricsEndpoint struct {
+	// Port is a container port number or name; empty means every TCP
+	// port the containers declare.
+	Port string
+	// Path is the HTTP path (empty: /metrics).
+	Path string
+	// Scheme is http or https (empty: http).
+	Scheme string
+	// Source names the declaration, e.g. "PodMonitor web".
+	Source string
 }
 
 // Clone is one running trial clone, as a Cloner made it.
@@ -89,12 +109,13 @@ type Cloner interface {
 	Release(ctx context.Context, c Clone, w Ref) (pods int, err error)
 }
 
-// Recorder observes workload w's pods in a running clone for d. It calls
-// early with the partial recording as it goes; when early returns true it
-// stops and returns that partial recording. The worker binds it to
-// pkg/signals.
+// Recorder observes workload w's pods in a running clone for d. w is the
+// workload as given to RunNamespace (its Template is the unmodified one;
+// the clone runs the trial's). It calls early with the partial recording
+// as it goes; when early returns true it stops and returns that partial
+// recording. The worker binds it to pkg/signals.
 type Recorder interface {
-	Record(ctx context.Context, c Clone, w Ref, d time.Duration, early func(partial oracle.Recording) bool) (oracle.Recording, error)
+	Record(ctx context.Context, c Clone, w Workload, d time.Duration, early func(partial oracle.Recording) bool) (oracle.Recording, error)
 }
 
 // Observer hears about every finished trial of every workload (baselines

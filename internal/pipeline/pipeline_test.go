@@ -220,16 +220,16 @@ func heartbeat(n int, extra ...string) []oracle.LogStream {
 	return []oracle.LogStream{{Pod: "p", Container: "app", Lines: append(lines, extra...)}}
 }
 
-func (f fakeRecorder) Record(ctx context.Context, c Clone, w Ref, d time.Duration, early func(oracle.Recording) bool) (oracle.Recording, error) {
+func (f fakeRecorder) Record(ctx context.Context, c Clone, w Workload, d time.Duration, early func(oracle.Recording) bool) (oracle.Recording, error) {
 	tmpls := c.Ref.(map[Ref]*corev1.PodTemplateSpec)
-	o := f.behaviourOf(w.Name)(tmpls[w])
+	o := f.behaviourOf(w.Name)(tmpls[w.Ref])
 	if n, ok := f.needs[w.Name]; ok && o == works {
 		x := Ref{Kind: w.Kind, Name: n.on}
 		other, modified := tmpls[x]
 		if !modified {
 			other = template()
 		}
-		if (n.working && f.behaviourOf(n.on)(other) != works) || (n.conflict != nil && n.conflict(tmpls[w], other)) {
+		if (n.working && f.behaviourOf(n.on)(other) != works) || (n.conflict != nil && n.conflict(tmpls[w.Ref], other)) {
 			o = logsError
 		}
 	}
@@ -723,7 +723,7 @@ type fullNode struct {
 	full map[string]int
 }
 
-func (f *fullNode) Record(ctx context.Context, c Clone, w Ref, d time.Duration, early func(oracle.Recording) bool) (oracle.Recording, error) {
+func (f *fullNode) Record(ctx context.Context, c Clone, w Workload, d time.Duration, early func(oracle.Recording) bool) (oracle.Recording, error) {
 	f.mu.Lock()
 	left := f.full[c.Namespace[:strings.LastIndex(c.Namespace, "-")]]
 	f.full[c.Namespace[:strings.LastIndex(c.Namespace, "-")]] = left - 1
@@ -845,4 +845,40 @@ func TestDropJudged(t *testing.T) {
 	require.Len(t, j.slots, 1)
 	assert.Equal(t, b, j.slots[0].m)
 	assert.Nil(t, j.ahead)
+}
+
+// metricsRecorder notes the endpoints every recording is told of.
+type metricsRecorder struct {
+	fakeRecorder
+	mu   sync.Mutex
+	seen map[string][][]MetricsEndpoint
+}
+
+func (f *metricsRecorder) Record(ctx context.Context, c Clone, w Workload, d time.Duration, early func(oracle.Recording) bool) (oracle.Recording, error) {
+	f.mu.Lock()
+	f.seen[w.Name] = append(f.seen[w.Name], w.Metrics)
+	f.mu.Unlock()
+	return f.fakeRecorder.Record(ctx, c, w, d, early)
+}
+
+// TestRunNamespaceTellsTheRecorderItsMetrics: every recording of a
+// workload, baselines and trials, is told the endpoints declared for it
+// outside its template, and only those.
+func TestRunNamespaceTellsTheRecorderItsMetrics(t *testing.T) {
+	rec := &metricsRecorder{fakeRecorder: fakeRecorder{b: toleratesAll}, seen: map[string][][]MetricsEndpoint{}}
+	p, err := New(testConfig(StrategyFrugal), &fakeCloner{}, rec, nil)
+	require.NoError(t, err)
+	wls := namespaceOf("web", "db")
+	web := []MetricsEndpoint{{Port: "metrics", Path: "/m", Scheme: "https", Source: "PodMonitor web"}}
+	wls[0].Metrics = web
+	_, err = p.RunNamespace(t.Context(), "ns", wls, nil)
+	require.NoError(t, err)
+	require.Len(t, rec.seen["web"], 3, "baselines and everything")
+	for _, m := range rec.seen["web"] {
+		assert.Equal(t, web, m)
+	}
+	require.Len(t, rec.seen["db"], 3)
+	for _, m := range rec.seen["db"] {
+		assert.Empty(t, m)
+	}
 }

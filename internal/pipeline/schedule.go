@@ -435,7 +435,7 @@ func (s *run) exec(ctx context.Context, j *cloneJob) (ev done) {
 					return fail
 				}
 			}
-			rec, err := s.p.recorder.Record(ctx, cl, sl.m.ref, s.runLimit(sl), earlyFn)
+			rec, err := s.p.recorder.Record(ctx, cl, sl.m.workload(), s.runLimit(sl), earlyFn)
 			if err != nil {
 				errs[i] = fmt.Errorf("trial %s: record %s: %w", j.label, sl.m.ref, err)
 			}

@@ -2,7 +2,9 @@ package signals
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -10,8 +12,6 @@ import (
 	"net/http"
 	"net/netip"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -21,7 +21,6 @@ import (
 	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/cinch-dev/cinch/pkg/hardening"
 	"github.com/cinch-dev/cinch/pkg/oracle"
 )
 
@@ -95,190 +94,6 @@ func (o MetricsOptions) withDefaults() MetricsOptions {
 	return o
 }
 
-// MetricsTarget is one declared Prometheus endpoint of a pod.
-type MetricsTarget struct {
-	// Container declares the port; empty when no container port names it.
-	Container string
-	Port      int32
-	// Path is the HTTP path, /metrics unless declared.
-	Path string
-}
-
-// Endpoint is the target as oracle.MetricsScrape.Endpoint names it.
-func (t MetricsTarget) Endpoint() string { return oracle.MetricsEndpoint(t.Port, t.Path) }
-
-// MetricsTargets derives the Prometheus endpoints pod declares, and the
-// problems of declarations that cannot be scraped:
-//
-//   - prometheus.io/scrape "true": the port of prometheus.io/port (a
-//     number or a container port name), or without it every declared TCP
-//     container port, as Prometheus' common kubernetes-pods job scrapes
-//     them; the path of prometheus.io/path (default /metrics). A
-//     prometheus.io/scheme of https is not scraped (a problem);
-//   - cinch.dev/metrics: a comma-separated list of [:]PORT[/PATH], PORT a
-//     number or a container port name, PATH /metrics by default.
-//
-// Targets are deduplicated by port and path, sorted, and at most
-// maxEndpoints are returned.
-func MetricsTargets(pod *corev1.Pod, maxEndpoints int) ([]MetricsTarget, []string) {
-	owner := map[int32]string{}
-	named := map[string]int32{}
-	var declared []int32
-	containers := append([]corev1.Container(nil), pod.Spec.Containers...)
-	for _, c := range pod.Spec.InitContainers {
-		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			containers = append(containers, c) // sidecar
-		}
-	}
-	for _, c := range containers {
-		for _, p := range c.Ports {
-			if p.Protocol != "" && p.Protocol != corev1.ProtocolTCP {
-				continue
-			}
-			if _, ok := owner[p.ContainerPort]; !ok {
-				owner[p.ContainerPort] = c.Name
-				declared = append(declared, p.ContainerPort)
-			}
-			if p.Name != "" {
-				named[p.Name] = p.ContainerPort
-			}
-		}
-	}
-	port := func(s string) (int32, bool) {
-		if n, err := strconv.ParseInt(s, 10, 32); err == nil {
-			return int32(n), n > 0 && n <= 65535
-		}
-		n, ok := named[s]
-		return n, ok
-	}
-	var out []MetricsTarget
-	var problems []string
-	add := func(n int32, path string) {
-		if path == "" {
-			path = "/metrics"
-		}
-		for _, t := range out {
-			if t.Port == n && t.Path == path {
-				return
-			}
-		}
-		out = append(out, MetricsTarget{Container: owner[n], Port: n, Path: path})
-	}
-	ann := pod.Annotations
-	if strings.EqualFold(strings.TrimSpace(ann[AnnotationPrometheusScrape]), "true") {
-		path := strings.TrimSpace(ann[AnnotationPrometheusPath])
-		switch {
-		case strings.EqualFold(strings.TrimSpace(ann[AnnotationPrometheusScheme]), "https"):
-			problems = append(problems, AnnotationPrometheusScheme+" https is not scraped")
-		case path != "" && !strings.HasPrefix(path, "/"):
-			problems = append(problems, fmt.Sprintf("%s %q: not a path", AnnotationPrometheusPath, path))
-		case strings.TrimSpace(ann[AnnotationPrometheusPort]) != "":
-			if n, ok := port(strings.TrimSpace(ann[AnnotationPrometheusPort])); ok {
-				add(n, path)
-			} else {
-				problems = append(problems, fmt.Sprintf("%s %q: not a port", AnnotationPrometheusPort, ann[AnnotationPrometheusPort]))
-			}
-		default:
-			for _, n := range declared {
-				add(n, path)
-			}
-		}
-	}
-	if v, ok := ann[hardening.AnnotationMetrics]; ok {
-		ts, err := ParseMetricsAnnotation(v)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %v", hardening.AnnotationMetrics, err))
-		}
-		for _, t := range ts {
-			n, ok := port(t.Port)
-			if !ok {
-				problems = append(problems, fmt.Sprintf("%s %q: no such port", hardening.AnnotationMetrics, t.Port))
-				continue
-			}
-			add(n, t.Path)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Port != out[j].Port {
-			return out[i].Port < out[j].Port
-		}
-		return out[i].Path < out[j].Path
-	})
-	if maxEndpoints > 0 && len(out) > maxEndpoints {
-		out = out[:maxEndpoints]
-	}
-	return out, problems
-}
-
-// MetricsEntry is one entry of cinch.dev/metrics: a port (a number or a
-// container port name) and a path.
-type MetricsEntry struct{ Port, Path string }
-
-// maxMetricsEntries bounds the entries of cinch.dev/metrics.
-const maxMetricsEntries = 8
-
-// ParseMetricsAnnotation parses the value of cinch.dev/metrics: a
-// comma-separated list of [:]PORT[/PATH] (spaces around entries ignored,
-// empty entries skipped), PORT a number 1-65535 or a container port name,
-// PATH /metrics when left out. It returns the entries it could read and an
-// error naming each one it could not.
-func ParseMetricsAnnotation(v string) ([]MetricsEntry, error) {
-	var out []MetricsEntry
-	var errs []error
-	for i, item := range strings.Split(v, ",") {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			continue
-		}
-		if len(out) == maxMetricsEntries {
-			errs = append(errs, fmt.Errorf("more than %d entries", maxMetricsEntries))
-			break
-		}
-		p, path, _ := strings.Cut(strings.TrimPrefix(item, ":"), "/")
-		path = "/" + path
-		if path == "/" {
-			path = "/metrics"
-		}
-		switch {
-		case p == "":
-			errs = append(errs, fmt.Errorf("entry %d %q: no port", i+1, item))
-			continue
-		case strings.ContainsAny(path, " \t?#") || strings.ContainsAny(p, " \t:"):
-			errs = append(errs, fmt.Errorf("entry %d %q: want [:]PORT[/PATH]", i+1, item))
-			continue
-		}
-		if n, err := strconv.Atoi(p); err == nil && (n < 1 || n > 65535) {
-			errs = append(errs, fmt.Errorf("entry %d %q: port out of range", i+1, item))
-			continue
-		} else if err != nil && !validPortName(p) {
-			errs = append(errs, fmt.Errorf("entry %d %q: %q is neither a port number nor a port name", i+1, item, p))
-			continue
-		}
-		out = append(out, MetricsEntry{Port: p, Path: path})
-	}
-	return out, errors.Join(errs...)
-}
-
-// validPortName reports a name a container port may have (IANA service
-// name: at most 15 lower-case letters, digits and inner hyphens, a
-// letter among them).
-func validPortName(s string) bool {
-	if s == "" || len(s) > 15 || s[0] == '-' || s[len(s)-1] == '-' || strings.Contains(s, "--") {
-		return false
-	}
-	letter := false
-	for _, c := range s {
-		switch {
-		case c >= 'a' && c <= 'z':
-			letter = true
-		case c >= '0' && c <= '9', c == '-':
-		default:
-			return false
-		}
-	}
-	return letter
-}
-
 // ParseErrorCounters reads a Prometheus text exposition (format 0.0.4) and
 // returns its error-like counters (oracle.ErrorCounter), sorted by series,
 // at most maxSeries of them. Counters and untyped samples are read; other
@@ -320,32 +135,26 @@ func ParseErrorCounters(r io.Reader, maxSeries int) ([]oracle.MetricSample, erro
 // acceptExposition asks for the text format ParseErrorCounters reads.
 const acceptExposition = "text/plain;version=0.0.4;q=1,*/*;q=0.1"
 
-// Scrape fetches one endpoint (GET http://addr/path) and reads its
-// error-like counters. A transport error, a status other than 200, an
-// exposition over opts.MaxBytes or one that does not parse leaves OK
-// false with the reason in Error.
-func Scrape(ctx context.Context, opts MetricsOptions, addr netip.AddrPort, path string) oracle.MetricsScrape {
+// Scrape fetches one endpoint (GET scheme://addr/path, scheme http or
+// https) and reads its error-like counters. An https endpoint's
+// certificate is not verified: a trial's pods are reached by their IPs,
+// which no certificate names. A transport or TLS error, a status other
+// than 200, an exposition over opts.MaxBytes or one that does not parse
+// leaves OK false with the reason in Error.
+func Scrape(ctx context.Context, opts MetricsOptions, scheme string, addr netip.AddrPort, path string) oracle.MetricsScrape {
 	opts = opts.withDefaults()
-	if path == "" {
-		path = "/metrics"
-	}
+	path = cmp.Or(path, defaultMetricsPath)
 	s := oracle.MetricsScrape{Endpoint: oracle.MetricsEndpoint(int32(addr.Port()), path)}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr.String()+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cmp.Or(scheme, SchemeHTTP)+"://"+addr.String()+path, nil)
 	if err != nil {
 		s.Error = err.Error()
 		return s
 	}
 	req.Header.Set("Accept", acceptExposition)
 	req.Header.Set("User-Agent", "cinch-oracle")
-	client := &http.Client{
-		Transport: &http.Transport{DialContext: opts.Dial, DisableKeepAlives: true, Proxy: nil},
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse // the endpoint itself must answer
-		},
-	}
-	resp, err := client.Do(req)
+	resp, err := scrapeClient(opts).Do(req)
 	if err != nil {
 		s.Error = scrapeError(err)
 		return s
@@ -371,6 +180,23 @@ func Scrape(ctx context.Context, opts MetricsOptions, addr netip.AddrPort, path 
 	}
 	s.OK, s.Samples = true, samples
 	return s
+}
+
+// scrapeClient is the HTTP client of one scrape: opts.Dial, no proxy, no
+// redirects (the endpoint itself must answer), no keep-alive, and TLS
+// without certificate verification.
+func scrapeClient(opts MetricsOptions) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			DialContext: opts.Dial, DisableKeepAlives: true, Proxy: nil,
+			// The pod IP is all there is to connect to: no name a
+			// certificate could be checked against.
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
 }
 
 // scrapeError words a transport error without the URL (which holds the
@@ -411,6 +237,8 @@ func truncateError(s string) string {
 type MetricsScraper struct {
 	opts     MetricsOptions
 	duration time.Duration
+	// declared are the endpoints declared outside the pods.
+	declared []MetricsEntry
 	now      func() time.Time
 	// sleep waits until t or ctx is done; false when ctx is done.
 	sleep func(ctx context.Context, t time.Time) bool
@@ -435,9 +263,14 @@ type MetricsScraper struct {
 var _ Prober = (*MetricsScraper)(nil)
 
 // NewMetricsScraper returns a scraper for one recording that lasts
-// duration from its first Ready pod. Use one per Record.
-func NewMetricsScraper(opts MetricsOptions, duration time.Duration) *MetricsScraper {
-	m := &MetricsScraper{opts: opts.withDefaults(), duration: duration, now: time.Now, sleep: sleepUntil, loopDone: make(chan struct{})}
+// duration from its first Ready pod. declared are the endpoints declared
+// for the pods outside them (Prometheus Operator monitors), scraped with
+// those of the pods' annotations (MetricsTargets). Use one per Record.
+func NewMetricsScraper(opts MetricsOptions, duration time.Duration, declared []MetricsEntry) *MetricsScraper {
+	m := &MetricsScraper{
+		opts: opts.withDefaults(), duration: duration, declared: declared,
+		now: time.Now, sleep: sleepUntil, loopDone: make(chan struct{}),
+	}
 	m.idle = sync.NewCond(&m.mu)
 	return m
 }
@@ -541,7 +374,7 @@ func (m *MetricsScraper) roundLocked(ctx context.Context, offset time.Duration) 
 		if n++; n > m.opts.MaxPods {
 			break
 		}
-		ts, problems := MetricsTargets(pod, m.opts.MaxEndpoints)
+		ts, problems := MetricsTargets(pod, m.declared, m.opts.MaxEndpoints)
 		for _, p := range problems {
 			if !contains(m.problems, p) {
 				m.problems = append(m.problems, p)
@@ -560,7 +393,7 @@ func (m *MetricsScraper) roundLocked(ctx context.Context, offset time.Duration) 
 		var wg sync.WaitGroup
 		for i, j := range jobs {
 			wg.Go(func() {
-				s := Scrape(ctx, m.opts, netip.AddrPortFrom(j.addr, uint16(j.t.Port)), j.t.Path)
+				s := Scrape(ctx, m.opts, j.t.Scheme, netip.AddrPortFrom(j.addr, uint16(j.t.Port)), j.t.Path)
 				s.Pod, s.Container, s.Offset = j.pod, j.t.Container, offset
 				res[i] = s
 			})

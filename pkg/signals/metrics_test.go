@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,26 +73,39 @@ func TestParseErrorCounters(t *testing.T) {
 }
 
 func TestParseMetricsAnnotation(t *testing.T) {
+	entry := func(port, path string) MetricsEntry { return MetricsEntry{Port: port, Path: path} }
+	https := func(port, path string) MetricsEntry { return MetricsEntry{Port: port, Path: path, Scheme: SchemeHTTPS} }
+	ones := make([]MetricsEntry, 8)
+	for i := range ones {
+		ones[i] = entry("1", "/metrics")
+	}
 	tests := []struct {
 		in   string
 		want []MetricsEntry
 		err  string
 	}{
-		{"9090/metrics", []MetricsEntry{{"9090", "/metrics"}}, ""},
-		{":9090/metrics", []MetricsEntry{{"9090", "/metrics"}}, ""},
-		{"9090", []MetricsEntry{{"9090", "/metrics"}}, ""},
-		{":9090/", []MetricsEntry{{"9090", "/metrics"}}, ""},
-		{" 9090/stats/prometheus , http-metrics ,", []MetricsEntry{{"9090", "/stats/prometheus"}, {"http-metrics", "/metrics"}}, ""},
+		{"9090/metrics", []MetricsEntry{entry("9090", "/metrics")}, ""},
+		{":9090/metrics", []MetricsEntry{entry("9090", "/metrics")}, ""},
+		{"9090", []MetricsEntry{entry("9090", "/metrics")}, ""},
+		{":9090/", []MetricsEntry{entry("9090", "/metrics")}, ""},
+		{" 9090/stats/prometheus , http-metrics ,", []MetricsEntry{entry("9090", "/stats/prometheus"), entry("http-metrics", "/metrics")}, ""},
+		{"https:8443/metrics", []MetricsEntry{https("8443", "/metrics")}, ""},
+		{"HTTPS::8443", []MetricsEntry{https("8443", "/metrics")}, ""},
+		{"https:https/x", []MetricsEntry{https("https", "/x")}, ""},
+		{"http:9090,https", []MetricsEntry{{Port: "9090", Path: "/metrics", Scheme: SchemeHTTP}, entry("https", "/metrics")}, ""},
+		{"http/debug/vars", []MetricsEntry{entry("http", "/debug/vars")}, ""},
 		{"", nil, ""},
 		{"0/metrics", nil, "port out of range"},
 		{"70000", nil, "port out of range"},
 		{"/metrics", nil, "no port"},
-		{"9090 /metrics", nil, "want [:]PORT[/PATH]"},
-		{"9090/metrics?x=1", nil, "want [:]PORT[/PATH]"},
-		{"host:9090/metrics", nil, "want [:]PORT[/PATH]"},
+		{"https:", nil, "no port"},
+		{"9090 /metrics", nil, "want [SCHEME:][:]PORT[/PATH]"},
+		{"9090/metrics?x=1", nil, "want [SCHEME:][:]PORT[/PATH]"},
+		{"host:9090/metrics", nil, "want [SCHEME:][:]PORT[/PATH]"},
+		{"ftp:9090", nil, "want [SCHEME:][:]PORT[/PATH]"},
 		{"Metrics/x", nil, "neither a port number nor a port name"},
-		{"9090,bad_name,8080", []MetricsEntry{{"9090", "/metrics"}, {"8080", "/metrics"}}, "entry 2"},
-		{strings.Repeat("1,", 9), []MetricsEntry{{"1", "/metrics"}, {"1", "/metrics"}, {"1", "/metrics"}, {"1", "/metrics"}, {"1", "/metrics"}, {"1", "/metrics"}, {"1", "/metrics"}, {"1", "/metrics"}}, "more than 8"},
+		{"9090,bad_name,8080", []MetricsEntry{entry("9090", "/metrics"), entry("8080", "/metrics")}, "entry 2"},
+		{strings.Repeat("1,", 9), ones, "more than 8"},
 	}
 	for _, tt := range tests {
 		got, err := ParseMetricsAnnotation(tt.in)
@@ -105,7 +119,7 @@ func TestParseMetricsAnnotation(t *testing.T) {
 }
 
 func FuzzParseMetricsAnnotation(f *testing.F) {
-	for _, s := range []string{"9090/metrics", ":9090", "http/a/b, 8080", ",,", "0", "a--b/x", ":/", "9090/\t"} {
+	for _, s := range []string{"9090/metrics", ":9090", "http/a/b, 8080", ",,", "0", "a--b/x", ":/", "9090/\t", "https:8443", "http::x/y"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -114,7 +128,8 @@ func FuzzParseMetricsAnnotation(f *testing.F) {
 			t.Fatalf("%d entries", len(got))
 		}
 		for _, e := range got {
-			if e.Port == "" || !strings.HasPrefix(e.Path, "/") || strings.ContainsAny(e.Path, " \t?#,") {
+			if e.Port == "" || !strings.HasPrefix(e.Path, "/") || strings.ContainsAny(e.Path, " \t?#,") ||
+				(e.Scheme != "" && e.Scheme != SchemeHTTP && e.Scheme != SchemeHTTPS) {
 				t.Fatalf("bad entry %+v of %q", e, s)
 			}
 		}
@@ -135,61 +150,97 @@ func TestMetricsTargets(t *testing.T) {
 	web := corev1.ContainerPort{Name: "http", ContainerPort: 8080}
 	prom := corev1.ContainerPort{Name: "metrics", ContainerPort: 9090}
 	dns := corev1.ContainerPort{Name: "dns", ContainerPort: 53, Protocol: corev1.ProtocolUDP}
+	scrapeAll := map[string]string{AnnotationPrometheusScrape: "true"}
 	tests := []struct {
 		name     string
 		pod      *corev1.Pod
+		declared []MetricsEntry
 		want     []string
 		problems []string
 	}{
-		{"nothing declared", metricsPod(nil, web, prom), nil, nil},
-		{"prometheus.io port and path", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "9090", AnnotationPrometheusPath: "/stats"}, web, prom),
-			[]string{"app :9090/stats"}, nil},
-		{"prometheus.io port by name, default path", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "metrics"}, web, prom),
-			[]string{"app :9090/metrics"}, nil},
-		{"prometheus.io without a port: every TCP port", metricsPod(map[string]string{AnnotationPrometheusScrape: "true"}, web, prom, dns),
-			[]string{"app :8080/metrics", "app :9090/metrics"}, nil},
-		{"an undeclared port is scraped too", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "9100"}, web),
-			[]string{" :9100/metrics"}, nil},
-		{"scrape false", metricsPod(map[string]string{AnnotationPrometheusScrape: "false", AnnotationPrometheusPort: "9090"}, prom), nil, nil},
-		{"https", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "9090", AnnotationPrometheusScheme: "https"}, prom),
-			nil, []string{"prometheus.io/scheme https is not scraped"}},
-		{"bad port", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "nope"}, prom),
-			nil, []string{`prometheus.io/port "nope": not a port`}},
-		{"cinch.dev/metrics", metricsPod(map[string]string{hardening.AnnotationMetrics: ":9090/metrics, http/debug/vars"}, web, prom),
-			[]string{"app :8080/debug/vars", "app :9090/metrics"}, nil},
-		{"both, deduplicated", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "9090", hardening.AnnotationMetrics: "9090,metrics/metrics"}, prom),
-			[]string{"app :9090/metrics"}, nil},
-		{"cinch.dev/metrics with an unknown name", metricsPod(map[string]string{hardening.AnnotationMetrics: "admin,9090"}, prom),
-			[]string{"app :9090/metrics"}, []string{`cinch.dev/metrics "admin": no such port`}},
-		{"cinch.dev/metrics that does not parse", metricsPod(map[string]string{hardening.AnnotationMetrics: "9090 x"}, prom),
-			nil, []string{`cinch.dev/metrics: entry 1 "9090 x": want [:]PORT[/PATH]`}},
+		{"nothing declared", metricsPod(nil, web, prom), nil, nil, nil},
+		{"prometheus.io port and path", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "9090", AnnotationPrometheusPath: "/stats"}, web, prom), nil,
+			[]string{"app http :9090/stats"}, nil},
+		{"prometheus.io port by name, default path", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "metrics"}, web, prom), nil,
+			[]string{"app http :9090/metrics"}, nil},
+		{"prometheus.io without a port: every TCP port", metricsPod(scrapeAll, web, prom, dns), nil,
+			[]string{"app http :8080/metrics", "app http :9090/metrics"}, nil},
+		{"an undeclared port is scraped too", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "9100"}, web), nil,
+			[]string{" http :9100/metrics"}, nil},
+		{"scrape false", metricsPod(map[string]string{AnnotationPrometheusScrape: "false", AnnotationPrometheusPort: "9090"}, prom), nil, nil, nil},
+		{"prometheus.io https", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "9090", AnnotationPrometheusScheme: "HTTPS"}, prom), nil,
+			[]string{"app https :9090/metrics"}, nil},
+		{"prometheus.io scheme neither http nor https", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusScheme: "ftp"}, prom), nil,
+			nil, []string{`prometheus.io/scheme "ftp": not http or https`}},
+		{"bad port", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "nope"}, prom), nil,
+			nil, []string{`prometheus.io/port "nope": no such port`}},
+		{"cinch.dev/metrics", metricsPod(map[string]string{hardening.AnnotationMetrics: ":9090/metrics, http/debug/vars"}, web, prom), nil,
+			[]string{"app http :8080/debug/vars", "app http :9090/metrics"}, nil},
+		{"cinch.dev/metrics https", metricsPod(map[string]string{hardening.AnnotationMetrics: "https:metrics"}, web, prom), nil,
+			[]string{"app https :9090/metrics"}, nil},
+		{"both, deduplicated", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "9090", hardening.AnnotationMetrics: "9090,metrics/metrics"}, prom), nil,
+			[]string{"app http :9090/metrics"}, nil},
+		{"cinch.dev/metrics with an unknown name", metricsPod(map[string]string{hardening.AnnotationMetrics: "admin,9090"}, prom), nil,
+			[]string{"app http :9090/metrics"}, []string{`cinch.dev/metrics "admin": no such port`}},
+		{"cinch.dev/metrics that does not parse", metricsPod(map[string]string{hardening.AnnotationMetrics: "9090 x"}, prom), nil,
+			nil, []string{`cinch.dev/metrics: entry 1 "9090 x": want [SCHEME:][:]PORT[/PATH]`}},
+		{"a monitor's port by name, https", metricsPod(nil, web, prom), []MetricsEntry{{Port: "metrics", Path: "/m", Scheme: SchemeHTTPS, Source: "PodMonitor web"}},
+			[]string{"app https :9090/m"}, nil},
+		{"a monitor's port by number", metricsPod(nil, web, prom), []MetricsEntry{{Port: "8080", Source: "ServiceMonitor web"}},
+			[]string{"app http :8080/metrics"}, nil},
+		{"a monitor without a port: every TCP port", metricsPod(nil, web, prom, dns), []MetricsEntry{{Source: "PodMonitor web"}},
+			[]string{"app http :8080/metrics", "app http :9090/metrics"}, nil},
+		{"a monitor's unknown port name", metricsPod(nil, web), []MetricsEntry{{Port: "metrics", Source: "PodMonitor web"}},
+			nil, []string{`PodMonitor web "metrics": no such port`}},
+		{"annotations and a monitor merged, the annotation's scheme first", metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusPort: "9090"}, web, prom),
+			[]MetricsEntry{{Port: "metrics", Scheme: SchemeHTTPS, Source: "PodMonitor web"}, {Port: "http", Path: "/stats", Source: "PodMonitor web"}},
+			[]string{"app http :8080/stats", "app http :9090/metrics"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts, problems := MetricsTargets(tt.pod, 0)
+			ts, problems := MetricsTargets(tt.pod, tt.declared, 0)
 			var got []string
 			for _, x := range ts {
-				got = append(got, x.Container+" "+x.Endpoint())
+				got = append(got, x.Container+" "+x.Scheme+" "+x.Endpoint())
 			}
 			assert.Equal(t, tt.want, got)
 			assert.Equal(t, tt.problems, problems)
 		})
 	}
-	ts, _ := MetricsTargets(metricsPod(map[string]string{hardening.AnnotationMetrics: "1,2,3,4,5"}), 2)
-	assert.Len(t, ts, 2, "bounded")
 }
 
-// metricsServer serves an exposition whose error counter is n().
+// TestMetricsTargetsCap: at most maxEndpoints, the first declared first
+// (annotations before monitors), sorted by port.
+func TestMetricsTargetsCap(t *testing.T) {
+	pod := metricsPod(map[string]string{hardening.AnnotationMetrics: "9090,9091"})
+	ts, _ := MetricsTargets(pod, []MetricsEntry{{Port: "80"}, {Port: "81"}}, 3)
+	var got []int32
+	for _, x := range ts {
+		got = append(got, x.Port)
+	}
+	assert.Equal(t, []int32{80, 9090, 9091}, got)
+}
+
+// metricsServer serves an exposition over plain HTTP.
 func metricsServer(t *testing.T, status int, body func() string) netip.AddrPort {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return serveMetrics(t, httptest.NewServer, status, body)
+}
+
+// serveMetrics serves body() with status on a server that start starts
+// (httptest.NewServer or httptest.NewTLSServer).
+func serveMetrics(t *testing.T, start func(http.Handler) *httptest.Server, status int, body func() string) netip.AddrPort {
+	t.Helper()
+	srv := start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		assert.Equal(t, acceptExposition, r.Header.Get("Accept"))
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		w.WriteHeader(status)
 		fmt.Fprint(w, body())
 	}))
 	t.Cleanup(srv.Close)
-	return netip.MustParseAddrPort(strings.TrimPrefix(srv.URL, "http://"))
+	u, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	return netip.MustParseAddrPort(u.Host)
 }
 
 func TestScrape(t *testing.T) {
@@ -199,22 +250,22 @@ func TestScrape(t *testing.T) {
 	big := metricsServer(t, 200, func() string { return strings.Repeat("# padding\n", 200) })
 	opts := MetricsOptions{Timeout: time.Second}
 
-	s := Scrape(t.Context(), opts, ok, "/metrics")
+	s := Scrape(t.Context(), opts, SchemeHTTP, ok, "/metrics")
 	assert.True(t, s.OK, s.Error)
 	assert.Len(t, s.Samples, 4)
 	assert.Equal(t, fmt.Sprintf(":%d/metrics", ok.Port()), s.Endpoint)
 
-	s = Scrape(t.Context(), opts, notFound, "/metrics")
+	s = Scrape(t.Context(), opts, SchemeHTTP, notFound, "/metrics")
 	assert.False(t, s.OK)
 	assert.Equal(t, "status 404 Not Found", s.Error)
 
-	s = Scrape(t.Context(), opts, garbage, "")
+	s = Scrape(t.Context(), opts, "", garbage, "")
 	assert.False(t, s.OK)
 	assert.Contains(t, s.Error, "parse exposition")
 
 	small := opts
 	small.MaxBytes = 100
-	s = Scrape(t.Context(), small, big, "/metrics")
+	s = Scrape(t.Context(), small, SchemeHTTP, big, "/metrics")
 	assert.False(t, s.OK)
 	assert.Equal(t, "exposition larger than 100 bytes", s.Error)
 
@@ -222,16 +273,38 @@ func TestScrape(t *testing.T) {
 	require.NoError(t, err)
 	closed := netip.MustParseAddrPort(ln.Addr().String())
 	require.NoError(t, ln.Close())
-	s = Scrape(t.Context(), opts, closed, "/metrics")
+	s = Scrape(t.Context(), opts, SchemeHTTP, closed, "/metrics")
 	assert.False(t, s.OK)
 	assert.Equal(t, "connection refused", s.Error)
 
 	silent, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = silent.Close() })
-	s = Scrape(t.Context(), MetricsOptions{Timeout: 200 * time.Millisecond}, netip.MustParseAddrPort(silent.Addr().String()), "/metrics")
+	s = Scrape(t.Context(), MetricsOptions{Timeout: 200 * time.Millisecond}, SchemeHTTP, netip.MustParseAddrPort(silent.Addr().String()), "/metrics")
 	assert.False(t, s.OK)
 	assert.Equal(t, "timeout", s.Error)
+}
+
+// TestScrapeHTTPS: an https endpoint is scraped over TLS whatever its
+// certificate (httptest's names no pod IP and no CA here trusts it); the
+// wrong scheme either way is an unanswered scrape.
+func TestScrapeHTTPS(t *testing.T) {
+	tlsSrv := serveMetrics(t, httptest.NewTLSServer, 200, func() string { return exposition })
+	plain := metricsServer(t, 200, func() string { return exposition })
+	opts := MetricsOptions{Timeout: time.Second}
+
+	s := Scrape(t.Context(), opts, SchemeHTTPS, tlsSrv, "/metrics")
+	require.True(t, s.OK, s.Error)
+	assert.Len(t, s.Samples, 4)
+	assert.Equal(t, fmt.Sprintf(":%d/metrics", tlsSrv.Port()), s.Endpoint, "the endpoint is named without its scheme")
+
+	s = Scrape(t.Context(), opts, SchemeHTTP, tlsSrv, "/metrics")
+	assert.False(t, s.OK)
+	assert.Equal(t, "status 400 Bad Request", s.Error)
+
+	s = Scrape(t.Context(), opts, SchemeHTTPS, plain, "/metrics")
+	assert.False(t, s.OK)
+	assert.Contains(t, s.Error, "HTTP response to HTTPS client")
 }
 
 // fakeClock is a clock whose sleeps return at once, advancing it.
@@ -256,7 +329,7 @@ func (c *fakeClock) sleep(ctx context.Context, t time.Time) bool {
 }
 
 func fakeScraper(opts MetricsOptions, d time.Duration, c *fakeClock) *MetricsScraper {
-	m := NewMetricsScraper(opts, d)
+	m := NewMetricsScraper(opts, d, nil)
 	m.now, m.sleep = c.now, c.sleep
 	return m
 }
@@ -365,7 +438,7 @@ func TestMetricsScraperFillWaitsForRoundsInFlight(t *testing.T) {
 		var d net.Dialer
 		return d.DialContext(ctx, network, strings.TrimPrefix(srv.URL, "http://"))
 	}
-	m := NewMetricsScraper(opts, time.Hour)
+	m := NewMetricsScraper(opts, time.Hour, nil)
 	m.Probe(t.Context(), []corev1.Pod{*metricsPod(map[string]string{hardening.AnnotationMetrics: "8081"})}, time.Second)
 	go func() { time.Sleep(100 * time.Millisecond); close(release) }()
 	var rec oracle.Recording
@@ -375,15 +448,43 @@ func TestMetricsScraperFillWaitsForRoundsInFlight(t *testing.T) {
 }
 
 func TestMetricsScraperProblemsAndNoEndpoints(t *testing.T) {
-	m := NewMetricsScraper(MetricsOptions{}, 10*time.Second)
+	m := NewMetricsScraper(MetricsOptions{}, 10*time.Second, []MetricsEntry{{Port: "metrics", Source: "PodMonitor web"}})
 	plain := probePod("a", "198.18.0.5", true, 8080)
-	https := metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusScheme: "https"})
-	https.Name = "b"
-	m.Probe(t.Context(), []corev1.Pod{plain, *https}, time.Second)
+	ftp := metricsPod(map[string]string{AnnotationPrometheusScrape: "true", AnnotationPrometheusScheme: "ftp"})
+	ftp.Name = "b"
+	m.Probe(t.Context(), []corev1.Pod{plain, *ftp}, time.Second)
 	var rec oracle.Recording
 	m.Fill(&rec)
 	assert.Empty(t, rec.Metrics)
-	assert.Equal(t, []string{"prometheus.io/scheme https is not scraped"}, rec.MetricsProblems)
+	assert.Equal(t, []string{`PodMonitor web "metrics": no such port`, `prometheus.io/scheme "ftp": not http or https`}, rec.MetricsProblems)
+}
+
+// TestMetricsScraperDeclaredHTTPS: an endpoint declared outside the pod
+// (a monitor's https endpoint, by container port name) is scraped over
+// TLS at the pod's own IP.
+func TestMetricsScraperDeclaredHTTPS(t *testing.T) {
+	backend := serveMetrics(t, httptest.NewTLSServer, 200, func() string {
+		return "# TYPE app_cache_write_errors_total counter\napp_cache_write_errors_total 3\n"
+	})
+	var dialled atomic.Value
+	opts := MetricsOptions{Timeout: time.Second, Rounds: 2}
+	opts.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dialled.Store(addr)
+		var d net.Dialer
+		return d.DialContext(ctx, network, backend.String())
+	}
+	m := NewMetricsScraper(opts, time.Hour, []MetricsEntry{{Port: "metrics", Scheme: SchemeHTTPS, Source: "PodMonitor web"}})
+	pod := metricsPod(nil, corev1.ContainerPort{Name: "metrics", ContainerPort: 8443})
+	m.Probe(t.Context(), []corev1.Pod{*pod}, time.Second)
+	var rec oracle.Recording
+	m.Fill(&rec)
+	require.Len(t, rec.Metrics, 1)
+	s := rec.Metrics[0]
+	require.True(t, s.OK, s.Error)
+	assert.Equal(t, ":8443/metrics", s.Endpoint)
+	assert.Equal(t, []oracle.MetricSample{{Series: "app_cache_write_errors_total", Value: 3}}, s.Samples)
+	assert.Equal(t, "198.18.0.5:8443", dialled.Load())
+	assert.Empty(t, rec.MetricsProblems)
 }
 
 func TestProbers(t *testing.T) {

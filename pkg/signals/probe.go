@@ -127,12 +127,7 @@ func ProbeTargets(pod *corev1.Pod, services []corev1.Service, maxTargets int) []
 	udpOwner := map[int32]string{}
 	udpNamed := map[string]int32{}
 	udp := map[int32]bool{} // UDP port -> DNS
-	containers := append([]corev1.Container(nil), pod.Spec.Containers...)
-	for _, c := range pod.Spec.InitContainers {
-		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			containers = append(containers, c) // sidecar
-		}
-	}
+	containers := servingContainers(pod)
 	for _, c := range containers {
 		for _, p := range c.Ports {
 			if p.Protocol == corev1.ProtocolUDP {

@@ -38,7 +38,7 @@ func amRun(t *testing.T, cs kubernetes.Interface, name string, mutate func(*core
 	require.NoError(t, err)
 	p := signals.Probers{
 		signals.NewServiceProber(signals.ProbeOptions{Networks: []netip.Prefix{podCIDR}}, d, svcs.Items),
-		signals.NewMetricsScraper(signals.MetricsOptions{Networks: []netip.Prefix{podCIDR}}, d),
+		signals.NewMetricsScraper(signals.MetricsOptions{Networks: []netip.Prefix{podCIDR}}, d, nil),
 	}
 	rec := signals.NewRecorder(cs, signals.Options{})
 	sel := labels.SelectorFromSet(dep.Spec.Selector.MatchLabels)

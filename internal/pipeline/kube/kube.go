@@ -108,11 +108,13 @@ type Recorder struct {
 
 var _ pipeline.Recorder = Recorder{}
 
-// Record records workload w's pods in the clone for d.
-func (a Recorder) Record(ctx context.Context, c pipeline.Clone, w pipeline.Ref, d time.Duration, early func(oracle.Recording) bool) (oracle.Recording, error) {
-	sel, ok := c.Selectors[w]
+// Record records workload w's pods in the clone for d; the metrics
+// scraper is told the endpoints declared for them outside their template
+// (w.Metrics).
+func (a Recorder) Record(ctx context.Context, c pipeline.Clone, w pipeline.Workload, d time.Duration, early func(oracle.Recording) bool) (oracle.Recording, error) {
+	sel, ok := c.Selectors[w.Ref]
 	if !ok {
-		return oracle.Recording{}, fmt.Errorf("record: clone %s does not run %s", c.Namespace, w)
+		return oracle.Recording{}, fmt.Errorf("record: clone %s does not run %s", c.Namespace, w.Ref)
 	}
 	if hardening.IsBatch(w.Kind) {
 		// Until the trial Job ends (at most d), from the clone's start;
@@ -125,7 +127,7 @@ func (a Recorder) Record(ctx context.Context, c pipeline.Clone, w pipeline.Ref, 
 	if err != nil {
 		return oracle.Recording{}, fmt.Errorf("list services: %w", err)
 	}
-	p := signals.Probers{signals.NewServiceProber(a.Probe, d, svcs.Items), signals.NewMetricsScraper(a.Metrics, d)}
+	p := signals.Probers{signals.NewServiceProber(a.Probe, d, svcs.Items), signals.NewMetricsScraper(a.Metrics, d, metricsEntries(w.Metrics))}
 	rt := a.ReadyTimeout
 	if rt <= 0 {
 		rt = DefaultReadyTimeout
@@ -133,6 +135,16 @@ func (a Recorder) Record(ctx context.Context, c pipeline.Clone, w pipeline.Ref, 
 	return a.R.Record(ctx, signals.Target{
 		Namespace: c.Namespace, Selector: sel, Duration: d, ReadyTimeout: rt, Start: c.CreatedAt, Prober: p,
 	}, early)
+}
+
+// metricsEntries are the scraper's terms for endpoints declared outside a
+// pod template.
+func metricsEntries(eps []pipeline.MetricsEndpoint) []signals.MetricsEntry {
+	out := make([]signals.MetricsEntry, len(eps))
+	for i, e := range eps {
+		out[i] = signals.MetricsEntry(e)
+	}
+	return out
 }
 
 // jobState reads how the trial Job name in namespace ns stands.

@@ -9,7 +9,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/cinch-dev/cinch/internal/pipeline"
 	"github.com/cinch-dev/cinch/pkg/oracle"
+	"github.com/cinch-dev/cinch/pkg/signals"
 )
 
 func TestJobRun(t *testing.T) {
@@ -40,4 +42,10 @@ func TestJobRun(t *testing.T) {
 			assert.Equal(t, tc.over, over)
 		})
 	}
+}
+
+func TestMetricsEntries(t *testing.T) {
+	got := metricsEntries([]pipeline.MetricsEndpoint{{Port: "metrics", Path: "/m", Scheme: "https", Source: "PodMonitor web"}})
+	assert.Equal(t, []signals.MetricsEntry{{Port: "metrics", Path: "/m", Scheme: signals.SchemeHTTPS, Source: "PodMonitor web"}}, got)
+	assert.Empty(t, metricsEntries(nil))
 }
