@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/cinch-dev/cinch/internal/jobs"
+	"github.com/cinch-dev/cinch/internal/monitors"
 	"github.com/cinch-dev/cinch/internal/pipeline"
 	"github.com/cinch-dev/cinch/internal/results"
 	"github.com/cinch-dev/cinch/pkg/hardening"
@@ -62,7 +63,19 @@ type Handler struct {
 	// storeWait is how long after it was enqueued a job's workload may still
 	// be missing or show an older template (see WithStoreWait).
 	storeWait time.Duration
+	// metrics finds the metrics endpoints declared outside the templates
+	// (nil: none).
+	metrics MetricsDiscovery
 }
+
+// MetricsDiscovery finds the Prometheus endpoints declared for the pods of
+// workloads of namespace ns outside their pod templates, by workload;
+// *monitors.Reader (PodMonitors, ServiceMonitors) is one.
+type MetricsDiscovery interface {
+	Endpoints(ctx context.Context, ns string, tmpls map[pipeline.Ref]*corev1.PodTemplateSpec) (map[pipeline.Ref][]pipeline.MetricsEndpoint, error)
+}
+
+var _ MetricsDiscovery = (*monitors.Reader)(nil)
 
 // HandlerOption configures a Handler.
 type HandlerOption func(*Handler)
@@ -71,6 +84,13 @@ type HandlerOption func(*Handler)
 // workers never run the same namespace at once (see Leases).
 func WithLeases(l *Leases) HandlerOption {
 	return func(h *Handler) { h.leases = l }
+}
+
+// WithMetricsDiscovery makes every run look for the metrics endpoints
+// declared for its workloads outside their pod templates (TC-06 scrapes
+// them with those of the pods' annotations).
+func WithMetricsDiscovery(d MetricsDiscovery) HandlerOption {
+	return func(h *Handler) { h.metrics = d }
 }
 
 // WithWatchInterval sets how often a running job re-reads its workload
@@ -315,8 +335,14 @@ func (h *Handler) harden(ctx context.Context, ns string, wls []results.Workload,
 		return outs, nil, nil
 	}
 	deps, err := Dependencies(ctx, h.cs, ns, run)
+	var declared map[pipeline.Ref][]pipeline.MetricsEndpoint
+	if err == nil {
+		declared, err = h.declaredMetrics(ctx, ns, run)
+	}
 	if err != nil {
-		h.resetPending(ctx, run)
+		if write { // only then were they marked Running
+			h.resetPending(ctx, run)
+		}
 		return retryAll(outs, run), nil, err
 	}
 	byRef := map[pipeline.Ref]results.Workload{}
@@ -324,7 +350,7 @@ func (h *Handler) harden(ctx context.Context, ns string, wls []results.Workload,
 	for i, wl := range run {
 		pr := pipeline.Ref{Kind: wl.Kind, Name: wl.Name}
 		byRef[pr] = wl
-		pwls[i] = pipeline.Workload{Ref: pr, Template: wl.Template, DependsOn: deps[pr]}
+		pwls[i] = pipeline.Workload{Ref: pr, Template: wl.Template, DependsOn: deps[pr], Metrics: declared[pr]}
 		planned := hardening.PlannedChecks(wl.Template, hardening.Options{})
 		msg := fmt.Sprintf("hardening pod template %s: %d checks planned (%s)", wl.Hash, len(planned), joinIDs(planned))
 		if len(run) > 1 {
@@ -392,6 +418,29 @@ func (h *Handler) harden(ctx context.Context, ns string, wls []results.Workload,
 		outs[wl.Ref] = o
 	}
 	return outs, out, nil
+}
+
+// declaredMetrics finds the metrics endpoints declared for the run's
+// long-running workloads outside their pod templates (none without a
+// MetricsDiscovery; app metrics do not apply to batch workloads).
+func (h *Handler) declaredMetrics(ctx context.Context, ns string, run []results.Workload) (map[pipeline.Ref][]pipeline.MetricsEndpoint, error) {
+	if h.metrics == nil {
+		return nil, nil
+	}
+	tmpls := map[pipeline.Ref]*corev1.PodTemplateSpec{}
+	for _, wl := range run {
+		if !hardening.IsBatch(wl.Kind) {
+			tmpls[pipeline.Ref{Kind: wl.Kind, Name: wl.Name}] = wl.Template
+		}
+	}
+	if len(tmpls) == 0 {
+		return nil, nil
+	}
+	eps, err := h.metrics.Endpoints(ctx, ns, tmpls)
+	if err != nil {
+		return nil, fmt.Errorf("metrics endpoints declared by monitors: %w", err)
+	}
+	return eps, nil
 }
 
 func retryAll(outs map[results.Ref]Disposition, run []results.Workload) map[results.Ref]Disposition {

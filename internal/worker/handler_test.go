@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -79,4 +80,70 @@ func TestProcessStoreWait(t *testing.T) {
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Equal(t, DispositionRetry, out, "handed back to the queue")
 	})
+}
+
+// capturingRunner keeps the workloads of every run and decides each one
+// Failed.
+type capturingRunner struct{ runs [][]pipeline.Workload }
+
+func (r *capturingRunner) RunNamespace(_ context.Context, ns string, wls []pipeline.Workload, _ pipeline.Observer) (pipeline.NamespaceResult, error) {
+	r.runs = append(r.runs, wls)
+	nr := pipeline.NamespaceResult{Namespace: ns}
+	for _, w := range wls {
+		nr.Workloads = append(nr.Workloads, pipeline.Result{Workload: w.Ref, Outcome: pipeline.OutcomeFailed, Reason: "test"})
+	}
+	return nr, nil
+}
+
+// fakeDiscovery declares endpoints for workloads by name, or fails.
+type fakeDiscovery struct {
+	eps map[string][]pipeline.MetricsEndpoint
+	err error
+	ns  []string
+}
+
+func (f *fakeDiscovery) Endpoints(_ context.Context, ns string, tmpls map[pipeline.Ref]*corev1.PodTemplateSpec) (map[pipeline.Ref][]pipeline.MetricsEndpoint, error) {
+	f.ns = append(f.ns, ns)
+	if f.err != nil {
+		return nil, f.err
+	}
+	out := map[pipeline.Ref][]pipeline.MetricsEndpoint{}
+	for ref := range tmpls {
+		out[ref] = f.eps[ref.Name]
+	}
+	return out, nil
+}
+
+// TestOnceDeclaredMetrics: the endpoints a MetricsDiscovery finds reach
+// the pipeline on each workload; a discovery that fails fails the run
+// (it is retried), rather than judging TC-06 without them.
+func TestOnceDeclaredMetrics(t *testing.T) {
+	tmpl := corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1"}}},
+	}
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "web", UID: "uid-1"}, Spec: appsv1.DeploymentSpec{Template: tmpl}}
+	ref := results.Ref{Namespace: "team", Kind: hardening.KindDeployment, Name: "web"}
+	eps := []pipeline.MetricsEndpoint{{Port: "metrics", Scheme: "https", Source: "PodMonitor web"}}
+
+	cs := fake.NewClientset(dep)
+	runner := &capturingRunner{}
+	d := &fakeDiscovery{eps: map[string][]pipeline.MetricsEndpoint{"web": eps}}
+	h := NewHandler(cs, runner, results.NewWriter(cs, "test"), WithMetricsDiscovery(d))
+	res, _, err := h.Once(t.Context(), ref, false)
+	require.NoError(t, err)
+	assert.Equal(t, pipeline.OutcomeFailed, res.Outcome)
+	require.Len(t, runner.runs, 1)
+	require.Len(t, runner.runs[0], 1)
+	assert.Equal(t, eps, runner.runs[0][0].Metrics)
+	assert.Equal(t, []string{"team"}, d.ns)
+
+	runner = &capturingRunner{}
+	h = NewHandler(cs, runner, results.NewWriter(cs, "test"), WithMetricsDiscovery(&fakeDiscovery{err: errors.New("api down")}))
+	_, _, err = h.Once(t.Context(), ref, false)
+	require.ErrorContains(t, err, "metrics endpoints declared by monitors: api down")
+	assert.Empty(t, runner.runs)
+	cur, err := results.Get(t.Context(), cs, ref)
+	require.NoError(t, err)
+	assert.NotContains(t, cur.Annotations, hardening.AnnotationStatus, "a run that writes nothing leaves the status alone")
 }

@@ -22,12 +22,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
 	"github.com/cinch-dev/cinch/internal/kubetest"
+	"github.com/cinch-dev/cinch/internal/monitors"
 )
 
 // KubeClient returns a client of the local cluster (env KUBECONFIG).
@@ -49,6 +51,8 @@ type Manifest struct {
 	StatefulSets        []appsv1.StatefulSet
 	Jobs                []batchv1.Job
 	CronJobs            []batchv1.CronJob
+	// Monitors are PodMonitors and ServiceMonitors (Prometheus Operator).
+	Monitors []unstructured.Unstructured
 }
 
 // ReadManifest decodes test/workloads/manifests/NAME.yaml; an object of a
@@ -88,6 +92,8 @@ func ReadManifest(t *testing.T, name string) Manifest {
 			into = appendNew(&m.Jobs)
 		case "CronJob":
 			into = appendNew(&m.CronJobs)
+		case monitors.KindPodMonitor, monitors.KindServiceMonitor:
+			into = appendNew(&m.Monitors)
 		default:
 			t.Fatalf("%s.yaml: unexpected kind %q", name, tm.Kind)
 		}
@@ -156,6 +162,14 @@ func (m Manifest) Apply(t *testing.T, cs kubernetes.Interface, ns string) {
 	for _, o := range m.CronJobs {
 		_, err := cs.BatchV1().CronJobs(ns).Create(ctx, &o, metav1.CreateOptions{})
 		require.NoError(t, err)
+	}
+	if len(m.Monitors) > 0 {
+		kubetest.MonitorCRDs(t, kubetest.EnvE2E)
+		dyn := kubetest.Dynamic(t, kubetest.EnvE2E)
+		for _, o := range m.Monitors {
+			_, err := dyn.Resource(monitors.Resources[o.GetKind()]).Namespace(ns).Create(ctx, &o, metav1.CreateOptions{})
+			require.NoError(t, err)
+		}
 	}
 }
 

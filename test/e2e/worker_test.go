@@ -19,11 +19,14 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/cinch-dev/cinch/internal/clone"
+	"github.com/cinch-dev/cinch/internal/kubetest"
+	"github.com/cinch-dev/cinch/internal/monitors"
 	"github.com/cinch-dev/cinch/internal/pipeline"
 	"github.com/cinch-dev/cinch/internal/pipeline/kube"
 	"github.com/cinch-dev/cinch/internal/results"
 	"github.com/cinch-dev/cinch/internal/worker"
 	"github.com/cinch-dev/cinch/pkg/hardening"
+	"github.com/cinch-dev/cinch/pkg/oracle"
 	"github.com/cinch-dev/cinch/pkg/signals"
 )
 
@@ -37,7 +40,8 @@ func recordingDuration(t *testing.T) time.Duration {
 }
 
 // newHandler builds a one-shot worker with its own API client (and so its own
-// client-side rate limit), as every worker process has.
+// client-side rate limit), as every worker process has, reading the metrics
+// endpoints monitors declare as the worker does.
 func newHandler(t *testing.T, st pipeline.Strategy) *worker.Handler {
 	cs := KubeClient(t)
 	cfg := pipeline.DefaultConfig()
@@ -45,7 +49,8 @@ func newHandler(t *testing.T, st pipeline.Strategy) *worker.Handler {
 	p, err := pipeline.New(cfg, kube.Cloner{C: clone.New(cs, clone.DefaultOptions())},
 		kube.Recorder{CS: cs, R: signals.NewRecorder(cs, signals.Options{})}, pipeline.NewMetrics(prometheus.NewRegistry()))
 	require.NoError(t, err)
-	return worker.NewHandler(cs, p, results.NewWriter(cs, "cinch-worker-e2e"))
+	return worker.NewHandler(cs, p, results.NewWriter(cs, "cinch-worker-e2e"),
+		worker.WithMetricsDiscovery(monitors.NewReader(kubetest.Dynamic(t, kubetest.EnvE2E), cs)))
 }
 
 // groundTruth is test/workloads/README.md's table: the checks each scenario
@@ -83,6 +88,10 @@ var groundTruth = []groundTruthRow{
 	// Under a read-only root filesystem it answers, logs and stays Ready as
 	// before, but counts cache write errors in its own /metrics (TC-06 only).
 	{"scenario-metrics-errors", []hardening.CheckID{hardening.CheckReadOnlyRootFilesystem}, nil},
+	// The same, its endpoint declared only by a PodMonitor, or by a
+	// ServiceMonitor through its Service (no prometheus.io annotations).
+	{"scenario-metrics-podmonitor", []hardening.CheckID{hardening.CheckReadOnlyRootFilesystem}, nil},
+	{"scenario-metrics-servicemonitor", []hardening.CheckID{hardening.CheckReadOnlyRootFilesystem}, nil},
 	{"nginx-stock", []hardening.CheckID{hardening.CheckRunAsNonRoot, hardening.CheckReadOnlyRootFilesystem}, []corev1.Capability{"CHOWN", "NET_BIND_SERVICE", "SETGID", "SETUID"}},
 	// Every planned check fails at start-up: the verified recommendation is
 	// the workload's own settings (it already drops ALL).
@@ -113,6 +122,15 @@ var groundTruth = []groundTruthRow{
 	// Exits with code 3 under a read-only root and prints nothing.
 	{"batch-silent", []hardening.CheckID{hardening.CheckReadOnlyRootFilesystem}, nil},
 	{"cron-write-root", []hardening.CheckID{hardening.CheckRunAsNonRoot, hardening.CheckReadOnlyRootFilesystem}, nil},
+}
+
+// caughtAlone names, for the rows whose failing checks only one oracle test
+// sees, that test: the single trial of each check in the row's mustFail
+// fails it and passes every other hard test.
+var caughtAlone = map[string]string{
+	"scenario-metrics-errors":         oracle.TestMetrics,
+	"scenario-metrics-podmonitor":     oracle.TestMetrics,
+	"scenario-metrics-servicemonitor": oracle.TestMetrics,
 }
 
 // strategies returns the scheduling strategies the one-shot test runs, from
@@ -184,6 +202,9 @@ func hardenOnce(t *testing.T, cs kubernetes.Interface, tt groundTruthRow, st pip
 		}
 		assert.Equal(t, !slices.Contains(mustFail, id), slices.Contains(res.Passed, id), "check %s", id)
 	}
+	if id, ok := caughtAlone[tt.manifest]; ok {
+		assertCaughtAlone(t, res, mustFail, id)
+	}
 	var found []corev1.Capability
 	for _, caps := range res.AddBack {
 		found = append(found, caps...)
@@ -222,6 +243,25 @@ func hardenOnce(t *testing.T, cs kubernetes.Interface, tt groundTruthRow, st pip
 		assert.Empty(t, jobs.Items, "the CronJob never ran: its trials ran as Jobs in the clones only")
 	}
 	return ann
+}
+
+// assertCaughtAlone checks that the single trial of each check of mustFail
+// failed oracle test id and no other hard test.
+func assertCaughtAlone(t *testing.T, res pipeline.Result, mustFail []hardening.CheckID, id string) {
+	t.Helper()
+	seen := 0
+	for _, tr := range res.Trials {
+		if tr.Trial.Kind != hardening.TrialSingle || !slices.Contains(mustFail, tr.Trial.Checks[0]) {
+			continue
+		}
+		seen++
+		r := spResult(tr.Verdict, id)
+		assert.Equal(t, id, r.ID, "trial %s was judged on %s", tr.Trial.Name, id)
+		assert.False(t, r.Pass, "trial %s fails %s", tr.Trial.Name, id)
+		assert.True(t, passWithout(tr.Verdict, id), "trial %s fails %s alone: %+v", tr.Trial.Name, id, tr.Verdict.Tests)
+		t.Logf("trial %s: %s %s", tr.Trial.Name, id, r.Reason)
+	}
+	assert.Equal(t, len(mustFail), seen, "a single trial of every check that must fail")
 }
 
 // applyRow creates the objects of the row's manifest in ns and returns the

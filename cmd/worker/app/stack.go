@@ -4,10 +4,12 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/cinch-dev/cinch/internal/clone"
 	"github.com/cinch-dev/cinch/internal/daemon"
+	"github.com/cinch-dev/cinch/internal/monitors"
 	"github.com/cinch-dev/cinch/internal/pipeline"
 	"github.com/cinch-dev/cinch/internal/pipeline/kube"
 	"github.com/cinch-dev/cinch/internal/results"
@@ -26,10 +28,13 @@ type stack struct {
 	cloner   *clone.Cloner
 	writer   *results.Writer
 	pipeline *pipeline.Pipeline
+	monitors *monitors.Reader
 }
 
-// handler returns the job handler over the stack's pipeline.
+// handler returns the job handler over the stack's pipeline; it reads the
+// metrics endpoints that monitors declare.
 func (s *stack) handler(opts ...worker.HandlerOption) *worker.Handler {
+	opts = append([]worker.HandlerOption{worker.WithMetricsDiscovery(s.monitors)}, opts...)
 	return worker.NewHandler(s.cs, s.pipeline, s.writer, opts...)
 }
 
@@ -44,6 +49,10 @@ func newStack(c Config, reg prometheus.Registerer) (*stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
+	dyn, err := dynamic.NewForConfig(restCfg)
+	if err != nil {
+		return nil, fmt.Errorf("dynamic client: %w", err)
+	}
 	pcfg, err := c.Pipeline()
 	if err != nil {
 		return nil, err
@@ -57,5 +66,5 @@ func newStack(c Config, reg prometheus.Registerer) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stack{cs: cs, cloner: cl, writer: results.NewWriter(cs, component), pipeline: p}, nil
+	return &stack{cs: cs, cloner: cl, writer: results.NewWriter(cs, component), pipeline: p, monitors: monitors.NewReader(dyn, cs)}, nil
 }
