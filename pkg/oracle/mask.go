@@ -39,6 +39,72 @@ var byteClass = func() (t [256]uint8) {
 	return t
 }()
 
+// Facts about a byte that the tokenizer gathers while it looks for the end
+// of a token, so that classify need not scan the token again.
+const (
+	bitDigit     = 1 << iota // 0-9 (bit 0: added up as a count)
+	bitHexLetter             // a-f, A-F (bit 1: added up as a count)
+	bitLetter                // a-z, A-Z and bytes of multi-byte UTF-8 sequences
+	bitNotLower              // A-Z and bytes of multi-byte UTF-8 sequences
+	bitEq                    // =
+	bitDash                  // -
+	bitDot                   // .
+	bitSpace                 // token delimiters (clsSpace)
+)
+
+var byteBits = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch byteClass[c] {
+		case clsDigit:
+			t[c] = bitDigit
+		case clsLower:
+			t[c] = bitLetter
+		case clsUpper, clsHigh:
+			t[c] = bitLetter | bitNotLower
+		case clsSpace:
+			t[c] = bitSpace
+		}
+		if isHex(byte(c)) && byteClass[c] != clsDigit {
+			t[c] |= bitHexLetter
+		}
+		switch c {
+		case '=':
+			t[c] = bitEq
+		case '-':
+			t[c] = bitDash
+		case '.':
+			t[c] = bitDot
+		}
+	}
+	return t
+}()
+
+// tokStats sums up the bytes of a raw token. Its wrapping punctuation
+// (leadWrap, trailWrap) has no bit but bitDot, so the counts and the bits
+// but bitDot are those of its core; bitDot may also come from a trailing
+// ".".
+type tokStats struct {
+	digits, hexLetters int
+	bits               uint8 // the bits of all its bytes
+}
+
+// scan adds the bytes of s from i on, up to the first that has a bit of
+// stop, and returns the sums and that byte's index (or len(s)). The sums
+// are kept in locals: this loop is the masker's hottest.
+func (st tokStats) scan(s string, i int, stop uint8) (tokStats, int) {
+	digits, hexLetters, bits := st.digits, st.hexLetters, st.bits
+	for ; i < len(s); i++ {
+		b := byteBits[s[i]]
+		if b&stop != 0 {
+			break
+		}
+		bits |= b
+		digits += int(b & bitDigit)
+		hexLetters += int(b >> 1 & 1)
+	}
+	return tokStats{digits: digits, hexLetters: hexLetters, bits: bits}, i
+}
+
 // Leading and trailing bytes that wrap a token's core, e.g. "[", "]:", ",".
 var leadWrap, trailWrap = func() (l, r [256]bool) {
 	for _, c := range []byte(`([{<"'`) {
@@ -101,27 +167,36 @@ func (m *Masker) Mask(line string) []string {
 	m.buf = m.buf[:0]
 	n := len(line)
 	for i := 0; i < n; {
-		for i < n && byteClass[line[i]] == clsSpace {
+		for i < n && byteBits[line[i]]&bitSpace != 0 {
 			i++
 		}
 		if i >= n {
 			break
 		}
 		s := i
-		for i < n && byteClass[line[i]] != clsSpace {
-			i++
-		}
+		var st tokStats
+		st, i = st.scan(line, i, bitSpace)
 		// A bracketed group of words ("[IPC Server handler 5 on 80]") is one
 		// field: one token.
 		if line[s] == '[' && strings.IndexByte(line[s:i], ']') < 0 {
 			if k := strings.IndexByte(line[i:min(n, i+maxGroup)], ']'); k >= 0 {
-				i += k
-				for i < n && byteClass[line[i]] != clsSpace {
-					i++
-				}
+				st, _ = st.scan(line[:i+k], i, 0) // the delimiters inside too
+				st, i = st.scan(line, i+k, bitSpace)
 			}
 		}
-		m.spans = append(m.spans, classify(line, s, i))
+		// The core, without wrapping punctuation, is what is classified.
+		coreS, coreE := s, i
+		for coreS < coreE && leadWrap[line[coreS]] {
+			coreS++
+		}
+		for coreE > coreS && trailWrap[line[coreE-1]] {
+			coreE--
+		}
+		kind := uint8(kindLiteral)
+		if coreS < coreE {
+			kind = classify(line[coreS:coreE], st)
+		}
+		m.spans = append(m.spans, tokSpan{start: s, end: i, coreS: coreS, coreE: coreE, kind: kind})
 	}
 	// Month and weekday names are variable when they belong to a date, that
 	// is when they sit next to a variable token. Right to left, so that
@@ -198,60 +273,30 @@ func MaskLine(line string) string {
 	return strings.Join(m.Mask(line), " ")
 }
 
-// classify finds the core of the raw token line[s:e] and its kind.
-func classify(line string, s, e int) tokSpan {
-	sp := tokSpan{start: s, end: e, coreS: s, coreE: e}
-	for sp.coreS < sp.coreE && leadWrap[line[sp.coreS]] {
-		sp.coreS++
-	}
-	for sp.coreE > sp.coreS && trailWrap[line[sp.coreE-1]] {
-		sp.coreE--
-	}
-	core := line[sp.coreS:sp.coreE]
-	if core == "" {
-		sp.kind = kindLiteral
-		return sp
-	}
-	// One cheap pass decides which special classifiers can apply.
-	digits, letters, eq, dash, dot := 0, 0, false, false, false
-	for i := 0; i < len(core); i++ {
-		switch c := core[i]; byteClass[c] {
-		case clsDigit:
-			digits++
-		case clsLower, clsUpper, clsHigh:
-			letters++
-		case clsSep:
-			eq = eq || c == '='
-			dash = dash || c == '-'
-			dot = dot || c == '.'
-		}
-	}
+// classify returns the kind of a token's core (not empty), whose bytes st
+// sums up.
+func classify(core string, st tokStats) uint8 {
+	// The token's bits decide which special classifiers can apply.
+	digits, letters := st.digits, st.bits&bitLetter != 0
+	eq, dash, dot := st.bits&bitEq != 0, st.bits&bitDash != 0, st.bits&bitDot != 0
 	switch {
 	case len(core) == 36 && dash && isUUID(core):
-		sp.kind = kindVar
-		return sp
-	case dot && letters > 0 && isHostName(core):
-		sp.kind = kindVar
-		return sp
-	case digits == 0 && len(core) <= 9 && isDateWord(core):
-		sp.kind = kindDateWord
-		return sp
+		return kindVar
+	case dot && letters && st.bits&bitNotLower == 0 && isHostName(core):
+		return kindVar // host names are lower case
+	case digits == 0 && len(core) <= 9 && st.bits&bitNotLower != 0 && isDateWord(core):
+		return kindDateWord
 	case digits == 0 && len(core) <= 3 && isUnit(core):
-		sp.kind = kindUnit
-		return sp
+		return kindUnit
 	case dash && isGeneratedName(core),
 		digits == 4 && len(core) == 5 && isKlogLevel(core),
 		eq && kvVariable(core) > 0:
-		sp.kind = kindMixed
-		return sp
-	case digits == 0 && len(core) < 8:
-		sp.kind = kindLiteral // no digit, too short for a hex run
-		return sp
-	}
-	if digits > 0 && letters == 0 {
+		return kindMixed
+	case digits == 0 && (len(core) < 8 || st.hexLetters < 8):
+		return kindLiteral // no digit, too few hex letters for a hex run
+	case !letters:
 		// Numbers, dates, times, addresses: every run holds a digit.
-		sp.kind = kindVar
-		return sp
+		return kindVar
 	}
 	// Scan the alphanumeric runs: a run is variable when it holds a digit
 	// or is a long hex string. The core is variable as a whole when no
@@ -282,13 +327,11 @@ func classify(line string, s, e int) tokSpan {
 	}
 	switch {
 	case hasVar && !hasLit:
-		sp.kind = kindVar
+		return kindVar
 	case hasVar:
-		sp.kind = kindMixed
-	default:
-		sp.kind = kindLiteral
+		return kindMixed
 	}
-	return sp
+	return kindLiteral
 }
 
 // isKeyedSlot reports whether the run starting at core[i] follows a literal
@@ -312,21 +355,16 @@ func isKeyedSlot(core string, i int) bool {
 // scanRun scans the alphanumeric run starting at core[i] and reports its end
 // and whether it is variable.
 func scanRun(core string, i int) (int, bool) {
-	j, digits, hex := i, 0, true
-	for j < len(core) {
-		c := byteClass[core[j]]
-		if c == clsSep || c == clsSpace {
-			break
+	j, digits, hex := i, uint8(0), true
+	for ; j < len(core); j++ {
+		b := byteBits[core[j]]
+		if b&(bitDigit|bitLetter) == 0 {
+			break // a separator
 		}
-		if c == clsDigit {
-			digits++
-		}
-		if hex && !isHex(core[j]) {
-			hex = false
-		}
-		j++
+		digits |= b & bitDigit
+		hex = hex && b&(bitDigit|bitHexLetter) != 0
 	}
-	return j, digits > 0 || (hex && j-i >= 8)
+	return j, digits != 0 || (hex && j-i >= 8)
 }
 
 // appendMixed appends core with its variable runs replaced by Wildcard.
@@ -496,6 +534,9 @@ func isK8sRandSeg(s string, minLen, maxLen int) bool {
 // "<owner>-<hash>-<xxxxx>" whose random parts carry no digit (names with
 // digits are masked by the run rule anyway).
 func isGeneratedName(s string) bool {
+	if len(s) < 14 || s[len(s)-6] != '-' { // "o-hhhhhh-rrrrr" at least
+		return false
+	}
 	last := strings.LastIndexByte(s, '-')
 	if last <= 0 || !isK8sRandSeg(s[last+1:], 5, 5) {
 		return false
