@@ -225,6 +225,8 @@ func evidenceWords(e oracle.Evidence) []string {
 		in = fmt.Sprintf(" (pod %s)", e.Pod)
 	}
 	switch {
+	case e.Reason == oracle.ReasonErrorRate || e.Reason == oracle.ReasonMetricsUnanswered:
+		return []string{metricsWords(e) + in}
 	case e.Port != 0:
 		target := fmt.Sprint(e.Port)
 		if e.Protocol != "" {
@@ -276,6 +278,19 @@ func evidenceWords(e oracle.Evidence) []string {
 		w += ": " + e.Message
 	}
 	return []string{strings.TrimPrefix(w+in, " ")}
+}
+
+// metricsWords renders TC-06 evidence: its message in full (the series
+// and its endpoint, how much it rose in how long, the baselines' rates and
+// the band), or, for evidence that has none, what its fields say.
+func metricsWords(e oracle.Evidence) string {
+	switch {
+	case e.Message != "":
+		return e.Message
+	case e.Reason == oracle.ReasonMetricsUnanswered:
+		return fmt.Sprintf("metrics endpoint %s answered the baselines but no scrape of the trial", e.Path)
+	}
+	return fmt.Sprintf("%s on %s rose at %g/s in the trial, above the baselines' band (up to %g/s)", e.Metric, e.Path, e.Value, e.High)
 }
 
 // writeCapabilities says, per container, which capabilities the

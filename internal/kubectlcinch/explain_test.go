@@ -10,6 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cinch-dev/cinch/pkg/hardening"
+	"github.com/cinch-dev/cinch/pkg/oracle"
 )
 
 func TestExplainVerified(t *testing.T) {
@@ -69,4 +72,23 @@ func TestExplainNoResultAndOutdated(t *testing.T) {
 	assert.Contains(t, b.String(), "Outdated: the result (Failed) belongs to pod template")
 	assert.Contains(t, b.String(), "they ran on an earlier pod template")
 	assert.Contains(t, b.String(), "FAIL  everything           every planned check at once")
+}
+
+// TestExplainAppMetrics: a trial that failed TC-06 on an error rate shows
+// the whole evidence: the series and its endpoint, how much it rose in how
+// long, the baselines' rates and the band.
+func TestExplainAppMetrics(t *testing.T) {
+	const msg = "app_cache_write_errors_total on :8081/metrics rose by 9 in 14s (0.661/s) in the trial; 0/s and 0/s in the baselines (band up to 0.05/s)"
+	tc06 := oracle.MetricsComparison{Endpoints: 1, Series: 2, Failed: 1, Evidence: []oracle.Evidence{{
+		Container: "app", Reason: oracle.ReasonErrorRate, Path: ":8081/metrics", Metric: "app_cache_write_errors_total", Value: 0.661, High: 0.05, Message: msg,
+	}}}.Result()
+	checks := []hardening.CheckResult{
+		{Trial: "baseline-1", Pass: true, Reason: "baseline: the unmodified workload"},
+		{Trial: "baseline-2", Pass: true, Reason: "baseline: the unmodified workload"},
+		{ID: hardening.CheckReadOnlyRootFilesystem, Trial: "ro-rootfs", Pass: false, Reason: tc06.Name + ": " + tc06.Reason, Evidence: mustJSON(t, []oracle.TestResult{tc06})},
+	}
+	var b bytes.Buffer
+	require.NoError(t, Explain(&b, load(t, deployment(failed(t, deployment(nil), checks))), nil, verifiedAt))
+	assert.Contains(t, b.String(), "failed TC-06 app-metrics: 1 of 2 error-like series rose faster than in the baselines\n")
+	assert.Contains(t, b.String(), "          - "+msg+" (container app)\n")
 }

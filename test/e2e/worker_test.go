@@ -259,7 +259,9 @@ func assertCaughtAlone(t *testing.T, res pipeline.Result, mustFail []hardening.C
 		assert.Equal(t, id, r.ID, "trial %s was judged on %s", tr.Trial.Name, id)
 		assert.False(t, r.Pass, "trial %s fails %s", tr.Trial.Name, id)
 		assert.True(t, passWithout(tr.Verdict, id), "trial %s fails %s alone: %+v", tr.Trial.Name, id, tr.Verdict.Tests)
-		t.Logf("trial %s: %s %s", tr.Trial.Name, id, r.Reason)
+		for _, e := range r.Evidence {
+			t.Logf("trial %s: %s %s: %s", tr.Trial.Name, id, r.Reason, e.Message)
+		}
 	}
 	assert.Equal(t, len(mustFail), seen, "a single trial of every check that must fail")
 }
