@@ -49,12 +49,13 @@ const (
 	AnnotationIgnoreLogs = "cinch.dev/ignore-logs"
 
 	// AnnotationMetrics, on the pod template, declares the pod's Prometheus
-	// endpoints (TC-06) where the prometheus.io annotations do not: a
-	// comma-separated list of [:]PORT[/PATH], where PORT is a number or a
-	// container port name and PATH defaults to /metrics, e.g.
-	// "9090/metrics" or ":9090,http/stats/metrics". Every run scrapes them
-	// (plain HTTP) and the rates of their error-like counters must stay in
-	// the baselines' band.
+	// endpoints (TC-06) where the prometheus.io annotations and monitors do
+	// not: a comma-separated list of [SCHEME:][:]PORT[/PATH], where SCHEME
+	// is http (the default) or https, PORT is a number or a container port
+	// name and PATH defaults to /metrics, e.g. "9090/metrics",
+	// ":9090,http/stats/metrics" or "https:8443". Every run scrapes them
+	// and the rates of their error-like counters must stay in the
+	// baselines' band.
 	AnnotationMetrics = "cinch.dev/metrics"
 
 	AnnotationStatus           = "cinch.dev/status"
