@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/dynamic"
 
@@ -19,10 +18,7 @@ import (
 
 func createMonitor(t *testing.T, dyn dynamic.Interface, kind, ns, name string, spec map[string]any) {
 	t.Helper()
-	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "monitoring.coreos.com/v1", "spec": spec}}
-	u.SetKind(kind)
-	u.SetName(name)
-	_, err := dyn.Resource(Resources[kind]).Namespace(ns).Create(t.Context(), u, metav1.CreateOptions{})
+	_, err := dyn.Resource(Resources[kind]).Namespace(ns).Create(t.Context(), object(kind, ns, name, spec), metav1.CreateOptions{})
 	require.NoError(t, err)
 }
 

@@ -13,14 +13,20 @@ import (
 	"github.com/cinch-dev/cinch/internal/pipeline"
 )
 
-// monitor decodes a monitor of kind in namespace ns from its spec.
-func monitor(t *testing.T, kind, ns, name string, spec map[string]any) Monitor {
-	t.Helper()
-	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+// object is a monitor of kind in namespace ns with spec, as the API
+// serves it.
+func object(kind, ns, name string, spec map[string]any) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "monitoring.coreos.com/v1", "spec": spec}}
 	u.SetKind(kind)
 	u.SetNamespace(ns)
 	u.SetName(name)
-	m, err := Decode(u)
+	return u
+}
+
+// monitor decodes a monitor of kind in namespace ns from its spec.
+func monitor(t *testing.T, kind, ns, name string, spec map[string]any) Monitor {
+	t.Helper()
+	m, err := Decode(object(kind, ns, name, spec))
 	require.NoError(t, err)
 	return m
 }
@@ -165,8 +171,8 @@ func TestDecodeErrors(t *testing.T) {
 		"not an object": "x",
 		"bad endpoints": map[string]any{"podMetricsEndpoints": "metrics"},
 	} {
-		u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
-		u.SetKind(KindPodMonitor)
+		u := object(KindPodMonitor, "shop", "m", nil)
+		u.Object["spec"] = spec
 		_, err := Decode(u)
 		assert.Error(t, err, name)
 	}
