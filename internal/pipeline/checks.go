@@ -42,6 +42,10 @@ func CheckResultOf(t TrialResult) hardening.CheckResult {
 		if len(t.Trial.Checks) > 1 {
 			cr.Reason += " with " + joinChecks(t.Trial.Checks)
 		}
+		if logs, ok := toleratedLogs(t.Verdict); ok {
+			cr.Reason += "; " + toleratedPrefix + describeNewLines(logs, 5)
+			cr.Evidence = evidenceJSON([]oracle.TestResult{logs})
+		}
 		return cr
 	}
 	cr.Reason = failureReason(t.Verdict)
@@ -65,28 +69,65 @@ func CheckResultOf(t TrialResult) hardening.CheckResult {
 			failed = append(failed, tr)
 		}
 	}
-	for len(failed) > 0 {
-		b, err := json.Marshal(failed)
+	cr.Evidence = evidenceJSON(failed)
+	return cr
+}
+
+// evidenceJSON renders tests as a check's evidence, within
+// maxEvidenceBytes (nil when there is none).
+func evidenceJSON(tests []oracle.TestResult) json.RawMessage {
+	for len(tests) > 0 {
+		b, err := json.Marshal(tests)
 		if err != nil {
-			break
+			return nil
 		}
 		if len(b) <= maxEvidenceBytes {
-			cr.Evidence = b
-			break
+			return b
 		}
 		// Too large: keep fewer pieces of evidence per test.
 		shrunk := false
-		for i := range failed {
-			if n := len(failed[i].Evidence); n > 1 {
-				failed[i].Evidence = failed[i].Evidence[:n/2]
+		for i := range tests {
+			if n := len(tests[i].Evidence); n > 1 {
+				tests[i].Evidence = tests[i].Evidence[:n/2]
 				shrunk = true
 			}
 		}
 		if !shrunk {
-			break
+			return nil
 		}
 	}
-	return cr
+	return nil
+}
+
+// toleratedPrefix introduces the new log lines a trial passed with under
+// its namespace's log-novelty policy.
+const toleratedPrefix = "new log lines tolerated by the namespace's " + hardening.AnnotationLogNovelty + " policy (each once at start-up; every other test matched the baselines): "
+
+// toleratedLogs returns the log test of v when it passed only because of
+// its namespace's log-novelty policy.
+func toleratedLogs(v oracle.Verdict) (oracle.TestResult, bool) {
+	for _, t := range v.Tests {
+		if t.ID == oracle.TestLogs && t.Tolerated {
+			return t, true
+		}
+	}
+	return oracle.TestResult{}, false
+}
+
+// ToleratedLogs names the trials that passed, and so shaped the
+// recommendation, only because the namespace's log-novelty policy
+// tolerated their new start-up log lines. It is empty when there are none.
+func (r Result) ToleratedLogs() string {
+	var items []string
+	for _, t := range r.Trials {
+		if logs, ok := toleratedLogs(t.Verdict); ok && t.Verdict.Pass {
+			items = append(items, fmt.Sprintf("trial %s (%s)", t.Trial.Name, describeNewLines(logs, 2)))
+		}
+	}
+	if len(items) == 0 {
+		return ""
+	}
+	return toleratedPrefix + strings.Join(items, "; ")
 }
 
 func joinChecks(ids []hardening.CheckID) string {

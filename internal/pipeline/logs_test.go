@@ -139,3 +139,35 @@ func TestDescribeNewLines(t *testing.T) {
 	assert.Equal(t, `"note `+strings.Repeat("x", 155)+`…" (container side, once, at line 120, 1 line)`, got)
 	assert.Equal(t, "why", describeNewLines(oracle.TestResult{Reason: "why"}, 2))
 }
+
+// TestRunToleratesStartupNovelty: under the namespace's log-novelty policy a
+// line once at start-up no longer keeps CHOWN, and the result says which
+// trial passed only thanks to the policy; without it, CHOWN is kept.
+func TestRunToleratesStartupNovelty(t *testing.T) {
+	for _, tolerate := range []bool{false, true} {
+		p, err := New(testConfig(StrategyFrugal), &fakeCloner{}, fakeRecorder{b: needsChownForLogs}, nil)
+		require.NoError(t, err)
+		nr, err := p.RunNamespace(t.Context(), "ns", []Workload{{Ref: Ref{Kind: "Deployment", Name: "web"}, Template: template(), DependsOn: []Ref{}, TolerateStartupNovelty: tolerate}}, nil)
+		require.NoError(t, err)
+		require.Len(t, nr.Workloads, 1)
+		res := nr.Workloads[0]
+		require.Equal(t, OutcomeVerified, res.Outcome, res.Reason)
+		if !tolerate {
+			assert.Equal(t, map[string][]corev1.Capability{"app": {"CHOWN"}}, res.AddBack)
+			assert.Empty(t, res.ToleratedLogs())
+			assert.Contains(t, res.KeptForLogs(), "capability CHOWN")
+			continue
+		}
+		assert.Empty(t, res.AddBack)
+		assert.Equal(t, hardening.TrialNameEverything, res.VerifiedBy)
+		assert.Empty(t, res.KeptForLogs())
+		assert.Contains(t, res.ToleratedLogs(), `trial everything ("fatal: open /var/lib/state: read-only file system" (container app, once at start-up, 1 line))`)
+		for _, cr := range res.Checks() {
+			if cr.Trial == hardening.TrialNameEverything {
+				assert.True(t, cr.Pass)
+				assert.Contains(t, cr.Reason, "new log lines tolerated by the namespace's cinch.dev/log-novelty policy")
+				assert.Contains(t, string(cr.Evidence), `"tolerated":true`)
+			}
+		}
+	}
+}

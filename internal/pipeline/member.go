@@ -64,6 +64,7 @@ type member struct {
 
 func newMember(w Workload, cfg Config) *member {
 	oc, note := oracleConfigFor(cfg.Oracle, w.Template)
+	oc.TolerateStartupNovelty = w.TolerateStartupNovelty
 	return &member{
 		ref: w.Ref, tmpl: w.Template, metrics: w.Metrics, cfg: cfg, sched: cfg.Strategy.scheduler(),
 		oracle: oc, ignoreNote: note,

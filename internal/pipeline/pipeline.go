@@ -49,6 +49,9 @@ type Workload struct {
 	// Recorder this way (TC-06). Those of its annotations are read from
 	// its pods.
 	Metrics []MetricsEndpoint
+	// TolerateStartupNovelty is its namespace's log-novelty policy
+	// (hardening.AnnotationLogNovelty): see oracle.Config.
+	TolerateStartupNovelty bool
 }
 
 // MetricsEndpoint is a Prometheus endpoint declared for a workload's pods,

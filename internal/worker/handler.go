@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -238,6 +240,32 @@ func (h *Handler) namespaceLabels(ctx context.Context, ns string) (map[string]st
 	return n.Labels, nil
 }
 
+// logNovelty reads namespace ns's log-novelty policy
+// (hardening.AnnotationLogNovelty): whether it tolerates start-up-only log
+// novelty, and what the HardeningStarted Event says of it (empty for the
+// default). A value that does not parse leaves the default, strict.
+func (h *Handler) logNovelty(ctx context.Context, ns string) (bool, string, error) {
+	n, err := h.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, "", nil // its workloads are going too; the run finds out
+	}
+	if err != nil {
+		return false, "", fmt.Errorf("get namespace %s: %w", ns, err)
+	}
+	v, ok := n.Annotations[hardening.AnnotationLogNovelty]
+	if !ok {
+		return false, "", nil
+	}
+	tolerate, err := hardening.ParseLogNovelty(v)
+	switch {
+	case err != nil:
+		return false, fmt.Sprintf("namespace %v; every new log template fails a trial", err), nil
+	case tolerate:
+		return true, fmt.Sprintf("namespace policy %s=%s: new log lines that each appear once at start-up fail no trial whose other tests pass", hardening.AnnotationLogNovelty, v), nil
+	}
+	return false, "", nil
+}
+
 // Once is the one-shot mode: it hardens the workload's current template
 // whatever its annotations say and returns the result and its annotations.
 // With write it also writes them and the Events, as the daemon does.
@@ -339,6 +367,11 @@ func (h *Handler) harden(ctx context.Context, ns string, wls []results.Workload,
 	if err == nil {
 		declared, err = h.declaredMetrics(ctx, ns, run)
 	}
+	var tolerate bool
+	var policy string
+	if err == nil {
+		tolerate, policy, err = h.logNovelty(ctx, ns)
+	}
 	if err != nil {
 		if write { // only then were they marked Running
 			h.resetPending(ctx, run)
@@ -350,11 +383,14 @@ func (h *Handler) harden(ctx context.Context, ns string, wls []results.Workload,
 	for i, wl := range run {
 		pr := pipeline.Ref{Kind: wl.Kind, Name: wl.Name}
 		byRef[pr] = wl
-		pwls[i] = pipeline.Workload{Ref: pr, Template: wl.Template, DependsOn: deps[pr], Metrics: declared[pr]}
+		pwls[i] = pipeline.Workload{Ref: pr, Template: wl.Template, DependsOn: deps[pr], Metrics: declared[pr], TolerateStartupNovelty: tolerate}
 		planned := hardening.PlannedChecks(wl.Template, hardening.Options{})
 		msg := fmt.Sprintf("hardening pod template %s: %d checks planned (%s)", wl.Hash, len(planned), joinIDs(planned))
 		if len(run) > 1 {
 			msg += fmt.Sprintf(", together with %d other workloads of the namespace", len(run)-1)
+		}
+		if policy != "" {
+			msg += "; " + policy
 		}
 		ev(wl, corev1.EventTypeNormal, results.ReasonStarted, msg)
 	}
@@ -403,9 +439,9 @@ func (h *Handler) harden(ctx context.Context, ns string, wls []results.Workload,
 			o = DispositionSuperseded
 		case o == DispositionVerified:
 			msg := fmt.Sprintf("recommendation verified (PodSecurity %s, %s)", res.Level, res.Reason)
-			if kept := res.KeptForLogs(); kept != "" {
-				// Before the recommendation: the message is cut at 1 KiB.
-				msg += "; " + kept + "; recommendation"
+			// Before the recommendation: the message is cut at 1 KiB.
+			if why := joinNonEmpty("; ", res.KeptForLogs(), res.ToleratedLogs()); why != "" {
+				msg += "; " + why + "; recommendation"
 			}
 			msg += ": " + ann[hardening.AnnotationRecommendation]
 			if res.NamespaceVerifiedBy != "" {
@@ -441,6 +477,10 @@ func (h *Handler) declaredMetrics(ctx context.Context, ns string, run []results.
 		return nil, fmt.Errorf("metrics endpoints declared by monitors: %w", err)
 	}
 	return eps, nil
+}
+
+func joinNonEmpty(sep string, parts ...string) string {
+	return strings.Join(slices.DeleteFunc(parts, func(p string) bool { return p == "" }), sep)
 }
 
 func retryAll(outs map[results.Ref]Disposition, run []results.Workload) map[results.Ref]Disposition {

@@ -147,3 +147,53 @@ func TestOnceDeclaredMetrics(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, cur.Annotations, hardening.AnnotationStatus, "a run that writes nothing leaves the status alone")
 }
+
+// TestHardenLogNoveltyPolicy: the namespace's cinch.dev/log-novelty reaches
+// every workload of the run, and the HardeningStarted Event says which
+// policy applies; a value that does not parse leaves the strict default.
+func TestHardenLogNoveltyPolicy(t *testing.T) {
+	tests := []struct {
+		name     string
+		ann      map[string]string
+		tolerate bool
+		event    string
+	}{
+		{name: "no annotation"},
+		{name: "strict", ann: map[string]string{hardening.AnnotationLogNovelty: "strict"}},
+		{name: "tolerate start-up", ann: map[string]string{hardening.AnnotationLogNovelty: "tolerate-start-up"}, tolerate: true,
+			event: "namespace policy cinch.dev/log-novelty=tolerate-start-up: new log lines that each appear once at start-up fail no trial whose other tests pass"},
+		{name: "invalid", ann: map[string]string{hardening.AnnotationLogNovelty: "lenient"},
+			event: `namespace annotation cinch.dev/log-novelty: "lenient" is neither "strict" nor "tolerate-start-up"; every new log template fails a trial`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team", Annotations: tt.ann}}
+			dep := &appsv1.Deployment{
+				ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "web", UID: types.UID("uid-1")},
+				Spec:       appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app:1"}}}}},
+			}
+			cs := fake.NewClientset(ns, dep)
+			r := &capturingRunner{}
+			h := NewHandler(cs, r, results.NewWriter(cs, "test"))
+			_, _, err := h.Once(t.Context(), results.Ref{Namespace: "team", Kind: hardening.KindDeployment, Name: "web"}, true)
+			require.NoError(t, err)
+			require.Len(t, r.runs, 1)
+			require.Len(t, r.runs[0], 1)
+			assert.Equal(t, tt.tolerate, r.runs[0][0].TolerateStartupNovelty)
+			evs, err := cs.CoreV1().Events("team").List(t.Context(), metav1.ListOptions{})
+			require.NoError(t, err)
+			var started string
+			for _, e := range evs.Items {
+				if e.Reason == results.ReasonStarted {
+					started = e.Message
+				}
+			}
+			require.NotEmpty(t, started)
+			if tt.event == "" {
+				assert.NotContains(t, started, hardening.AnnotationLogNovelty)
+			} else {
+				assert.Contains(t, started, "; "+tt.event)
+			}
+		})
+	}
+}

@@ -1,6 +1,10 @@
 package hardening
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // The user-facing contract of Cinch: every label, annotation and workload
 // kind that users set or read, or find on the objects Cinch creates, is
@@ -57,6 +61,14 @@ const (
 	// and the rates of their error-like counters must stay in the
 	// baselines' band.
 	AnnotationMetrics = "cinch.dev/metrics"
+
+	// AnnotationLogNovelty, on an opted-in namespace, is its log-novelty
+	// policy: LogNoveltyStrict (the default, also when absent) fails a
+	// trial on any new log template beyond the baselines' natural novelty;
+	// LogNoveltyTolerateStartup lets a trial pass whose only new templates
+	// each appeared once at start-up, when stability, readiness, service
+	// answers and app metrics all matched the baselines.
+	AnnotationLogNovelty = "cinch.dev/log-novelty"
 
 	AnnotationStatus           = "cinch.dev/status"
 	AnnotationTemplateHash     = "cinch.dev/template-hash"
@@ -207,3 +219,22 @@ const (
 	CheckSeccompRuntimeDefault  CheckID = "seccomp-runtime-default"
 	CheckNotPrivileged          CheckID = "not-privileged"
 )
+
+// Values of AnnotationLogNovelty.
+const (
+	LogNoveltyStrict          = "strict"
+	LogNoveltyTolerateStartup = "tolerate-start-up"
+)
+
+// ParseLogNovelty reads a namespace's AnnotationLogNovelty: whether its
+// policy tolerates start-up-only log novelty. Empty is the default,
+// strict.
+func ParseLogNovelty(v string) (tolerateStartup bool, err error) {
+	switch strings.TrimSpace(v) {
+	case "", LogNoveltyStrict:
+		return false, nil
+	case LogNoveltyTolerateStartup:
+		return true, nil
+	}
+	return false, fmt.Errorf("annotation %s: %q is neither %q nor %q", AnnotationLogNovelty, v, LogNoveltyStrict, LogNoveltyTolerateStartup)
+}

@@ -72,3 +72,16 @@ func TestKnownKind(t *testing.T) {
 		assert.Equal(t, k == KindJob, kind.ImmutableTemplate, k)
 	}
 }
+
+func TestParseLogNovelty(t *testing.T) {
+	for v, want := range map[string]bool{"": false, "strict": false, " tolerate-start-up ": true, LogNoveltyTolerateStartup: true} {
+		got, err := ParseLogNovelty(v)
+		require.NoError(t, err, v)
+		assert.Equal(t, want, got, v)
+	}
+	for _, v := range []string{"tolerate", "Tolerate-Start-Up", "true"} {
+		_, err := ParseLogNovelty(v)
+		require.Error(t, err, v)
+		assert.Contains(t, err.Error(), AnnotationLogNovelty)
+	}
+}

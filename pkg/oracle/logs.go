@@ -26,6 +26,10 @@ type LogComparison struct {
 	// Evidence holds at most Config.EvidenceTemplates groups of new lines,
 	// most frequent first.
 	Evidence []Evidence
+	// StartupOnly: every new template of the trial (not only those in
+	// the evidence) appeared at most once in each container log, within
+	// its first Config.StartupLines lines (OccurrenceStartup).
+	StartupOnly bool
 }
 
 // Pass reports whether the trial stays within the baselines' natural
@@ -98,6 +102,7 @@ func CompareLogs(cfg Config, baselines [2]Recording, trial Recording) LogCompari
 
 	natural := [2]int{}
 	var groups []Evidence
+	out.StartupOnly = true
 	for _, c := range names {
 		a, b, t := streams[0][c], streams[1][c], streams[2][c]
 		ma, mb, mab := NewDrain(cfg.Drain), NewDrain(cfg.Drain), NewDrain(cfg.Drain)
@@ -110,6 +115,7 @@ func CompareLogs(cfg Config, baselines [2]Recording, trial Recording) LogCompari
 		n := newTemplates(cfg, mab, t, c)
 		out.NewTemplates += n.templates
 		out.NewLines += n.lines
+		out.StartupOnly = out.StartupOnly && n.startupOnly
 		groups = append(groups, n.groups...)
 	}
 	out.NaturalNovelty = max(natural[0], natural[1])
@@ -132,6 +138,9 @@ func train(d *Drain, streams [][]string, run int) {
 type novelty struct {
 	templates, lines int
 	groups           []Evidence
+	// startupOnly: every new template is OccurrenceStartup (true when
+	// there is none).
+	startupOnly bool
 }
 
 // seen is where the lines of one group of new lines appeared.
@@ -155,7 +164,7 @@ func (s seen) occurrence(startup int) string {
 // newTemplates judges the lines of streams against model and clusters the
 // lines it does not know with a second Drain pass.
 func newTemplates(cfg Config, model *Drain, streams [][]string, container string) novelty {
-	var n novelty
+	n := novelty{startupOnly: true}
 	var second *Drain
 	overflow := 0
 	where := map[int]seen{}
@@ -194,6 +203,23 @@ func newTemplates(cfg Config, model *Drain, streams [][]string, container string
 	n.templates = len(tpls)
 	if overflow > 0 {
 		n.templates++ // at least one more, unclustered
+		n.startupOnly = false
+	}
+	// A cluster merged into another after its lines were counted adds its
+	// lines to the other's (perStream summed: never fewer than the truth).
+	final := map[int]seen{}
+	for id, w := range where {
+		fid := second.Template(id).ID
+		f, ok := final[fid]
+		if ok {
+			w.first, w.last, w.perStream = min(f.first, w.first), max(f.last, w.last), f.perStream+w.perStream
+		}
+		final[fid] = w
+	}
+	for _, w := range final {
+		if w.occurrence(cfg.StartupLines) != OccurrenceStartup {
+			n.startupOnly = false
+		}
 	}
 	sort.SliceStable(tpls, func(i, j int) bool { return tpls[i].Count > tpls[j].Count })
 	for i, t := range tpls {

@@ -133,6 +133,13 @@ var caughtAlone = map[string]string{
 	"scenario-metrics-servicemonitor": oracle.TestMetrics,
 }
 
+// tolerantTruth holds the rows whose ground truth differs in a namespace
+// whose cinch.dev/log-novelty policy tolerates start-up-only novelty: the
+// harmless start-up warning keeps neither root nor CHOWN there.
+var tolerantTruth = map[string]groundTruthRow{
+	"scenario-startup-warn": {manifest: "scenario-startup-warn"},
+}
+
 // strategies returns the scheduling strategies the one-shot test runs, from
 // CINCH_E2E_STRATEGIES (comma separated; default frugal).
 func strategies(t *testing.T) []pipeline.Strategy {
@@ -155,16 +162,20 @@ func strategies(t *testing.T) []pipeline.Strategy {
 // the ground truth, the add-back set, the annotations and Events written to
 // the original workload, that no clone is left, and that every strategy
 // recommends exactly the same settings. Select workloads with -run
-// TestWorkerOneShot/NAME; run several at once with -parallel.
+// TestWorkerOneShot/NAME; run several at once with -parallel. With
+// CINCH_E2E_LOG_NOVELTY=tolerate-start-up every row runs in a namespace with
+// that log-novelty policy and is held to its tolerant ground truth: the
+// measurement of which verdicts the policy changes.
 func TestWorkerOneShot(t *testing.T) {
 	cs := KubeClient(t)
 	sts := strategies(t)
+	policy := os.Getenv("CINCH_E2E_LOG_NOVELTY")
 	for _, tt := range groundTruth {
 		t.Run(tt.manifest, func(t *testing.T) {
 			t.Parallel()
 			var first string
 			for _, st := range sts {
-				ann := hardenOnce(t, cs, tt, st)
+				ann := hardenOnce(t, cs, tt, st, policy)
 				if first == "" {
 					first = ann[hardening.AnnotationRecommendation]
 					continue
@@ -178,12 +189,25 @@ func TestWorkerOneShot(t *testing.T) {
 // hardenOnce runs the one-shot worker with strategy st on a fresh copy of
 // the manifest, checks the result against the ground truth and returns the
 // annotations it wrote.
-func hardenOnce(t *testing.T, cs kubernetes.Interface, tt groundTruthRow, st pipeline.Strategy) map[string]string {
+func hardenOnce(t *testing.T, cs kubernetes.Interface, tt groundTruthRow, st pipeline.Strategy, policy string) map[string]string {
 	t.Helper()
+	tolerant, err := hardening.ParseLogNovelty(policy)
+	require.NoError(t, err, "CINCH_E2E_LOG_NOVELTY")
 	mustFail, addBack := tt.mustFail, tt.addBack
+	tr, differs := tolerantTruth[tt.manifest]
+	if tolerant && differs {
+		mustFail, addBack = tr.mustFail, tr.addBack
+	}
 	// Not opted in: the one-shot mode needs no opt-in, and an opted-in
 	// namespace would also be hardened by any Cinch installed in the cluster.
 	ns := Namespace(t, cs, "e2e-worker", nil)
+	if policy != "" {
+		n, err := cs.CoreV1().Namespaces().Get(t.Context(), ns, metav1.GetOptions{})
+		require.NoError(t, err)
+		n.Annotations = map[string]string{hardening.AnnotationLogNovelty: policy}
+		_, err = cs.CoreV1().Namespaces().Update(t.Context(), n, metav1.UpdateOptions{})
+		require.NoError(t, err)
+	}
 	ref := applyRow(t, cs, ns, tt).Ref
 	h := newHandler(t, st)
 	ctx := logr.NewContext(t.Context(), testr.NewWithOptions(t, testr.Options{Verbosity: 0}))
@@ -223,13 +247,20 @@ func hardenOnce(t *testing.T, cs kubernetes.Interface, tt groundTruthRow, st pip
 	evs, err := cs.CoreV1().Events(ns).List(t.Context(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + ref.Name})
 	require.NoError(t, err)
 	reasons := map[string]bool{}
+	var verified string
 	for _, e := range evs.Items {
 		reasons[e.Reason] = true
+		if e.Reason == results.ReasonVerified {
+			verified = e.Message
+		}
 	}
 	assert.True(t, reasons[results.ReasonStarted], "started event")
 	assert.True(t, reasons[results.ReasonVerified], "verified event")
 	if len(mustFail) > 0 || addBack != nil {
 		assert.True(t, reasons[results.ReasonTrialFail], "trial failed event")
+	}
+	if tolerant && differs {
+		assert.Contains(t, verified, "new log lines tolerated by the namespace's cinch.dev/log-novelty policy", "the Event says what the policy let through")
 	}
 	if len(mustFail) == 0 && addBack == nil && st == pipeline.StrategyFrugal {
 		assert.Equal(t, hardening.TrialNameEverything, res.VerifiedBy)
@@ -315,4 +346,13 @@ func pick(m map[string]string, prefix string) map[string]string {
 		}
 	}
 	return out
+}
+
+// TestWorkerLogNoveltyPolicy: in a namespace whose cinch.dev/log-novelty
+// policy tolerates start-up-only novelty, the harmless start-up warning no
+// longer keeps root and CHOWN, and the Event says why.
+func TestWorkerLogNoveltyPolicy(t *testing.T) {
+	i := slices.IndexFunc(groundTruth, func(r groundTruthRow) bool { return r.manifest == "scenario-startup-warn" })
+	require.GreaterOrEqual(t, i, 0)
+	hardenOnce(t, KubeClient(t), groundTruth[i], pipeline.StrategyFrugal, hardening.LogNoveltyTolerateStartup)
 }
