@@ -35,16 +35,26 @@ test: cluster-up images test-unit test-integration test-alerts manifests-check h
 test-unit: ## Unit tests of every package (no cluster needed).
 	$(GOTEST) -count=1 $(PKGS)
 
+# A Cinch installed in the local cluster (make demo, make install) would also
+# harden the namespaces the tests opt in, running next to the tests' own
+# workers: the tests need the cluster to themselves.
+.PHONY: test-exclusive
+test-exclusive:
+	@if [ -x $(CLUSTER_DIR)/bin/kube ] && $(CLUSTER_DIR)/bin/kube kubectl --kubeconfig $(KUBECONFIG_LOCAL) get namespace cinch-system >/dev/null 2>&1; then \
+		echo "[test] removing the Cinch installed in the local cluster (make demo or make install): its worker would also harden the tests' opted-in namespaces"; \
+		CLUSTER_DIR=$(CLUSTER_DIR) KUBECONFIG=$(KUBECONFIG_LOCAL) manifests/overlays/local/install.sh down; \
+	fi
+
 .PHONY: test-integration
-test-integration: ## Integration tests against the local API server and an in-process NATS.
+test-integration: test-exclusive ## Integration tests against the local API server and an in-process NATS.
 	CINCH_TEST_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GOTEST) -count=1 -tags integration -run 'Integration' $(PKGS)
 
 .PHONY: test-e2e
-test-e2e: ## End-to-end tests on the local cluster with real containers (all but the disruptive ones).
+test-e2e: test-exclusive ## End-to-end tests on the local cluster with real containers (all but the disruptive ones).
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(GOTEST) -count=1 -tags e2e -parallel $(E2E_PARALLEL) -timeout 45m -skip 'TestDisruptive' ./test/e2e/...
 
 .PHONY: test-e2e-disruptive
-test-e2e-disruptive: ## End-to-end tests that stop parts of the control plane (API server outage mid-job), alone.
+test-e2e-disruptive: test-exclusive ## End-to-end tests that stop parts of the control plane (API server outage mid-job), alone.
 	KUBECONFIG=$(KUBECONFIG_LOCAL) $(GOTEST) -count=1 -tags e2e -parallel 1 -timeout 15m -run 'TestDisruptive' ./test/e2e/...
 
 GOLANGCI_LINT_VERSION ?= v2.15.0
