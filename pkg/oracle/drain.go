@@ -1,6 +1,7 @@
 package oracle
 
 import (
+	"slices"
 	"strings"
 	"sync"
 )
@@ -60,7 +61,8 @@ func (t Template) String() string { return strings.Join(t.Tokens, " ") }
 // LengthTolerance added shapes one token longer or shorter.
 type cluster struct {
 	tokens  []string
-	count   int // lines of the whole group, kept on the root
+	facts   []uint8 // per token, its facts (tokenFacts)
+	count   int     // lines of the whole group, kept on the root
 	example string
 	group   int   // id of the group (the root cluster)
 	runs    uint8 // baseline runs whose lines the shape absorbed, one bit each
@@ -85,12 +87,13 @@ type enumPos struct {
 	open   bool
 }
 
-func (e *enumPos) add(v string, runs uint8, maxVals int) {
+// add records token v (word: its factWord) of runs at the position.
+func (e *enumPos) add(v string, word bool, runs uint8, maxVals int) {
 	e.seen |= runs
 	if e.open {
 		return
 	}
-	if !isWord(v) {
+	if !word {
 		e.open, e.vals, e.runs = true, nil, nil
 		return
 	}
@@ -156,8 +159,64 @@ type Drain struct {
 	clusters []cluster
 	shapes   map[int][]int // cluster indices by token count, for LengthTolerance
 	groups   int
-	masker   Masker // Train's, guarded by mu
-	pool     sync.Pool
+	scratch  scratch   // Train's, guarded by mu
+	pool     sync.Pool // of *scratch, for Match and Classify
+}
+
+// Facts about a token that Drain's comparisons ask for.
+const (
+	factKnown    = 1 << iota // the facts below are computed
+	factRoutable             // routable
+	factWord                 // a word: neither masked nor path-like
+)
+
+func tokenFacts(t string) uint8 {
+	f := uint8(factKnown)
+	if routable(t) {
+		f |= factRoutable
+		if !strings.Contains(t, Wildcard) {
+			f |= factWord
+		}
+	}
+	return f
+}
+
+// wildcardFacts are the facts of Wildcard.
+var wildcardFacts = tokenFacts(Wildcard)
+
+// masked is a line as Drain compares it: its masked tokens and their facts,
+// each computed when first asked for (most tokens are only compared for
+// equality).
+type masked struct {
+	toks  []string
+	facts []uint8
+}
+
+func (ln *masked) fact(i int) uint8 {
+	f := ln.facts[i]
+	if f == 0 {
+		f = tokenFacts(ln.toks[i])
+		ln.facts[i] = f
+	}
+	return f
+}
+
+func (ln *masked) routable(i int) bool { return ln.fact(i)&factRoutable != 0 }
+
+func (ln *masked) word(i int) bool { return ln.fact(i)&factWord != 0 }
+
+// scratch is what masking one line needs; the line it returns is valid
+// until its next call.
+type scratch struct {
+	m  Masker
+	ln masked
+}
+
+func (s *scratch) mask(line string) *masked {
+	s.ln.toks = s.m.Mask(line)
+	s.ln.facts = slices.Grow(s.ln.facts[:0], len(s.ln.toks))[:len(s.ln.toks)]
+	clear(s.ln.facts)
+	return &s.ln
 }
 
 // NewDrain returns an empty model. Zero fields of cfg take their defaults.
@@ -182,7 +241,7 @@ func NewDrain(cfg DrainConfig) *Drain {
 		cfg.LengthTolerance = 1
 	}
 	d := &Drain{cfg: cfg, byLen: map[int]*node{}, shapes: map[int][]int{}}
-	d.pool.New = func() any { return new(Masker) }
+	d.pool.New = func() any { return new(scratch) }
 	return d
 }
 
@@ -207,12 +266,12 @@ func (d *Drain) TrainBaseline(line string, run int) int {
 	runs := uint8(1) << (run & 1)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	toks := d.masker.Mask(line)
-	leaf, skip := d.route(toks, true)
-	best, _ := d.search(leaf, toks, skip, false)
-	if best >= 0 {
+	ln := d.scratch.mask(line)
+	toks := ln.toks
+	leaf, skip := d.route(ln, true)
+	if best := d.search(leaf, ln, skip, false); best >= 0 {
 		c := &d.clusters[best]
-		d.absorb(c, toks, runs)
+		d.absorb(c, ln, runs)
 		d.clusters[c.group].count++
 		return c.group
 	}
@@ -220,26 +279,29 @@ func (d *Drain) TrainBaseline(line string, run int) int {
 		return -1
 	}
 	id := len(d.clusters)
-	c := cluster{tokens: make([]string, len(toks)), count: 1, example: strings.Clone(line), group: id, runs: runs}
-	for i, t := range toks {
-		if t == Wildcard {
-			c.tokens[i] = Wildcard
-		} else {
-			c.tokens[i] = strings.Clone(t)
-		}
+	c := cluster{facts: make([]uint8, len(toks)), count: 1, group: id, runs: runs}
+	for i := range toks {
+		c.facts[i] = ln.fact(i)
 	}
-	if g, at, ok := d.gapSearch(toks, false); ok {
+	g, at, gap := d.gapSearch(ln, false)
+	if gap {
+		c.tokens, _ = cloneTokens(toks, "")
+	} else {
+		c.tokens, c.example = cloneTokens(toks, line)
+	}
+	if gap {
 		// A new shape of an existing group: it takes over the group's
 		// variable positions and enumerations.
 		src := &d.clusters[g]
-		c.group, c.count, c.example, c.runs = src.group, 0, "", src.runs
+		c.group, c.count, c.runs = src.group, 0, src.runs
 		for i, t := range src.tokens {
 			switch j := at.lineIndex(i); {
 			case j < 0:
 			case t == Wildcard:
-				c.tokens[j] = Wildcard
+				c.tokens[j], c.facts[j] = Wildcard, wildcardFacts
 			case t != toks[j]:
-				c.tokens[j] = t // two masked values: generalised by absorb below
+				// two masked values: generalised by absorb below
+				c.tokens[j], c.facts[j] = t, src.facts[i]
 			}
 		}
 		for _, e := range src.enums {
@@ -257,25 +319,57 @@ func (d *Drain) TrainBaseline(line string, run int) int {
 	d.shapes[len(toks)] = append(d.shapes[len(toks)], id)
 	leaf.clusters = append(leaf.clusters, id)
 	if c.group != id {
-		d.absorb(&d.clusters[id], toks, runs)
+		d.absorb(&d.clusters[id], ln, runs)
 	}
 	return c.group
+}
+
+// cloneTokens returns copies of toks (Wildcard stays the constant) and of
+// line, all in one allocation.
+func cloneTokens(toks []string, line string) ([]string, string) {
+	n := len(line)
+	for _, t := range toks {
+		if t != Wildcard {
+			n += len(t)
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, t := range toks {
+		if t != Wildcard {
+			b.WriteString(t)
+		}
+	}
+	b.WriteString(line)
+	all := b.String()
+	out := make([]string, len(toks))
+	for i, t := range toks {
+		if t == Wildcard {
+			out[i] = Wildcard
+			continue
+		}
+		out[i], all = all[:len(t)], all[len(t):]
+	}
+	return out, all
 }
 
 // absorb generalises shape c by one more line: positions where the line
 // differs from the template become variables (enumerations while
 // MaxEnumValues allows).
-func (d *Drain) absorb(c *cluster, toks []string, runs uint8) {
+func (d *Drain) absorb(c *cluster, ln *masked, runs uint8) {
+	toks := ln.toks
 	for k := range c.enums {
-		c.enums[k].add(toks[c.enums[k].pos], runs, d.cfg.MaxEnumValues)
+		e := &c.enums[k]
+		e.add(toks[e.pos], ln.word(e.pos), runs, d.cfg.MaxEnumValues)
 	}
 	for i, t := range c.tokens {
 		if t != toks[i] && t != Wildcard {
-			c.tokens[i] = Wildcard
+			word := c.facts[i]&factWord != 0
+			c.tokens[i], c.facts[i] = Wildcard, wildcardFacts
 			if d.cfg.MaxEnumValues > 0 {
 				e := enumPos{pos: i}
-				e.add(t, c.runs, d.cfg.MaxEnumValues)
-				e.add(toks[i], runs, d.cfg.MaxEnumValues)
+				e.add(t, word, c.runs, d.cfg.MaxEnumValues)
+				e.add(toks[i], ln.word(i), runs, d.cfg.MaxEnumValues)
 				c.enums = append(c.enums, e)
 			}
 		}
@@ -314,7 +408,8 @@ func (a gapAlign) lineIndex(i int) int {
 // difference, must reach the threshold too. The most similar candidate
 // wins, then the one with most equal tokens, then the oldest. Only shapes
 // within one token of their group's first shape qualify.
-func (d *Drain) gapSearch(toks []string, params bool) (int, gapAlign, bool) {
+func (d *Drain) gapSearch(ln *masked, params bool) (int, gapAlign, bool) {
+	toks := ln.toks
 	if d.cfg.LengthTolerance <= 0 || len(toks) < minGapTokens-1 {
 		return -1, gapAlign{}, false
 	}
@@ -328,7 +423,7 @@ func (d *Drain) gapSearch(toks []string, params bool) (int, gapAlign, bool) {
 			if r := len(d.clusters[c.group].tokens); r < len(toks)-1 || r > len(toks)+1 {
 				continue // the group's first shape is within one token
 			}
-			at, same, sim, ok := d.align(c, toks, params)
+			at, same, sim, ok := d.align(c, ln, params)
 			if ok && sim >= d.cfg.Similarity && (sim > bestSim || sim == bestSim && same > bestSame) {
 				best, bestSim, bestSame, bestAt = id, sim, same, at
 			}
@@ -342,15 +437,15 @@ func (d *Drain) gapSearch(toks []string, params bool) (int, gapAlign, bool) {
 // gap counts as a difference). Of the possible gap positions, the one with
 // the highest similarity, then the most equal tokens, then the leftmost is
 // taken; the gap must be part of a variable (gapVariable).
-func (d *Drain) align(c *cluster, toks []string, params bool) (at gapAlign, same int, sim float64, ok bool) {
-	m, n := len(c.tokens), len(toks)
+func (d *Drain) align(c *cluster, ln *masked, params bool) (at gapAlign, same int, sim float64, ok bool) {
+	m, n := len(c.tokens), len(ln.toks)
 	short := min(m, n)
 	p := 0
-	for p < short && d.fits(c, p, toks[p]) {
+	for p < short && d.fits(c, p, ln, p) {
 		p++
 	}
 	s := 0
-	for s < short && d.fits(c, m-1-s, toks[n-1-s]) {
+	for s < short && d.fits(c, m-1-s, ln, n-1-s) {
 		s++
 	}
 	// Every gap position from short-s to p leaves a fitting prefix and
@@ -358,10 +453,10 @@ func (d *Drain) align(c *cluster, toks []string, params bool) (at gapAlign, same
 	sim = -1
 	for g := short - s; g <= p; g++ {
 		cand := gapAlign{gap: g, delta: n - m}
-		if !gapVariable(c.tokens, toks, cand) {
+		if !gapVariable(c, ln, cand) {
 			continue
 		}
-		cs, csim := d.similarity(c, toks, cand, params)
+		cs, csim := d.similarity(c, ln, cand, params)
 		if csim > sim || (csim == sim && cs > same) {
 			at, same, sim, ok = cand, cs, csim, true
 		}
@@ -371,7 +466,7 @@ func (d *Drain) align(c *cluster, toks []string, params bool) (at gapAlign, same
 
 // similarity returns the equal tokens and Drain's similarity of toks and
 // shape c under alignment at.
-func (d *Drain) similarity(c *cluster, toks []string, at gapAlign, params bool) (int, float64) {
+func (d *Drain) similarity(c *cluster, ln *masked, at gapAlign, params bool) (int, float64) {
 	same := 0
 	var eq, total float64 = 0, 1 // the gap
 	for i, t := range c.tokens {
@@ -379,7 +474,7 @@ func (d *Drain) similarity(c *cluster, toks []string, at gapAlign, params bool) 
 		if j < 0 {
 			continue
 		}
-		switch l := toks[j]; {
+		switch l := ln.toks[j]; {
 		case t == Wildcard && l == Wildcard:
 		case t == Wildcard:
 			total++
@@ -390,7 +485,7 @@ func (d *Drain) similarity(c *cluster, toks []string, at gapAlign, params bool) 
 			same++
 			eq++
 			total++
-		case !routable(t) && !routable(l):
+		case c.facts[i]&factRoutable == 0 && !ln.routable(j):
 		default:
 			total++
 		}
@@ -403,16 +498,16 @@ func (d *Drain) similarity(c *cluster, toks []string, at gapAlign, params bool) 
 // a variable of the template, which then spans one token more or fewer (a
 // value with a space in it, an optional qualifier of a value). A word
 // inserted between two words changes the message.
-func gapVariable(tpl, toks []string, at gapAlign) bool {
-	long, short := toks, tpl
+func gapVariable(c *cluster, ln *masked, at gapAlign) bool {
+	long, short := ln.toks, c.tokens
 	if at.delta < 0 {
-		long, short = tpl, toks
+		long, short = c.tokens, ln.toks
 	}
 	g := at.gap
 	if g >= len(long) {
 		return false
 	}
-	if !isWord(long[g]) {
+	if at.delta < 0 && c.facts[g]&factWord == 0 || at.delta >= 0 && !ln.word(g) {
 		return true
 	}
 	return (g > 0 && short[g-1] == Wildcard) || (g < len(short) && short[g] == Wildcard)
@@ -423,8 +518,8 @@ func gapVariable(tpl, toks []string, at gapAlign) bool {
 // literal parts, "lr:<*>" and "dbsr=<*>", must be equal), or a word
 // the variable there allows (any, unless it is an enumeration: also in
 // training, a line of another length does not grow an enumeration).
-func (d *Drain) fits(c *cluster, i int, l string) bool {
-	t := c.tokens[i]
+func (d *Drain) fits(c *cluster, i int, ln *masked, j int) bool {
+	t, l := c.tokens[i], ln.toks[j]
 	switch t {
 	case l:
 		return true
@@ -436,33 +531,33 @@ func (d *Drain) fits(c *cluster, i int, l string) bool {
 		}
 		return true
 	}
-	return !routable(t) && !routable(l)
+	return c.facts[i]&factRoutable == 0 && !ln.routable(j)
 }
 
 // Match returns the group a raw line belongs to without learning it; ok is
 // false when the line is new to the model: no group is similar enough, or
 // the line shows an unseen word where its group has an enumeration.
 func (d *Drain) Match(line string) (id int, ok bool) {
-	m := d.pool.Get().(*Masker)
-	toks := m.Mask(line)
+	s := d.pool.Get().(*scratch)
+	ln := s.mask(line)
 	d.mu.RLock()
-	id = d.find(toks)
+	id = d.find(ln)
 	if id >= 0 {
 		id = d.clusters[id].group
 	}
 	d.mu.RUnlock()
-	d.pool.Put(m)
+	d.pool.Put(s)
 	return id, id >= 0
 }
 
 // find returns the shape toks matches (with LengthTolerance, one of another
 // length), or -1. Callers hold mu.
-func (d *Drain) find(toks []string) int {
-	leaf, skip := d.route(toks, false)
-	if id, _ := d.search(leaf, toks, skip, true); id >= 0 {
+func (d *Drain) find(ln *masked) int {
+	leaf, skip := d.route(ln, false)
+	if id := d.search(leaf, ln, skip, true); id >= 0 {
 		return id
 	}
-	if id, _, ok := d.gapSearch(toks, true); ok {
+	if id, _, ok := d.gapSearch(ln, true); ok {
 		return id
 	}
 	return -1
@@ -472,12 +567,13 @@ func (d *Drain) find(toks []string) int {
 // the words at the group's enumeration positions, joined by spaces (empty
 // when the group has none). Lines of one group and variant share an event.
 func (d *Drain) Classify(line string) (id int, variant string, ok bool) {
-	m := d.pool.Get().(*Masker)
-	defer d.pool.Put(m)
-	toks := m.Mask(line)
+	s := d.pool.Get().(*scratch)
+	defer d.pool.Put(s)
+	ln := s.mask(line)
+	toks := ln.toks
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	shape := d.find(toks)
+	shape := d.find(ln)
 	if shape < 0 {
 		return -1, "", false
 	}
@@ -486,7 +582,7 @@ func (d *Drain) Classify(line string) (id int, variant string, ok bool) {
 	if len(c.enums) > 0 {
 		at, gap := gapAlign{}, len(c.tokens) != len(toks)
 		if gap {
-			at, _, _, _ = d.align(c, toks, true)
+			at, _, _, _ = d.align(c, ln, true)
 		}
 		for _, e := range c.enums {
 			if !e.closed() {
@@ -509,24 +605,19 @@ func (d *Drain) Classify(line string) (id int, variant string, ok bool) {
 // the group's enumerations are among those seen, and where the template
 // kept a literal word (it never varied in training) the line has that word.
 // Masked values and paths may differ.
-func (d *Drain) conforms(id int, toks []string) bool {
+func (d *Drain) conforms(id int, ln *masked) bool {
 	c := &d.clusters[id]
 	for _, e := range c.enums {
-		if e.closed() && !e.has(toks[e.pos]) {
+		if e.closed() && !e.has(ln.toks[e.pos]) {
 			return false
 		}
 	}
 	for i, t := range c.tokens {
-		if l := toks[i]; t != l && t != Wildcard && isWord(t) && isWord(l) {
+		if t != ln.toks[i] && c.facts[i]&factWord != 0 && ln.word(i) {
 			return false
 		}
 	}
 	return true
-}
-
-// isWord reports a token that is neither masked nor path-like.
-func isWord(t string) bool {
-	return routable(t) && !strings.Contains(t, Wildcard)
 }
 
 // Template returns a snapshot of group id: the template of its first shape.
@@ -553,7 +644,8 @@ func (d *Drain) Templates() []Template {
 // route walks the tree: token count first, then the first Depth-2 tokens
 // that are not Wildcard. With create, missing nodes are added (up to
 // MaxChildren per node, then the wildcard child is shared).
-func (d *Drain) route(toks []string, create bool) (*node, int) {
+func (d *Drain) route(ln *masked, create bool) (*node, int) {
+	toks := ln.toks
 	n := d.byLen[len(toks)]
 	if n == nil {
 		if !create {
@@ -614,20 +706,25 @@ func routable(t string) bool {
 	return true
 }
 
-// search returns the most similar group of the leaf and its similarity, or
-// -1 when none reaches the threshold. With params (matching mode), template
-// wildcards count as matching tokens and only groups the line conforms to
-// are candidates; otherwise wildcards do not count (Drain's training rule).
-func (d *Drain) search(leaf *node, toks []string, skip int, params bool) (int, float64) {
+// search returns the most similar group of the leaf, or -1 when none
+// reaches the threshold. With params (matching mode), template wildcards
+// count as matching tokens and only groups the line conforms to are
+// candidates; otherwise wildcards do not count (Drain's training rule). A
+// group is given up at the first differing word after which it can no
+// longer reach the threshold or the best similarity so far, even if all
+// its remaining tokens were equal.
+func (d *Drain) search(leaf *node, ln *masked, skip int, params bool) int {
 	if leaf == nil {
-		return -1, 0
+		return -1
 	}
+	toks := ln.toks
 	best, bestSim, bestPar := -1, -1.0, -1
+clusters:
 	for _, id := range leaf.clusters {
-		tpl := d.clusters[id].tokens
+		c := &d.clusters[id]
 		var same, total float64
 		par := 0
-		for i, t := range tpl {
+		for i, t := range c.tokens {
 			l := toks[i]
 			if i < skip && (t == l || t == Wildcard) {
 				continue // routing tokens: equal by construction
@@ -643,23 +740,26 @@ func (d *Drain) search(leaf *node, toks []string, skip int, params bool) (int, f
 			case t == l:
 				same++
 				total++
-			case !isWord(t) && !isWord(l):
+			case c.facts[i]&factWord == 0 && !ln.word(i):
 				// two different masked values or paths: variable, not
 				// evidence against the group
 			default:
 				total++
+				if rest := float64(len(c.tokens) - 1 - i); (same+rest)/(total+rest) < max(bestSim, d.cfg.Similarity) {
+					continue clusters
+				}
 			}
 		}
 		sim := 1.0
 		if total > 0 {
 			sim = same / total
 		}
-		if (sim > bestSim || (sim == bestSim && par > bestPar)) && (!params || d.conforms(id, toks)) {
+		if (sim > bestSim || (sim == bestSim && par > bestPar)) && (!params || d.conforms(id, ln)) {
 			best, bestSim, bestPar = id, sim, par
 		}
 	}
 	if bestSim < d.cfg.Similarity {
-		return -1, bestSim
+		return -1
 	}
-	return best, bestSim
+	return best
 }

@@ -155,10 +155,10 @@ func TestDrainPropertyTrainedLinesMatch(t *testing.T) {
 
 // shapeOf returns the shape (cluster) that line matches, or -1.
 func shapeOf(d *Drain, line string) int {
-	var m Masker
+	var s scratch
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	return d.find(m.Mask(line))
+	return d.find(s.mask(line))
 }
 
 // conforms reports whether toks fits the template, which may be one token

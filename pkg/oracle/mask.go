@@ -1,6 +1,7 @@
 package oracle
 
 import (
+	"slices"
 	"strings"
 	"unsafe"
 )
@@ -196,7 +197,11 @@ func (m *Masker) Mask(line string) []string {
 		if coreS < coreE {
 			kind = classify(line[coreS:coreE], st)
 		}
-		m.spans = append(m.spans, tokSpan{start: s, end: i, coreS: coreS, coreE: coreE, kind: kind})
+		// Written field by field: a composite literal is built on the
+		// stack and copied with wider loads than its stores, which stalls.
+		m.spans = slices.Grow(m.spans, 1)[:len(m.spans)+1]
+		sp := &m.spans[len(m.spans)-1]
+		sp.start, sp.end, sp.coreS, sp.coreE, sp.kind = s, i, coreS, coreE, kind
 	}
 	// Month and weekday names are variable when they belong to a date, that
 	// is when they sit next to a variable token. Right to left, so that
