@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // DrainConfig holds the parameters of the Drain parse tree (He et al., "Drain:
@@ -143,6 +144,14 @@ func (e *enumPos) has(v string) bool {
 	return false
 }
 
+// lengthClass holds what Drain keeps of the lines of one token count: the
+// root of their tree (the token-count layer) and the shapes of that length
+// (cluster indices, for LengthTolerance).
+type lengthClass struct {
+	root   *node
+	shapes []int
+}
+
 type node struct {
 	children map[string]*node
 	clusters []int // leaf only
@@ -155,12 +164,43 @@ type node struct {
 type Drain struct {
 	cfg      DrainConfig
 	mu       sync.RWMutex
-	byLen    map[int]*node
+	byLen    []lengthClass // by token count
 	clusters []cluster
-	shapes   map[int][]int // cluster indices by token count, for LengthTolerance
 	groups   int
 	scratch  scratch   // Train's, guarded by mu
 	pool     sync.Pool // of *scratch, for Match and Classify
+	// What Train keeps (copies of tokens and lines, facts, token slices,
+	// tree nodes) is cut from blocks, guarded by mu.
+	bytes slab[byte]
+	strs  slab[string]
+	nodes slab[node]
+}
+
+// slab hands out short slices cut from larger blocks, so that a model of
+// many templates costs few allocations. A block lives as long as any slice
+// cut from it; blocks grow from minSlab to maxSlab elements.
+type slab[T any] struct{ block []T }
+
+const minSlab, maxSlab = 64, 4096
+
+// take returns n zero elements (capacity n).
+func (s *slab[T]) take(n int) []T {
+	if n > cap(s.block)-len(s.block) {
+		s.block = make([]T, 0, max(n, min(2*cap(s.block), maxSlab), minSlab))
+	}
+	k := len(s.block)
+	s.block = s.block[:k+n]
+	return s.block[k : k+n : k+n]
+}
+
+// clone returns a copy of t cut from d.bytes.
+func (d *Drain) clone(t string) string {
+	if t == "" {
+		return ""
+	}
+	b := d.bytes.take(len(t))
+	copy(b, t)
+	return unsafe.String(&b[0], len(b))
 }
 
 // Facts about a token that Drain's comparisons ask for.
@@ -240,7 +280,7 @@ func NewDrain(cfg DrainConfig) *Drain {
 	case cfg.LengthTolerance > 1:
 		cfg.LengthTolerance = 1
 	}
-	d := &Drain{cfg: cfg, byLen: map[int]*node{}, shapes: map[int][]int{}}
+	d := &Drain{cfg: cfg}
 	d.pool.New = func() any { return new(scratch) }
 	return d
 }
@@ -279,17 +319,16 @@ func (d *Drain) TrainBaseline(line string, run int) int {
 		return -1
 	}
 	id := len(d.clusters)
-	c := cluster{facts: make([]uint8, len(toks)), count: 1, group: id, runs: runs}
-	for i := range toks {
+	c := cluster{tokens: d.strs.take(len(toks)), facts: d.bytes.take(len(toks)), count: 1, group: id, runs: runs}
+	for i, t := range toks {
 		c.facts[i] = ln.fact(i)
+		if t == Wildcard {
+			c.tokens[i] = Wildcard
+		} else {
+			c.tokens[i] = d.clone(t)
+		}
 	}
-	g, at, gap := d.gapSearch(ln, false)
-	if gap {
-		c.tokens, _ = cloneTokens(toks, "")
-	} else {
-		c.tokens, c.example = cloneTokens(toks, line)
-	}
-	if gap {
+	if g, at, gap := d.gapSearch(ln, false); gap {
 		// A new shape of an existing group: it takes over the group's
 		// variable positions and enumerations.
 		src := &d.clusters[g]
@@ -313,44 +352,17 @@ func (d *Drain) TrainBaseline(line string, run int) int {
 		}
 		d.clusters[c.group].count++
 	} else {
+		c.example = d.clone(line)
 		d.groups++
 	}
 	d.clusters = append(d.clusters, c)
-	d.shapes[len(toks)] = append(d.shapes[len(toks)], id)
+	lc := &d.byLen[len(toks)] // route made it
+	lc.shapes = append(lc.shapes, id)
 	leaf.clusters = append(leaf.clusters, id)
 	if c.group != id {
 		d.absorb(&d.clusters[id], ln, runs)
 	}
 	return c.group
-}
-
-// cloneTokens returns copies of toks (Wildcard stays the constant) and of
-// line, all in one allocation.
-func cloneTokens(toks []string, line string) ([]string, string) {
-	n := len(line)
-	for _, t := range toks {
-		if t != Wildcard {
-			n += len(t)
-		}
-	}
-	var b strings.Builder
-	b.Grow(n)
-	for _, t := range toks {
-		if t != Wildcard {
-			b.WriteString(t)
-		}
-	}
-	b.WriteString(line)
-	all := b.String()
-	out := make([]string, len(toks))
-	for i, t := range toks {
-		if t == Wildcard {
-			out[i] = Wildcard
-			continue
-		}
-		out[i], all = all[:len(t)], all[len(t):]
-	}
-	return out, all
 }
 
 // absorb generalises shape c by one more line: positions where the line
@@ -418,7 +430,10 @@ func (d *Drain) gapSearch(ln *masked, params bool) (int, gapAlign, bool) {
 		if min(n, len(toks)) < minGapTokens {
 			continue
 		}
-		for _, id := range d.shapes[n] {
+		if n >= len(d.byLen) {
+			continue
+		}
+		for _, id := range d.byLen[n].shapes {
 			c := &d.clusters[id]
 			if r := len(d.clusters[c.group].tokens); r < len(toks)-1 || r > len(toks)+1 {
 				continue // the group's first shape is within one token
@@ -440,17 +455,25 @@ func (d *Drain) gapSearch(ln *masked, params bool) (int, gapAlign, bool) {
 func (d *Drain) align(c *cluster, ln *masked, params bool) (at gapAlign, same int, sim float64, ok bool) {
 	m, n := len(c.tokens), len(ln.toks)
 	short := min(m, n)
-	p := 0
-	for p < short && d.fits(c, p, ln, p) {
-		p++
-	}
+	sim = -1
 	s := 0
 	for s < short && d.fits(c, m-1-s, ln, n-1-s) {
 		s++
 	}
+	// A gap needs the prefix to fit up to short-s at least: checked from
+	// there backwards, as a line of another message usually differs near
+	// the end of its prefix first (its fixed fields lead).
+	for i := short - s - 1; i >= 0; i-- {
+		if !d.fits(c, i, ln, i) {
+			return at, same, sim, ok
+		}
+	}
+	p := short - s
+	for p < short && d.fits(c, p, ln, p) {
+		p++
+	}
 	// Every gap position from short-s to p leaves a fitting prefix and
 	// suffix.
-	sim = -1
 	for g := short - s; g <= p; g++ {
 		cand := gapAlign{gap: g, delta: n - m}
 		if !gapVariable(c, ln, cand) {
@@ -646,13 +669,19 @@ func (d *Drain) Templates() []Template {
 // MaxChildren per node, then the wildcard child is shared).
 func (d *Drain) route(ln *masked, create bool) (*node, int) {
 	toks := ln.toks
-	n := d.byLen[len(toks)]
+	if len(toks) >= len(d.byLen) {
+		if !create {
+			return nil, 0
+		}
+		d.byLen = append(d.byLen, make([]lengthClass, len(toks)+1-len(d.byLen))...)
+	}
+	n := d.byLen[len(toks)].root
 	if n == nil {
 		if !create {
 			return nil, 0
 		}
-		n = &node{}
-		d.byLen[len(toks)] = n
+		n = &d.nodes.take(1)[0]
+		d.byLen[len(toks)].root = n
 	}
 	layers := d.cfg.Depth - 2
 	pos := 0
@@ -670,8 +699,8 @@ func (d *Drain) route(ln *masked, create bool) (*node, int) {
 			if n.children == nil {
 				n.children = map[string]*node{}
 			}
-			next = &node{}
-			n.children[strings.Clone(t)] = next
+			next = &d.nodes.take(1)[0]
+			n.children[d.clone(t)] = next
 		}
 		if next == nil {
 			next = n.children[Wildcard]
@@ -683,7 +712,7 @@ func (d *Drain) route(ln *masked, create bool) (*node, int) {
 			if n.children == nil {
 				n.children = map[string]*node{}
 			}
-			next = &node{}
+			next = &d.nodes.take(1)[0]
 			n.children[Wildcard] = next
 		}
 		n = next
