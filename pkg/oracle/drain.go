@@ -309,9 +309,9 @@ func (d *Drain) TrainBaseline(line string, run int) int {
 	ln := d.scratch.mask(line)
 	toks := ln.toks
 	leaf, skip := d.route(ln, true)
-	if best := d.search(leaf, ln, skip, false); best >= 0 {
+	if best, differs := d.search(leaf, ln, skip, false); best >= 0 {
 		c := &d.clusters[best]
-		d.absorb(c, ln, runs)
+		d.absorb(c, ln, runs, differs)
 		d.clusters[c.group].count++
 		return c.group
 	}
@@ -360,29 +360,32 @@ func (d *Drain) TrainBaseline(line string, run int) int {
 	lc.shapes = append(lc.shapes, id)
 	leaf.clusters = append(leaf.clusters, id)
 	if c.group != id {
-		d.absorb(&d.clusters[id], ln, runs)
+		d.absorb(&d.clusters[id], ln, runs, true)
 	}
 	return c.group
 }
 
 // absorb generalises shape c by one more line: positions where the line
 // differs from the template become variables (enumerations while
-// MaxEnumValues allows).
-func (d *Drain) absorb(c *cluster, ln *masked, runs uint8) {
+// MaxEnumValues allows). Without differs, the line has the template's token
+// wherever it is not Wildcard (search saw it).
+func (d *Drain) absorb(c *cluster, ln *masked, runs uint8, differs bool) {
 	toks := ln.toks
 	for k := range c.enums {
 		e := &c.enums[k]
 		e.add(toks[e.pos], ln.word(e.pos), runs, d.cfg.MaxEnumValues)
 	}
-	for i, t := range c.tokens {
-		if t != toks[i] && t != Wildcard {
-			word := c.facts[i]&factWord != 0
-			c.tokens[i], c.facts[i] = Wildcard, wildcardFacts
-			if d.cfg.MaxEnumValues > 0 {
-				e := enumPos{pos: i}
-				e.add(t, word, c.runs, d.cfg.MaxEnumValues)
-				e.add(toks[i], ln.word(i), runs, d.cfg.MaxEnumValues)
-				c.enums = append(c.enums, e)
+	if differs {
+		for i, t := range c.tokens {
+			if t != toks[i] && t != Wildcard {
+				word := c.facts[i]&factWord != 0
+				c.tokens[i], c.facts[i] = Wildcard, wildcardFacts
+				if d.cfg.MaxEnumValues > 0 {
+					e := enumPos{pos: i}
+					e.add(t, word, c.runs, d.cfg.MaxEnumValues)
+					e.add(toks[i], ln.word(i), runs, d.cfg.MaxEnumValues)
+					c.enums = append(c.enums, e)
+				}
 			}
 		}
 	}
@@ -577,7 +580,7 @@ func (d *Drain) Match(line string) (id int, ok bool) {
 // length), or -1. Callers hold mu.
 func (d *Drain) find(ln *masked) int {
 	leaf, skip := d.route(ln, false)
-	if id := d.search(leaf, ln, skip, true); id >= 0 {
+	if id, _ := d.search(leaf, ln, skip, true); id >= 0 {
 		return id
 	}
 	if id, _, ok := d.gapSearch(ln, true); ok {
@@ -741,10 +744,13 @@ func routable(t string) bool {
 // candidates; otherwise wildcards do not count (Drain's training rule). A
 // group is given up at the first differing word after which it can no
 // longer reach the threshold or the best similarity so far, even if all
-// its remaining tokens were equal.
-func (d *Drain) search(leaf *node, ln *masked, skip int, params bool) int {
+// its remaining tokens were equal. Tokens are compared from the end: lines
+// lead with fields that many messages share, their words differ later.
+// differs tells whether the line has another token than the group's
+// template somewhere the template is not Wildcard.
+func (d *Drain) search(leaf *node, ln *masked, skip int, params bool) (best int, differs bool) {
 	if leaf == nil {
-		return -1
+		return -1, false
 	}
 	toks := ln.toks
 	best, bestSim, bestPar := -1, -1.0, -1
@@ -752,9 +758,9 @@ clusters:
 	for _, id := range leaf.clusters {
 		c := &d.clusters[id]
 		var same, total float64
-		par := 0
-		for i, t := range c.tokens {
-			l := toks[i]
+		par, diff := 0, false
+		for i := len(c.tokens) - 1; i >= 0; i-- {
+			t, l := c.tokens[i], toks[i]
 			if i < skip && (t == l || t == Wildcard) {
 				continue // routing tokens: equal by construction
 			}
@@ -772,9 +778,11 @@ clusters:
 			case c.facts[i]&factWord == 0 && !ln.word(i):
 				// two different masked values or paths: variable, not
 				// evidence against the group
+				diff = true
 			default:
 				total++
-				if rest := float64(len(c.tokens) - 1 - i); (same+rest)/(total+rest) < max(bestSim, d.cfg.Similarity) {
+				diff = true
+				if rest := float64(i); (same+rest)/(total+rest) < max(bestSim, d.cfg.Similarity) {
 					continue clusters
 				}
 			}
@@ -784,11 +792,11 @@ clusters:
 			sim = same / total
 		}
 		if (sim > bestSim || (sim == bestSim && par > bestPar)) && (!params || d.conforms(id, ln)) {
-			best, bestSim, bestPar = id, sim, par
+			best, bestSim, bestPar, differs = id, sim, par, diff
 		}
 	}
 	if bestSim < d.cfg.Similarity {
-		return -1
+		return -1, false
 	}
-	return best
+	return best, differs
 }
