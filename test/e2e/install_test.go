@@ -233,13 +233,16 @@ func TestInstallLocalOverlay(t *testing.T) {
 		require.Len(t, pods, 1)
 		logs, err := cs.CoreV1().Pods(installNS).GetLogs(pods[0].Name, &corev1.PodLogOptions{}).DoRaw(t.Context())
 		require.NoError(t, err)
+		// The namespace is the unit of a run: whichever admission job of ns
+		// claims its lease first hardens every workload there (the
+		// others' jobs are deferred and then find them described).
 		found := false
 		for line := range strings.SplitSeq(string(logs), "\n") {
-			if strings.Contains(line, "Deployment/"+ns+"/"+dep.Name) && strings.Contains(line, `"reason":"admission"`) && strings.Contains(line, `"outcome":"verified"`) {
+			if strings.Contains(line, "/"+ns+"/") && strings.Contains(line, `"reason":"admission"`) && strings.Contains(line, `"outcome":"verified"`) {
 				found = true
 			}
 		}
-		assert.True(t, found, "the worker's log has no verified admission job for %s/%s:\n%s", ns, dep.Name, logs)
+		assert.True(t, found, "the worker's log has no verified admission job in %s:\n%s", ns, logs)
 
 		for i, tt := range batchRows {
 			wl := batch[i]
