@@ -150,7 +150,10 @@ func TestIntegrationBurst(t *testing.T) {
 	share, count := histogramShareBelow(t, e.reg, "cinch_admission_request_duration_seconds", map[string]string{"webhook": "validate"}, 0.05)
 	t.Logf("validate answers within 50ms: %.1f%% of %d", 100*share, count)
 	assert.GreaterOrEqual(t, share, 0.99, "p99 of the admission answer within 50ms while NATS is stalled")
-	assert.Equal(t, 0.0, gauge(t, e.reg, "cinch_admission_jobs_buffered"))
+	// A job is in the stream a moment before its publisher hears the ack
+	// and lets go of its buffer slot.
+	assert.Eventually(t, func() bool { return gauge(t, e.reg, "cinch_admission_jobs_buffered") == 0 }, 5*time.Second, 20*time.Millisecond,
+		"the buffer empties once every job is acked")
 }
 
 // TestIntegrationBurstAboveBufferBound: with a buffer of 50 and NATS stalled
