@@ -154,10 +154,9 @@ type Masker struct {
 }
 
 type tokSpan struct {
-	start, end       int // raw token in the line
-	coreS, coreE     int // core without wrapping punctuation
-	kind             uint8
-	bufStart, bufEnd int
+	start, end   int // raw token in the line
+	coreS, coreE int // core without wrapping punctuation
+	kind         uint8
 }
 
 // Mask returns the masked tokens of line. The returned slice and strings are
@@ -224,49 +223,31 @@ func (m *Masker) Mask(line string) []string {
 			sp.kind = kindLiteral
 		}
 	}
-	anyBuf := false
+	// One pass writes the tokens; a masked one is written into the buffer
+	// first and aliases it: valid until the next call, as documented;
+	// whoever keeps a token clones it. When the buffer grows, the tokens
+	// already made keep the bytes they alias (append copies, it does not
+	// move them).
 	for k := range m.spans {
 		sp := &m.spans[k]
-		switch sp.kind {
-		case kindVar:
-			if sp.coreS == sp.start && sp.coreE == sp.end {
-				continue // the bare Wildcard, no buffer needed
-			}
-			sp.bufStart = len(m.buf)
-			m.buf = append(m.buf, line[sp.start:sp.coreS]...)
-			m.buf = append(m.buf, Wildcard...)
-			m.buf = append(m.buf, line[sp.coreE:sp.end]...)
-			sp.bufEnd = len(m.buf)
-			anyBuf = true
-		case kindMixed:
-			sp.bufStart = len(m.buf)
-			m.buf = append(m.buf, line[sp.start:sp.coreS]...)
-			m.buf = appendMixed(m.buf, line[sp.coreS:sp.coreE])
-			m.buf = append(m.buf, line[sp.coreE:sp.end]...)
-			sp.bufEnd = len(m.buf)
-			anyBuf = true
-		}
-	}
-	var masked string
-	if anyBuf {
-		// The tokens alias the buffer: valid until the next call, as
-		// documented; whoever keeps a token clones it.
-		masked = unsafe.String(unsafe.SliceData(m.buf), len(m.buf))
-	}
-	for k := range m.spans {
-		sp := &m.spans[k]
+		bufStart := len(m.buf)
 		switch sp.kind {
 		case kindVar:
 			if sp.coreS == sp.start && sp.coreE == sp.end {
 				m.toks = append(m.toks, Wildcard)
 				continue
 			}
-			m.toks = append(m.toks, masked[sp.bufStart:sp.bufEnd])
+			m.buf = append(m.buf, line[sp.start:sp.coreS]...)
+			m.buf = append(m.buf, Wildcard...)
 		case kindMixed:
-			m.toks = append(m.toks, masked[sp.bufStart:sp.bufEnd])
+			m.buf = append(m.buf, line[sp.start:sp.coreS]...)
+			m.buf = appendMixed(m.buf, line[sp.coreS:sp.coreE])
 		default:
 			m.toks = append(m.toks, line[sp.start:sp.end])
+			continue
 		}
+		m.buf = append(m.buf, line[sp.coreE:sp.end]...)
+		m.toks = append(m.toks, unsafe.String(&m.buf[bufStart], len(m.buf)-bufStart))
 	}
 	return m.toks
 }
