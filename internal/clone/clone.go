@@ -245,10 +245,7 @@ func (c *Cloner) CreateWith(ctx context.Context, ns, trial string, spec Spec) (*
 	log := logr.FromContextOrDiscard(ctx).WithValues("source", what, "clone", cns.Name)
 
 	if err := c.populate(ctx, ns, cns, targets, spec, cl); err != nil {
-		// Clean up even when ctx is what failed.
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if derr := c.Delete(dctx, cl); derr != nil {
+		if derr := c.cleanUp(ctx, cl); derr != nil {
 			err = errors.Join(err, fmt.Errorf("clean up: %w", derr))
 		}
 		return nil, fmt.Errorf("create clone of %s in %s: %w", what, cns.Name, err)
@@ -295,11 +292,9 @@ func (c *Cloner) createNamespace(ctx context.Context, srcNS *corev1.Namespace, r
 		if ctx.Err() != nil {
 			// Cancelled mid-call: the API server may have created it
 			// anyway, and nobody would know its name to delete it.
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			if derr := c.deleteNamespace(dctx, ns.Name); derr != nil {
+			if derr := c.cleanUp(ctx, &Clone{Namespace: ns.Name}); derr != nil {
 				err = errors.Join(err, fmt.Errorf("clean up %s: %w", ns.Name, derr))
 			}
-			cancel()
 		}
 		lastErr = err
 		if !apierrors.IsAlreadyExists(err) {

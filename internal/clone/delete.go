@@ -36,6 +36,30 @@ func (c *Cloner) Delete(ctx context.Context, cl *Clone) error {
 	return nil
 }
 
+// cleanupTimeout bounds the clean-up of a clone whose creation failed.
+// A create fails half-way most often because the API server went away, so
+// the clean-up outlasts a restart of it rather than leave the clone to the
+// sweeper (which only takes clones older than the longest job).
+var cleanupTimeout = 2 * time.Minute
+
+// cleanUp deletes what a failed Create made, on a fresh context (ctx may be
+// what failed), retrying with back-off until cleanupTimeout.
+func (c *Cloner) cleanUp(ctx context.Context, cl *Clone) error {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	for delay := 250 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+		err := c.Delete(dctx, cl)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-dctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+	}
+}
+
 // cloneNamespace reads clone namespace name: nil when it is gone,
 // ErrNotAClone when it lacks the clone label.
 func (c *Cloner) cloneNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {

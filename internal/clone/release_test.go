@@ -2,6 +2,7 @@ package clone
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -102,4 +103,36 @@ func TestCreateCancelledMidCall(t *testing.T) {
 	for _, ns := range l.Items {
 		assert.NotNil(t, ns.DeletionTimestamp, "clone %s left behind", ns.Name)
 	}
+}
+
+// TestCreateCleansUpThroughAnOutage: a create that fails half-way because
+// the API server went away (every call refused for a while) still deletes
+// the clone namespace it made, once the API server answers again.
+func TestCreateCleansUpThroughAnOutage(t *testing.T) {
+	src := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}
+	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}
+	cs := fake.NewClientset(src, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}, Spec: appsv1.DeploymentSpec{Selector: sel}})
+	refused := errors.New("dial tcp 198.18.255.1:6443: connect: connection refused")
+	down := false
+	cs.PrependReactor("create", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+		down = true // the API server stops right after the clone namespace was made
+		return true, nil, refused
+	})
+	refusals := 0
+	cs.PrependReactor("*", "namespaces", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if !down || refusals == 3 {
+			return false, nil, nil
+		}
+		refusals++
+		return true, nil, refused
+	})
+	c := New(cs, DefaultOptions())
+	tmpl := &corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: sel.MatchLabels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "i"}}}}
+	_, err := c.CreateWith(t.Context(), "shop", "ro", Spec{Templates: map[Ref]*corev1.PodTemplateSpec{{hardening.KindDeployment, "web"}: tmpl}})
+	require.ErrorIs(t, err, refused)
+	assert.NotContains(t, err.Error(), "clean up", "the clean-up outlasted the outage")
+	l, err := cs.CoreV1().Namespaces().List(t.Context(), metav1.ListOptions{LabelSelector: hardening.LabelCloneOf})
+	require.NoError(t, err)
+	assert.Empty(t, l.Items, "clone left behind")
+	assert.Equal(t, 3, refusals, "the clean-up was tried while the API server was down")
 }
