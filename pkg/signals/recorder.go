@@ -135,7 +135,11 @@ type Recorder struct {
 
 // NewRecorder returns a Recorder that reads from cs.
 func NewRecorder(cs kubernetes.Interface, opts Options) *Recorder {
-	return &Recorder{src: kubeSource{cs: cs}, opts: opts.withDefaults(), now: time.Now}
+	opts = opts.withDefaults()
+	// A summary half a sampling interval old is as fresh as the kubelet's
+	// own figures (its CPU stats are averaged over seconds).
+	src := newSummaryCache(kubeSource{cs: cs}, opts.StatsInterval/2, time.Now)
+	return &Recorder{src: src, opts: opts, now: time.Now}
 }
 
 // run is the state of one Record call.
