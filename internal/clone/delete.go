@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cinch-dev/cinch/pkg/hardening"
 )
@@ -43,21 +44,16 @@ func (c *Cloner) Delete(ctx context.Context, cl *Clone) error {
 var cleanupTimeout = 2 * time.Minute
 
 // cleanUp deletes what a failed Create made, on a fresh context (ctx may be
-// what failed), retrying with back-off until cleanupTimeout.
+// what failed), retrying every second until cleanupTimeout.
 func (c *Cloner) cleanUp(ctx context.Context, cl *Clone) error {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	for delay := 250 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
-		err := c.Delete(dctx, cl)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-dctx.Done():
-			return err
-		case <-time.After(delay):
-		}
-	}
+	var err error
+	_ = wait.PollUntilContextCancel(dctx, time.Second, true, func(ctx context.Context) (bool, error) {
+		err = c.Delete(ctx, cl)
+		return err == nil, nil
+	})
+	return err
 }
 
 // cloneNamespace reads clone namespace name: nil when it is gone,
