@@ -41,7 +41,7 @@ func (c *Cloner) Delete(ctx context.Context, cl *Clone) error {
 // A create fails half-way most often because the API server went away, so
 // the clean-up outlasts a restart of it rather than leave the clone to the
 // sweeper (which only takes clones older than the longest job).
-var cleanupTimeout = 2 * time.Minute
+const cleanupTimeout = 2 * time.Minute
 
 // cleanUp deletes what a failed Create made, on a fresh context (ctx may be
 // what failed), retrying every second until cleanupTimeout.
