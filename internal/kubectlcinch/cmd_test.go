@@ -183,5 +183,5 @@ func TestDiffAndExplainCommands(t *testing.T) {
 
 	code, out, _ = run(t, f, "explain", "deploy/web")
 	assert.Equal(t, ExitOK, code)
-	assert.Contains(t, out, "Trials (11)")
+	assert.Contains(t, out, "Trials (12)")
 }

@@ -162,6 +162,8 @@ func capStepWords(info hardening.CapabilityTrialInfo) string {
 		return "drop ALL in this container alone"
 	case hardening.CapabilityNecessity:
 		return "drop ALL, add back every default capability except " + string(info.Capability)
+	case hardening.CapabilityNecessityRare:
+		return "drop ALL, add back every default capability except the rarely needed " + capList(info.Group)
 	case hardening.CapabilityNeeded:
 		return "drop ALL, add back only the capabilities found necessary"
 	case hardening.CapabilityExtension:
@@ -170,6 +172,15 @@ func capStepWords(info hardening.CapabilityTrialInfo) string {
 		return "drop ALL, add back the working set without " + string(info.Capability)
 	}
 	return string(info.Step)
+}
+
+// capList joins capabilities with commas.
+func capList(caps []corev1.Capability) string {
+	names := make([]string, len(caps))
+	for i, c := range caps {
+		names[i] = string(c)
+	}
+	return strings.Join(names, ", ")
 }
 
 func writeTrial(b *bytes.Buffer, t *corev1.PodTemplateSpec, c hardening.CheckResult) {

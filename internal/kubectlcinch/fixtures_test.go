@@ -98,6 +98,7 @@ func checksWithEvidence(t *testing.T) []hardening.CheckResult {
 		{ID: hardening.CheckDropAllCapabilities, Trial: "drop-caps", Pass: false, Reason: "stability: app: Restarts", Evidence: mustJSON(t, restarts)},
 		{ID: hardening.CheckDropAllCapabilities, Trial: "caps-c0-no-chown", Pass: false, Reason: "service-answers: port 8080 answered differently", Evidence: mustJSON(t, service)},
 		{ID: hardening.CheckDropAllCapabilities, Trial: "caps-c0-no-kill", Pass: true, Reason: "all hard tests passed"},
+		{ID: hardening.CheckDropAllCapabilities, Trial: "caps-c0-no-rare", Pass: true, Reason: "all hard tests passed"},
 		{ID: hardening.CheckDropAllCapabilities, Trial: "caps-c0-no-setuid", Pass: false, Reason: "stability: app: Restarts", Evidence: mustJSON(t, restarts)},
 		{ID: hardening.CheckDropAllCapabilities, Trial: "caps-c0-need-setgid", Pass: true, Reason: "all hard tests passed"},
 		{Trial: "combination", Pass: true, Reason: "all hard tests passed with run-as-non-root, no-privilege-escalation"},

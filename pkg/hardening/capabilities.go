@@ -17,6 +17,17 @@ var RuntimeDefaultCapabilities = []corev1.Capability{
 	"AUDIT_WRITE", "SETFCAP",
 }
 
+// RarelyNeededCapabilities are the runtime defaults that servers seldom
+// need. The capability search tests whether a container can do without all
+// of them in one trial, and tests them one by one only when it cannot.
+var RarelyNeededCapabilities = []corev1.Capability{
+	"FSETID", "SETPCAP", "NET_RAW", "SYS_CHROOT", "MKNOD", "AUDIT_WRITE", "SETFCAP",
+}
+
+// rareGroup is the trial-name suffix of the necessity trial that removes
+// every rarely needed candidate at once.
+const rareGroup = "rare"
+
 // CapabilityRound is the next step of the capability add-back search.
 type CapabilityRound struct {
 	// Trials are the trials to run now, in parallel. Empty when Done.
@@ -48,8 +59,12 @@ type CapabilityRound struct {
 //  1. Attribution (only when several containers lack drop ALL): drop ALL in
 //     that container alone. Passing ends its search with nothing to add back.
 //     With one container the failed drop-all trial already answered this.
-//  2. Necessity, |C| trials: for each c, add back C\{c}. N is the set of c
-//     whose trial failed: every working set contains N.
+//  2. Necessity: for each c, add back C\{c}. N is the set of c whose trial
+//     failed: every working set contains N. The rarely needed candidates R
+//     (RarelyNeededCapabilities, when C holds two or more of them) are
+//     tested together first: add back C\R. When that works none of R is
+//     necessary (by monotonicity), so the round has |C\R|+1 trials; when it
+//     fails, one more round tests each of R alone.
 //  3. Check N, 1 trial: add back N. If it works it is the minimum (every
 //     working set contains N). Skipped when N is empty (drop ALL failed).
 //  4. Extension, |C\N| trials: add back N∪{c} for each c outside N. The first
@@ -63,13 +78,14 @@ type CapabilityRound struct {
 // Sets that are known without a trial are not run: the empty set fails (the
 // drop-all verdict) and C itself works (it is the baseline).
 //
-// Bound per container, n = |C| ≤ 14 and k = |N|: when k = 0 step 3 is
-// skipped, so at most 1 + 1 + 1 + (n-1) ≤ 16 rounds and 1 + n + n + (n-1) ≤ 42
-// trials; when k ≥ 1 at most 4 + (n-k-1) ≤ 16 rounds and
-// 1 + n + 1 + (n-k) + (n-k-1) ≤ 41 trials. Without the attribution round
+// Bound per container, n = |C| ≤ 14 and k = |N|, counting the extra
+// necessity round and the group trial: when k = 0 step 3 is skipped, so at
+// most 1 + 2 + 1 + (n-1) ≤ 17 rounds and 1 + (n+1) + n + (n-1) ≤ 43 trials;
+// when k ≥ 1 at most 5 + (n-k-1) ≤ 17 rounds and
+// 1 + (n+1) + 1 + (n-k) + (n-k-1) ≤ 42 trials. Without the attribution round
 // (one container) subtract one of each. The common case (a few
-// individually necessary capabilities, e.g. CHOWN, SETUID, SETGID for
-// nginx) takes 2 rounds and n+1 = 15 trials.
+// individually necessary capabilities among the 7 common ones, e.g. CHOWN,
+// SETUID, SETGID for nginx) takes 2 rounds and 7+1+1 = 9 trials.
 func CapabilityPlan(t *corev1.PodTemplateSpec, opts Options, results map[string]bool) CapabilityRound {
 	opts = opts.normalized()
 	var subjects []ctrRef
@@ -199,24 +215,20 @@ func (s *capSearch) run() (found bool, result []corev1.Capability, pending []Tri
 		return false, nil, nil
 	}
 	// 2. Necessity.
-	suffixes := make([]string, len(s.cand))
-	sets := make([][]corev1.Capability, len(s.cand))
-	for i, c := range s.cand {
-		suffixes[i] = "no-" + capSlug(c)
-		sets[i] = without(s.cand, c)
-	}
-	nec, p := s.phase(suffixes, sets)
+	unneeded, p := s.necessity()
 	if p != nil {
 		return false, nil, p
 	}
 	var need, rest []corev1.Capability
-	for i, c := range s.cand {
-		if nec[i] {
+	for _, c := range s.cand {
+		if unneeded[c] {
 			rest = append(rest, c)
 		} else {
 			need = append(need, c)
 		}
 	}
+	var suffixes []string
+	var sets [][]corev1.Capability
 	// 3. Check N.
 	if len(need) > 0 {
 		v, p := s.phase([]string{"need"}, [][]corev1.Capability{need})
@@ -228,8 +240,6 @@ func (s *capSearch) run() (found bool, result []corev1.Capability, pending []Tri
 		}
 	}
 	// 4. Extension.
-	suffixes = suffixes[:0]
-	sets = sets[:0]
 	for _, c := range rest {
 		suffixes = append(suffixes, "need-"+capSlug(c))
 		sets = append(sets, s.ordered(append(slices.Clone(need), c)))
@@ -256,6 +266,61 @@ func (s *capSearch) run() (found bool, result []corev1.Capability, pending []Tri
 		}
 	}
 	return true, cur, nil
+}
+
+// necessity runs step 2: it returns the candidates whose necessity trial
+// passed (the container works without them), or the trials still to run.
+func (s *capSearch) necessity() (map[corev1.Capability]bool, []Trial) {
+	var common, rare []corev1.Capability
+	for _, c := range s.cand {
+		if slices.Contains(RarelyNeededCapabilities, c) {
+			rare = append(rare, c)
+		} else {
+			common = append(common, c)
+		}
+	}
+	singles := common
+	var suffixes []string
+	var sets [][]corev1.Capability
+	if len(rare) >= 2 {
+		suffixes, sets = []string{"no-" + rareGroup}, [][]corev1.Capability{common}
+	} else {
+		singles = s.cand
+	}
+	for _, c := range singles {
+		suffixes = append(suffixes, "no-"+capSlug(c))
+		sets = append(sets, without(s.cand, c))
+	}
+	v, p := s.phase(suffixes, sets)
+	if p != nil {
+		return nil, p
+	}
+	unneeded := map[corev1.Capability]bool{}
+	for i, c := range singles {
+		unneeded[c] = v[len(v)-len(singles)+i]
+	}
+	if len(rare) < 2 {
+		return unneeded, nil
+	}
+	if v[0] {
+		for _, c := range rare {
+			unneeded[c] = true
+		}
+		return unneeded, nil
+	}
+	suffixes, sets = suffixes[:0], sets[:0]
+	for _, c := range rare {
+		suffixes = append(suffixes, "no-"+capSlug(c))
+		sets = append(sets, without(s.cand, c))
+	}
+	v, p = s.phase(suffixes, sets)
+	if p != nil {
+		return nil, p
+	}
+	for i, c := range rare {
+		unneeded[c] = v[i]
+	}
+	return unneeded, nil
 }
 
 // ordered returns set in candidate order.

@@ -29,6 +29,10 @@ const (
 	// CapabilityNecessity adds back every candidate but Capability
 	// ("caps-c0-no-chown"); when it fails, Capability is necessary.
 	CapabilityNecessity CapabilityStep = "necessity"
+	// CapabilityNecessityRare adds back every candidate but the rarely
+	// needed ones in Group ("caps-c0-no-rare"); when it fails, each of them
+	// is tested alone.
+	CapabilityNecessityRare CapabilityStep = "necessity-rare"
 	// CapabilityNeeded adds back exactly the necessary ones ("caps-c0-need").
 	CapabilityNeeded CapabilityStep = "needed"
 	// CapabilityExtension adds back the necessary ones and Capability
@@ -47,8 +51,12 @@ type CapabilityTrialInfo struct {
 	Init      bool
 	Step      CapabilityStep
 	// Capability is the capability the step is about; empty for the
-	// attribution and needed steps.
+	// attribution, needed and necessity-rare steps.
 	Capability corev1.Capability
+	// Group holds, for the necessity-rare step, the rarely needed
+	// capabilities the trial removed (RarelyNeededCapabilities the container
+	// neither drops nor adds; all of them when the container is unknown).
+	Group []corev1.Capability
 }
 
 // ParseCapabilityTrial reads the name of a capability add-back trial
@@ -69,6 +77,9 @@ func ParseCapabilityTrial(t *corev1.PodTemplateSpec, trial string) (CapabilityTr
 		info.Step = CapabilityAttribution
 	case "need":
 		info.Step = CapabilityNeeded
+	case "no-" + rareGroup:
+		info.Step = CapabilityNecessityRare
+		info.Group = slices.Clone(RarelyNeededCapabilities)
 	default:
 		steps := []struct {
 			prefix string
@@ -91,8 +102,14 @@ func ParseCapabilityTrial(t *corev1.PodTemplateSpec, trial string) (CapabilityTr
 	info.Init = key[0] == 'i'
 	if t != nil {
 		for _, r := range containersOf(&t.Spec) {
-			if r.key == key {
-				info.Container = r.c.Name
+			if r.key != key {
+				continue
+			}
+			info.Container = r.c.Name
+			if info.Group != nil {
+				info.Group = slices.DeleteFunc(candidates(r.c), func(c corev1.Capability) bool {
+					return !slices.Contains(RarelyNeededCapabilities, c)
+				})
 			}
 		}
 	}

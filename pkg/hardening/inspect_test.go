@@ -1,6 +1,7 @@
 package hardening
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -52,6 +53,14 @@ func TestParseCapabilityTrialPlanned(t *testing.T) {
 	for _, tr := range round.Trials {
 		info, ok := ParseCapabilityTrial(tmpl, tr.Name)
 		require.True(t, ok, tr.Name)
+		if info.Step == CapabilityNecessityRare {
+			assert.Equal(t, RarelyNeededCapabilities, info.Group, tr.Name)
+			assert.Len(t, tr.AddBack[info.Container], len(RuntimeDefaultCapabilities)-len(RarelyNeededCapabilities), tr.Name)
+			for _, c := range info.Group {
+				assert.NotContains(t, tr.AddBack[info.Container], c, tr.Name)
+			}
+			continue
+		}
 		assert.Equal(t, CapabilityNecessity, info.Step, tr.Name)
 		assert.NotContains(t, tr.AddBack[info.Container], info.Capability, tr.Name)
 		assert.Len(t, tr.AddBack[info.Container], len(RuntimeDefaultCapabilities)-1, tr.Name)
@@ -59,7 +68,9 @@ func TestParseCapabilityTrialPlanned(t *testing.T) {
 }
 
 func TestParseCapabilityTrial(t *testing.T) {
-	tmpl := &corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web"}, {Name: "sidecar"}}}}
+	tmpl := &corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web"}, {Name: "sidecar",
+		SecurityContext: &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"NET_RAW"}}}}}}}
+	rareButNetRaw := slices.DeleteFunc(slices.Clone(RarelyNeededCapabilities), func(c corev1.Capability) bool { return c == "NET_RAW" })
 	tests := []struct {
 		name string
 		want CapabilityTrialInfo
@@ -68,6 +79,9 @@ func TestParseCapabilityTrial(t *testing.T) {
 		{"caps-c0-none", CapabilityTrialInfo{Container: "web", Step: CapabilityAttribution}, true},
 		{"caps-c1-no-net-bind-service", CapabilityTrialInfo{Container: "sidecar", Step: CapabilityNecessity, Capability: "NET_BIND_SERVICE"}, true},
 		{"caps-c0-need", CapabilityTrialInfo{Container: "web", Step: CapabilityNeeded}, true},
+		{"caps-c0-no-rare", CapabilityTrialInfo{Container: "web", Step: CapabilityNecessityRare, Group: RarelyNeededCapabilities}, true},
+		{"caps-c1-no-rare", CapabilityTrialInfo{Container: "sidecar", Step: CapabilityNecessityRare, Group: rareButNetRaw}, true},
+		{"caps-c7-no-rare", CapabilityTrialInfo{Step: CapabilityNecessityRare, Group: RarelyNeededCapabilities}, true},
 		{"caps-c0-need-kill", CapabilityTrialInfo{Container: "web", Step: CapabilityExtension, Capability: "KILL"}, true},
 		{"caps-c0-try-dac-override", CapabilityTrialInfo{Container: "web", Step: CapabilityElimination, Capability: "DAC_OVERRIDE"}, true},
 		{"caps-c7-need", CapabilityTrialInfo{Step: CapabilityNeeded}, true},
