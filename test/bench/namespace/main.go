@@ -3,7 +3,9 @@
 // recorder and oracle: for namespaces of N = 1, 3, 6, 12 scenario
 // workloads (a mix of tolerant, failing and capability-searching ones) it
 // prints the wall time in units of R, the clone pod-seconds per workload
-// in units of R, the peak pods and the clones.
+// in units of R, the peak pods, the clones and the CPU-seconds the machine
+// spent during the run, with the least wall time (in R) that CPU allows on
+// its cores. At the end it prints the targets for the largest N.
 //
 //	go run ./test/bench/namespace -r 15s -sizes 1,3,6,12
 //
@@ -20,6 +22,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,38 +92,89 @@ type bench struct {
 	cfg   Config
 	cs    kubernetes.Interface
 	tmpls map[string]*corev1.PodTemplateSpec
+	// alone and sized hold the measured runs: by workload type, by N.
+	alone map[string]measured
+	sized map[int]measured
 }
 
-const row = "%-28s %3s %9s %7s %8s %6s %6s  %s\n"
+// measured is one run's cost.
+type measured struct {
+	wall   time.Duration
+	podSec float64
+	peak   int
+	clones int
+	cpuSec float64
+}
+
+const row = "%-28s %3s %9s %7s %8s %6s %6s %7s %9s  %s\n"
 
 func run(ctx context.Context, cfg Config) error {
 	cs, err := benchkit.Client(cfg.Kubeconfig, 100)
 	if err != nil {
 		return err
 	}
-	b := &bench{cfg: cfg, cs: cs, tmpls: map[string]*corev1.PodTemplateSpec{}}
+	b := &bench{cfg: cfg, cs: cs, tmpls: map[string]*corev1.PodTemplateSpec{}, alone: map[string]measured{}, sized: map[int]measured{}}
 	for _, m := range cfg.Mix {
 		if b.tmpls[m], err = benchkit.LoadTemplate(filepath.Join(cfg.Manifests, m+".yaml")); err != nil {
 			return err
 		}
 	}
-	fmt.Printf(row, "RUN", "N", "OUTCOMES", "WALL/R", "PODS/W/R", "PEAK", "CLONES", "PER WORKLOAD")
+	fmt.Printf(row, "RUN", "N", "OUTCOMES", "WALL/R", "PODS/W/R", "PEAK", "CLONES", "CPU-S", "CPU-MIN/R", "PER WORKLOAD")
 	if cfg.Alone {
 		for _, m := range cfg.Mix {
-			if err := b.namespace(ctx, "alone "+m, []string{m}); err != nil {
+			if b.alone[m], err = b.namespace(ctx, "alone "+m, []string{m}); err != nil {
 				return err
 			}
 		}
 	}
 	for _, n := range cfg.Sizes {
-		if err := b.namespace(ctx, "namespace", b.fill(n)); err != nil {
+		if b.sized[n], err = b.namespace(ctx, "namespace", b.fill(n)); err != nil {
 			return err
 		}
 	}
 	if cfg.Before > 0 {
-		return b.oneAtATime(ctx, b.fill(cfg.Before))
+		if err := b.oneAtATime(ctx, b.fill(cfg.Before)); err != nil {
+			return err
+		}
 	}
+	b.targets()
 	return nil
+}
+
+// targets prints, for the largest N measured, the targets: clone
+// pod-seconds per workload against N = 1 and against the same workloads
+// hardened alone, wall time against the slowest workload alone, and the
+// CPU the namespace took against the same workloads alone, with the least
+// wall time that CPU of the workloads alone allows on this machine's cores.
+func (b *bench) targets() {
+	n := slices.Max(b.cfg.Sizes)
+	big, ok := b.sized[n]
+	if !ok {
+		return
+	}
+	r := b.cfg.R.Seconds()
+	fmt.Printf("\ntargets at N=%d (R=%s, %d cores):\n", n, b.cfg.R, runtime.NumCPU())
+	if one, ok := b.sized[1]; ok && n > 1 {
+		fmt.Printf("  pod-seconds per workload: %.2f× N=1 (target ≤ 1.5×)\n", big.podSec/float64(n)/one.podSec)
+	}
+	if len(b.alone) < len(b.cfg.Mix) {
+		fmt.Printf("  (-alone for the comparisons with each workload hardened alone)\n")
+		return
+	}
+	var podSec, cpuSec float64
+	var slowest time.Duration
+	for _, m := range b.fill(n) {
+		a := b.alone[m]
+		podSec += a.podSec
+		cpuSec += a.cpuSec
+		slowest = max(slowest, a.wall)
+	}
+	fmt.Printf("  pod-seconds per workload: %.2f× the same %d workloads hardened alone (%.2f R)\n",
+		big.podSec/podSec, n, podSec/float64(n)/r)
+	fmt.Printf("  wall: %.2f× the slowest workload alone (%.2f R; target ≤ 1.5×)\n", big.wall.Seconds()/slowest.Seconds(), slowest.Seconds()/r)
+	floor := cpuSec / float64(runtime.NumCPU())
+	fmt.Printf("  CPU: %.0f s, %.2f× the same workloads alone (%.0f s); their CPU alone needs at least %.2f R on %d cores = %.2f× the slowest alone\n",
+		big.cpuSec, big.cpuSec/cpuSec, cpuSec, floor/r, runtime.NumCPU(), floor/slowest.Seconds())
 }
 
 // fill cycles the mix into n workload types.
@@ -173,22 +228,31 @@ func (b *bench) setup(ctx context.Context, types []string) (string, []pipeline.W
 	return ns, wls, cleanup, nil
 }
 
-func (b *bench) namespace(ctx context.Context, label string, types []string) error {
+func (b *bench) namespace(ctx context.Context, label string, types []string) (measured, error) {
 	ns, wls, p, cleanup, err := b.prepare(ctx, types)
 	if err != nil {
-		return err
+		return measured{}, err
 	}
 	defer cleanup()
 	var obs pipeline.Observer
 	if b.cfg.Trace {
 		obs = &tracer{r: b.cfg.R, start: time.Now()}
 	}
+	cpu0, err := machineCPU()
+	if err != nil {
+		return measured{}, err
+	}
 	nr, err := p.RunNamespace(ctx, ns, wls, obs)
 	if err != nil {
-		return fmt.Errorf("%s N=%d: %w", label, len(wls), err)
+		return measured{}, fmt.Errorf("%s N=%d: %w", label, len(wls), err)
 	}
-	b.print(label, len(wls), nr.Ended.Sub(nr.Started), nr.PodSeconds, nr.PeakPods, nr.Clones, nr.Workloads)
-	return nil
+	cpu1, err := machineCPU()
+	if err != nil {
+		return measured{}, err
+	}
+	m := measured{wall: nr.Ended.Sub(nr.Started), podSec: nr.PodSeconds, peak: nr.PeakPods, clones: nr.Clones, cpuSec: cpu1 - cpu0}
+	b.print(label, len(wls), m, nr.Workloads)
+	return m, nil
 }
 
 // oneAtATime hardens the namespace's workloads in separate runs, two at
@@ -200,6 +264,10 @@ func (b *bench) oneAtATime(ctx context.Context, types []string) error {
 	}
 	defer cleanup()
 	start := time.Now()
+	cpu0, err := machineCPU()
+	if err != nil {
+		return err
+	}
 	var (
 		mu      sync.Mutex
 		results []pipeline.Result
@@ -231,11 +299,15 @@ func (b *bench) oneAtATime(ctx context.Context, types []string) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	b.print("before: one at a time", len(wls), time.Since(start), podSec, peak, clones, results)
+	cpu1, err := machineCPU()
+	if err != nil {
+		return err
+	}
+	b.print("before: one at a time", len(wls), measured{time.Since(start), podSec, peak, clones, cpu1 - cpu0}, results)
 	return nil
 }
 
-func (b *bench) print(label string, n int, wall time.Duration, podSec float64, peak, clones int, res []pipeline.Result) {
+func (b *bench) print(label string, n int, m measured, res []pipeline.Result) {
 	verified := 0
 	var per []string
 	for _, r := range res {
@@ -255,8 +327,9 @@ func (b *bench) print(label string, n int, wall time.Duration, podSec float64, p
 		per = append(per, r.Workload.Name+"="+strings.Join(passed, ","))
 	}
 	r := b.cfg.R.Seconds()
-	fmt.Printf(row, label, strconv.Itoa(n), fmt.Sprintf("%d/%d", verified, n), fmt.Sprintf("%.2f", wall.Seconds()/r),
-		fmt.Sprintf("%.2f", podSec/float64(n)/r), strconv.Itoa(peak), strconv.Itoa(clones), strings.Join(per, " "))
+	fmt.Printf(row, label, strconv.Itoa(n), fmt.Sprintf("%d/%d", verified, n), fmt.Sprintf("%.2f", m.wall.Seconds()/r),
+		fmt.Sprintf("%.2f", m.podSec/float64(n)/r), strconv.Itoa(m.peak), strconv.Itoa(m.clones),
+		fmt.Sprintf("%.0f", m.cpuSec), fmt.Sprintf("%.2f", m.cpuSec/float64(runtime.NumCPU())/r), strings.Join(per, " "))
 }
 
 // tracer prints every finished trial: when it started and how long it ran
