@@ -227,8 +227,6 @@ func (s *capSearch) run() (found bool, result []corev1.Capability, pending []Tri
 			need = append(need, c)
 		}
 	}
-	var suffixes []string
-	var sets [][]corev1.Capability
 	// 3. Check N.
 	if len(need) > 0 {
 		v, p := s.phase([]string{"need"}, [][]corev1.Capability{need})
@@ -240,6 +238,8 @@ func (s *capSearch) run() (found bool, result []corev1.Capability, pending []Tri
 		}
 	}
 	// 4. Extension.
+	var suffixes []string
+	var sets [][]corev1.Capability
 	for _, c := range rest {
 		suffixes = append(suffixes, "need-"+capSlug(c))
 		sets = append(sets, s.ordered(append(slices.Clone(need), c)))
@@ -279,13 +279,13 @@ func (s *capSearch) necessity() (map[corev1.Capability]bool, []Trial) {
 			common = append(common, c)
 		}
 	}
-	singles := common
+	// With fewer than two of them a group trial would save nothing.
+	singles := s.cand
 	var suffixes []string
 	var sets [][]corev1.Capability
 	if len(rare) >= 2 {
+		singles = common
 		suffixes, sets = []string{"no-" + rareGroup}, [][]corev1.Capability{common}
-	} else {
-		singles = s.cand
 	}
 	for _, c := range singles {
 		suffixes = append(suffixes, "no-"+capSlug(c))
