@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -52,8 +53,13 @@ type member struct {
 	capDone        bool
 	addBack        map[string][]corev1.Capability
 	verify         *hardening.Trial
-	rec            hardening.Recommendation
-	passed         []hardening.CheckID
+	// shared: the run verifies every recommendation together at its end,
+	// so a combination no trial ran yet is left to that verification
+	// (deferred) instead of a clone of its own.
+	shared   bool
+	deferred bool
+	rec      hardening.Recommendation
+	passed   []hardening.CheckID
 
 	decided bool
 	// noReference: the unmodified workload never became Ready.
@@ -133,11 +139,30 @@ func (m *member) startSingles() {
 		return
 	}
 	m.singlesStarted = true
+	// drop-all-capabilities first: when it fails, the capability search
+	// starts from it, the longest chain of rounds, so it must not wait
+	// for room behind the other single trials.
+	var singles []hardening.Trial
 	for _, t := range m.plan.Trials {
 		if t.Kind == hardening.TrialSingle {
-			m.enqueue(t, 0)
+			singles = append(singles, t)
 		}
 	}
+	slices.SortStableFunc(singles, func(a, b hardening.Trial) int {
+		return cmp.Compare(opensSearch(b), opensSearch(a))
+	})
+	for _, t := range singles {
+		m.enqueue(t, 0)
+	}
+}
+
+// opensSearch is 1 for the single trial whose failure starts the
+// capability search, 0 for the others.
+func opensSearch(t hardening.Trial) int {
+	if slices.Equal(t.Checks, []hardening.CheckID{hardening.CheckDropAllCapabilities}) {
+		return 1
+	}
+	return 0
 }
 
 func (m *member) enqueue(t hardening.Trial, delay time.Duration) {
@@ -344,6 +369,13 @@ func (m *member) advance() {
 		vt, need := hardening.VerificationTrial(m.tmpl, m.rec, checks, ok)
 		if !need {
 			m.decide(OutcomeVerified, vt.Name, fmt.Sprintf("verified by trial %s", vt.Name))
+			return
+		}
+		if m.shared {
+			// Provisional: the namespace-wide verification runs it, and
+			// when it fails there, alone (run.verified).
+			m.deferred = true
+			m.decide(OutcomeVerified, TrialNameVerifyNamespace, "verified by the namespace-wide verification")
 			return
 		}
 		m.verify = &vt

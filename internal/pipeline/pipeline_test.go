@@ -377,6 +377,22 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// TestSinglesStartWithDropCaps: once "everything" failed, the
+// drop-all-capabilities trial runs first of the single trials, since its
+// failure starts the capability search, the longest chain of rounds.
+func TestSinglesStartWithDropCaps(t *testing.T) {
+	cl := &fakeCloner{}
+	p, err := New(testConfig(StrategySequential), cl, fakeRecorder{b: bind80}, nil)
+	require.NoError(t, err)
+	res, err := p.Run(t.Context(), Source{Namespace: "ns", Kind: "Deployment", Name: "web"}, template(), nil)
+	require.NoError(t, err)
+	require.Equal(t, OutcomeVerified, res.Outcome, res.Reason)
+	i := slices.Index(cl.created, hardening.TrialNameEverything)
+	require.GreaterOrEqual(t, i, 0, "%v", cl.created)
+	require.Less(t, i+1, len(cl.created))
+	assert.Equal(t, "drop-caps", cl.created[i+1], "%v", cl.created)
+}
+
 // TestStrategiesDecideAlike: when "everything" passes it is the
 // recommendation under every strategy, even where a single drop-all trial
 // failed and its add-back search ran (parallel runs the singles anyway).
@@ -545,8 +561,9 @@ func TestRunNamespaceSameAsAlone(t *testing.T) {
 	rec := fakeRecorder{per: map[string]behaviour{
 		"tolerant": toleratesAll, "need-root": needRoot, "write-root": writeRoot,
 		"bind-80": bind80, "switches-user": switchesUser, "fails-any-change": failsAnyChange,
+		"pair-conflict": pairConflict,
 	}}
-	names := []string{"tolerant", "need-root", "write-root", "bind-80", "switches-user", "fails-any-change"}
+	names := []string{"tolerant", "need-root", "write-root", "bind-80", "switches-user", "fails-any-change", "pair-conflict"}
 	want := alone(t, rec, names...)
 	cl := &fakeCloner{}
 	reg := prometheus.NewRegistry()
@@ -563,7 +580,15 @@ func TestRunNamespaceSameAsAlone(t *testing.T) {
 		assert.Equal(t, w.AddBack, r.AddBack, names[i])
 		assert.Equal(t, w.Recommendation, r.Recommendation, names[i])
 		assert.Equal(t, w.Level, r.Level, names[i])
+		if w.VerifiedBy == hardening.TrialNameCombination {
+			// No clone of its own: the namespace-wide verification runs
+			// the combination, and alone when it fails there.
+			want := map[Outcome]string{OutcomeVerified: TrialNameVerifyNamespace, OutcomeFailed: ""}[w.Outcome]
+			assert.Equal(t, want, r.VerifiedBy, names[i])
+		}
 	}
+	assert.NotContains(t, cl.created, hardening.TrialNameCombination)
+	assert.Contains(t, nr.Workloads[6].Reason, "it failed again alone", "pair-conflict's combination fails alone too")
 	// The largest single-workload run (the capability search) bounds the
 	// clones, give or take a combination clone per decision time, the
 	// namespace-wide verification and a capability round that one search
@@ -636,7 +661,7 @@ func TestRunNamespaceAttribution(t *testing.T) {
 	// frontend's non-root trial alone runs the backend unmodified; the
 	// backend's own clones need nothing beside it.
 	assert.Contains(t, cl.copies["alone-non-root"], map[Ref]bool{dep("backend"): true}, "%v", cl.copies)
-	assert.Contains(t, cl.copies["combination"], map[Ref]bool{}, "the backend's own combination runs it alone")
+	assert.NotContains(t, cl.created, hardening.TrialNameCombination, "the backend's combination is left to the namespace-wide verification")
 	front, back := nr.Workloads[0], nr.Workloads[1]
 	assert.Equal(t, OutcomeVerified, front.Outcome, front.Reason)
 	assert.Equal(t, allChecks(), front.Passed, "the backend's failure is not the frontend's")

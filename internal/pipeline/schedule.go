@@ -154,7 +154,9 @@ func newRun(ctx context.Context, cancel context.CancelFunc, p *Pipeline, ns stri
 		workloads:   len(wls),
 	}
 	for _, w := range wls {
-		s.members = append(s.members, newMember(w, p.cfg))
+		m := newMember(w, p.cfg)
+		m.shared = len(wls) > 1
+		s.members = append(s.members, m)
 	}
 	deps := dependencies(wls)
 	for _, m := range s.members {
@@ -1069,6 +1071,9 @@ func (s *run) resolve() {
 	} else {
 		for _, m := range passedAlone {
 			m.res.Reason = fmt.Sprintf("verified alone after the namespace-wide verification failed because of %s", refsOf(failedAlone))
+			if m.deferred {
+				m.res.VerifiedBy = trialNameVerifyAlone
+			}
 		}
 	}
 	s.verifyRun = nil
