@@ -377,10 +377,11 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// TestSinglesStartWithDropCaps: once "everything" failed, the
-// drop-all-capabilities trial runs first of the single trials, since its
-// failure starts the capability search, the longest chain of rounds.
-func TestSinglesStartWithDropCaps(t *testing.T) {
+// TestCapabilitySearchGoesFirst: once "everything" failed, the
+// drop-all-capabilities trial runs first of the single trials, and the
+// capability search its failure starts, the longest chain of rounds, runs
+// before the single trials still waiting (one clone at a time here).
+func TestCapabilitySearchGoesFirst(t *testing.T) {
 	cl := &fakeCloner{}
 	p, err := New(testConfig(StrategySequential), cl, fakeRecorder{b: bind80}, nil)
 	require.NoError(t, err)
@@ -391,6 +392,8 @@ func TestSinglesStartWithDropCaps(t *testing.T) {
 	require.GreaterOrEqual(t, i, 0, "%v", cl.created)
 	require.Less(t, i+1, len(cl.created))
 	assert.Equal(t, "drop-caps", cl.created[i+1], "%v", cl.created)
+	require.Less(t, i+2, len(cl.created))
+	assert.True(t, strings.HasPrefix(cl.created[i+2], groupCapabilities+"-"), "%v", cl.created)
 }
 
 // TestStrategiesDecideAlike: when "everything" passes it is the

@@ -273,6 +273,18 @@ func (s *run) place(m *member, w want) {
 	if len(s.inflight) > 0 {
 		j.notBefore = s.p.now().Add(s.p.cfg.Gather)
 	}
+	if key == groupCapabilities {
+		// The capability search is the longest chain of rounds: its clones
+		// go before the queued single trials, which only have to be known
+		// by the time the search ends.
+		i := slices.IndexFunc(s.queue, func(q *cloneJob) bool {
+			return q.phase == phaseTrial && len(q.slots) > 0 && q.slots[0].trial.Kind == hardening.TrialSingle
+		})
+		if i >= 0 {
+			s.queue = slices.Insert(s.queue, i, j)
+			return
+		}
+	}
 	s.queue = append(s.queue, j)
 }
 
