@@ -101,7 +101,7 @@ bench-trials: ## Wall time (in units of R) and pod-seconds per workload and stra
 	$(GO) run ./test/bench/trials -kubeconfig $(KUBECONFIG_LOCAL) $(if $(R),-r $(R)) $(if $(WORKLOADS),-workloads $(WORKLOADS))
 
 .PHONY: bench-namespace
-bench-namespace: ## Cost (wall, pod-seconds, peak pods, clones, machine CPU) of hardening namespaces of N=1,3,6,12 scenario workloads on the local cluster, and the targets for the largest N (R=15s; ARGS="-alone -before 6" for the references).
+bench-namespace: ## Cost (wall, pod-seconds, peak pods, clones, machine CPU) of hardening namespaces of N=1,3,6,12 scenario workloads on the local cluster, and the targets for the largest N (R=15s, a saturated 2-core node; R=60s is the worker's default; ARGS="-alone -before 6" for the references).
 	$(GO) run ./test/bench/namespace -kubeconfig $(KUBECONFIG_LOCAL) $(if $(R),-r $(R)) $(ARGS)
 
 ##@ Local cluster
