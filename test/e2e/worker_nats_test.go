@@ -346,10 +346,6 @@ func recommends(rec hardening.Recommendation, tmpl *corev1.PodTemplateSpec, chec
 	return false
 }
 
-// TestWorkerNATS runs jobs through NATS as the webhook publishes them: the
-// daemon pulls them, hardens the workloads in clones and writes the
-// ground-truth verdicts back to the original workloads; the queue ends
-// empty and no clone remains.
 // namespaceRows are the ground-truth rows TestWorkerNATS hardens together
 // in one namespace: a mix of tolerant workloads, failing checks, two
 // capability searches and a frontend that breaks wherever its backend does.
