@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -139,30 +138,11 @@ func (m *member) startSingles() {
 		return
 	}
 	m.singlesStarted = true
-	// drop-all-capabilities first: when it fails, the capability search
-	// starts from it, the longest chain of rounds, so it must not wait
-	// for room behind the other single trials.
-	var singles []hardening.Trial
 	for _, t := range m.plan.Trials {
 		if t.Kind == hardening.TrialSingle {
-			singles = append(singles, t)
+			m.enqueue(t, 0)
 		}
 	}
-	slices.SortStableFunc(singles, func(a, b hardening.Trial) int {
-		return cmp.Compare(opensSearch(b), opensSearch(a))
-	})
-	for _, t := range singles {
-		m.enqueue(t, 0)
-	}
-}
-
-// opensSearch is 1 for the single trial whose failure starts the
-// capability search, 0 for the others.
-func opensSearch(t hardening.Trial) int {
-	if slices.Equal(t.Checks, []hardening.CheckID{hardening.CheckDropAllCapabilities}) {
-		return 1
-	}
-	return 0
 }
 
 func (m *member) enqueue(t hardening.Trial, delay time.Duration) {

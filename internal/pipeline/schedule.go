@@ -273,12 +273,9 @@ func (s *run) place(m *member, w want) {
 	if len(s.inflight) > 0 {
 		j.notBefore = s.p.now().Add(s.p.cfg.Gather)
 	}
-	if key == groupCapabilities {
-		// The capability search is the longest chain of rounds: its clones
-		// go before the queued single trials, which only have to be known
-		// by the time the search ends.
+	if leadsToSearch(w.trial) {
 		i := slices.IndexFunc(s.queue, func(q *cloneJob) bool {
-			return q.phase == phaseTrial && len(q.slots) > 0 && q.slots[0].trial.Kind == hardening.TrialSingle
+			return q.phase == phaseTrial && len(q.slots) > 0 && q.slots[0].trial.Kind == hardening.TrialSingle && !leadsToSearch(q.slots[0].trial)
 		})
 		if i >= 0 {
 			s.queue = slices.Insert(s.queue, i, j)
@@ -286,6 +283,15 @@ func (s *run) place(m *member, w want) {
 		}
 	}
 	s.queue = append(s.queue, j)
+}
+
+// leadsToSearch reports whether t is a capability trial or the single
+// drop-all-capabilities trial whose failure starts the search. The search
+// is the longest chain of rounds, so these clones go before the queued
+// single trials, which only have to be known by the time it ends.
+func leadsToSearch(t hardening.Trial) bool {
+	return t.Kind == hardening.TrialCapabilityAddBack ||
+		t.Kind == hardening.TrialSingle && slices.Equal(t.Checks, []hardening.CheckID{hardening.CheckDropAllCapabilities})
 }
 
 // room reports whether clone j may start now: within MaxClones, and
